@@ -1,0 +1,266 @@
+"""French analysis: a tokenizer and a chain of one-job filters, joined with ``|``.
+
+Built on Whoosh's token-stream protocol (so a chain can serve as a field
+analyzer) but knows nothing about indexes. Every filter keeps each token's
+``startchar``/``endchar`` pointing into the *original* text: normalization and
+accent folding rewrite ``token.text`` only, which is what lets highlights mark
+``d’œuvrer`` when the query was ``oeuvrer``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+
+from unidecode import unidecode
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.analysis.analyzers import CompositeAnalyzer
+
+ANALYZER_VERSION = 1
+STEMMERS = ("none", "minimal", "light", "snowball")
+DEFAULT_STEMMER = "light"
+
+_APOSTROPHES = "'’ʼ‘"
+_HYPHENS = r"\-‐‑"
+# Letters and digits, plus combining marks so decomposed accents (NFD text)
+# stay inside their word.
+_WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])"
+_WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_CHAR}+)*")
+_ELISION = re.compile(
+    rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=\w)",
+    re.IGNORECASE,
+)
+_HYPHEN_SPLIT = re.compile(rf"[{_HYPHENS}]")
+_NOT_FOLDED_WORD_CHAR = re.compile(r"[^a-z0-9']")
+
+
+class FrenchTokenizer(Tokenizer):
+    """Words with their inner apostrophes and hyphens, left for the filters to split."""
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        matches = _WORD.finditer(value) if tokenize else [re.match(r"(?s).*", value)]
+        for pos, match in enumerate(matches):
+            token.text = match.group(0)
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = token.text
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+class ElisionFilter(Filter):
+    """Drops an elided article or pronoun (``l’``, ``qu’``, ``jusqu’``…) from the front of a word."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            match = _ELISION.match(token.text)
+            if match:
+                token.text = token.text[match.end() :]
+                if token.chars:
+                    token.startchar += match.end()
+            yield token
+
+
+class CompoundFilter(Filter):
+    """Splits hyphenated compounds (``OTAN-Ukraine``) into parts at consecutive positions."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        shift = 0
+        for token in tokens:
+            if token.positions:
+                token.pos += shift
+            parts = _HYPHEN_SPLIT.split(token.text)
+            if len(parts) == 1:
+                yield token
+                continue
+            start = token.startchar if token.chars else 0
+            first_pos = token.pos if token.positions else 0
+            offset = 0
+            for i, part in enumerate(parts):
+                token.text = part
+                if token.chars:
+                    token.startchar = start + offset
+                    token.endchar = start + offset + len(part)
+                if token.positions:
+                    token.pos = first_pos + i
+                offset += len(part) + 1
+                yield token
+            shift += len(parts) - 1
+
+
+class NormalizeFilter(Filter):
+    """Unicode NFKC per token: composes accents, expands ligatures like ``ﬁ``, offsets untouched."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            token.text = unicodedata.normalize("NFKC", token.text)
+            yield token
+
+
+class FoldFilter(Filter):
+    """Folds accents and other letters to ASCII with unidecode (``œuvrer`` → ``oeuvrer``)."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for token in tokens:
+            folded = _fold(token.text)
+            if folded:
+                token.text = folded
+                yield token
+
+
+@lru_cache(maxsize=200_000)
+def _fold(text: str) -> str:
+    return _NOT_FOLDED_WORD_CHAR.sub("", unidecode(text).lower())
+
+
+class StopFilter(Filter):
+    """Removes French stopwords and closes the gaps they leave, so phrases ignore them."""
+
+    def __init__(self, stopwords: frozenset[str] | None = None):
+        self.stopwords = load_stopwords() if stopwords is None else stopwords
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        pos = 0
+        for token in tokens:
+            if token.text in self.stopwords:
+                if not token.removestops:
+                    token.stopped = True
+                    yield token
+                continue
+            if token.positions:
+                token.pos = pos
+            pos += 1
+            token.stopped = False
+            yield token
+
+
+class StemFilter(Filter):
+    """Reduces folded words to a stem so that inflected forms meet."""
+
+    def __init__(self, stemmer: str = DEFAULT_STEMMER):
+        if stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {stemmer!r}; choose one of {', '.join(STEMMERS)}")
+        self.stemmer = stemmer
+        self._stem = _stem_function(stemmer)
+
+    def __getstate__(self) -> dict:
+        return {"stemmer": self.stemmer}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["stemmer"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StemFilter) and other.stemmer == self.stemmer
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        stem = self._stem
+        for token in tokens:
+            if not token.stopped:
+                token.text = stem(token.text)
+            yield token
+
+
+def french_analyzer(stemmer: str = DEFAULT_STEMMER) -> CompositeAnalyzer:
+    """The analyzer used for both documents and queries."""
+    return (
+        FrenchTokenizer()
+        | ElisionFilter()
+        | CompoundFilter()
+        | NormalizeFilter()
+        | LowercaseFilter()
+        | FoldFilter()
+        | StopFilter()
+        | StemFilter(stemmer)
+    )
+
+
+def analyze(text: str, analyzer: CompositeAnalyzer | None = None) -> list[tuple[str, int, int, int]]:
+    """Terms of ``text`` as ``(term, position, start, end)``; handy for highlighting and tests."""
+    analyzer = analyzer or french_analyzer()
+    return [
+        (t.text, t.pos, t.startchar, t.endchar)
+        for t in analyzer(text, positions=True, chars=True, mode="query")
+    ]
+
+
+@lru_cache(maxsize=1)
+def load_stopwords() -> frozenset[str]:
+    """The packaged stopword list (see ``data/stopwords-fr.txt``), in folded form."""
+    text = resources.files("nato_search").joinpath("data/stopwords-fr.txt").read_text("utf-8")
+    words = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(_fold(w) for w in words if w)
+
+
+# --- stemmers ------------------------------------------------------------
+# All work on folded, lowercase words. "minimal" only merges singular and
+# plural; "light" also merges masculine and feminine forms and drops a final
+# -e, following the idea of J. Savoy's light French stemmer ("A stemming
+# procedure and stopword list for general French corpora", JASIS 1999);
+# "snowball" is the Snowball French stemmer shipped with Whoosh.
+
+_FEMININE_ENDINGS = (
+    ("iennes", "ien"), ("ienne", "ien"), ("ennes", "en"), ("enne", "en"),
+    ("onnes", "on"), ("onne", "on"), ("ettes", "et"), ("ette", "et"),
+    ("elles", "el"), ("elle", "el"), ("euses", "eu"), ("euse", "eu"),
+    ("eux", "eu"), ("ives", "if"), ("ive", "if"), ("ieres", "ier"),
+    ("iere", "ier"), ("ees", "e"), ("ee", "e"),
+)
+
+
+def _minimal_stem(word: str) -> str:
+    if len(word) < 4:
+        return word
+    if word.endswith("aux"):
+        return word[:-3] + "al"
+    if word.endswith(("eux", "oux", "eaux")):
+        return word[:-1]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _light_stem(word: str) -> str:
+    if len(word) < 4:
+        return word
+    for ending, replacement in _FEMININE_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            word = word[: -len(ending)] + replacement
+            break
+    else:
+        word = _minimal_stem(word)
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def _stem_function(name: str):
+    if name == "none":
+        return str
+    if name == "minimal":
+        return lru_cache(maxsize=200_000)(_minimal_stem)
+    if name == "light":
+        return lru_cache(maxsize=200_000)(_light_stem)
+    from whoosh.lang.snowball.french import FrenchStemmer
+
+    return lru_cache(maxsize=200_000)(FrenchStemmer().stem)

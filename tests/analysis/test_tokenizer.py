@@ -1,0 +1,28 @@
+from nato_search.analysis import FrenchTokenizer
+
+from .helpers import stream
+
+
+def test_words_keep_inner_apostrophes_and_hyphens_with_exact_offsets():
+    text = "L’Ukraine, a-t-il dit « aujourd’hui » (OTAN-Ukraine)."
+    assert stream(FrenchTokenizer(), text) == [
+        ("L’Ukraine", 0, 9),
+        ("a-t-il", 11, 17),
+        ("dit", 18, 21),
+        ("aujourd’hui", 24, 35),
+        ("OTAN-Ukraine", 39, 51),
+    ]
+
+
+def test_punctuation_underscores_and_edge_hyphens_separate_words():
+    assert [t for t, *_ in stream(FrenchTokenizer(), "-mot_clé- 40,5 % d'")] == ["mot", "clé", "40", "5", "d"]
+
+
+def test_decomposed_accents_stay_inside_the_word():
+    text = "re\u0301silience"  # e + combining acute accent
+    assert stream(FrenchTokenizer(), text) == [(text, 0, 11)]
+
+
+def test_positions_count_words():
+    tokens = FrenchTokenizer()("un deux trois", positions=True)
+    assert [t.pos for t in tokens] == [0, 1, 2]
