@@ -9,6 +9,7 @@ accent folding rewrite ``token.text`` only, which is what lets highlights mark
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -193,6 +194,12 @@ def french_analyzer(stemmer: str = DEFAULT_STEMMER) -> CompositeAnalyzer:
         | StopFilter()
         | StemFilter(stemmer)
     )
+
+
+def analyzer_settings(stemmer: str = DEFAULT_STEMMER) -> dict:
+    """What an index must record to be searched with the same analysis it was built with."""
+    stopwords = hashlib.sha256("\n".join(sorted(load_stopwords())).encode()).hexdigest()[:12]
+    return {"analyzer": ANALYZER_VERSION, "stemmer": stemmer, "stopwords": stopwords}
 
 
 def analyze(text: str, analyzer: CompositeAnalyzer | None = None) -> list[tuple[str, int, int, int]]:

@@ -1,0 +1,249 @@
+"""Snippets: exact fragments, marking in each style, escaping and robustness."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nato_search.snippets import make_snippet, mark
+
+NBSP = "\u00a0"
+SHORT = f"L’Ukraine a besoin d’œuvrer avec l’OTAN «{NBSP}sans délai{NBSP}»."
+
+LONG = (
+    "Le sommet de l’Alliance s’est ouvert mardi à Vilnius. Les chefs d’État ont d’abord salué "
+    "l’adhésion de la Finlande, qui renforce la défense du flanc nord. "
+    "Les discussions ont ensuite porté sur le budget commun, la coordination des exercices "
+    "militaires et la modernisation des infrastructures de commandement en Europe centrale. "
+    "Plusieurs délégations ont demandé davantage de transparence sur les dépenses engagées "
+    "et sur le calendrier des livraisons d’équipements. "
+    "En fin de journée, la question de l’Ukraine a dominé les échanges. Le secrétaire général "
+    "a rappelé que la porte de l’Alliance restait ouverte à Kyiv."
+)
+
+
+def spans(text: str, *words: str) -> list[tuple[int, int]]:
+    """Every occurrence of each word, in the order given (deliberately unsorted)."""
+    return [m.span() for w in words for m in re.finditer(re.escape(w), text)]
+
+
+def fragments(snippet: str) -> list[str]:
+    """The fragments of a text-style snippet, markers and ellipses removed."""
+    plain = snippet.replace("[", "").replace("]", "")
+    return [f.strip("…") for f in plain.split(" … ")]
+
+
+# --- styles on a text that fits ---------------------------------------------
+
+
+def test_short_text_style_text():
+    got = make_snippet(SHORT, spans(SHORT, "œuvrer", "Ukraine"))
+    assert got == f"L’[Ukraine] a besoin d’[œuvrer] avec l’OTAN «{NBSP}sans délai{NBSP}»."
+
+
+def test_short_text_style_html():
+    got = make_snippet(SHORT, spans(SHORT, "Ukraine", "œuvrer"), "html")
+    assert got == (
+        f"L’<mark>Ukraine</mark> a besoin d’<mark>œuvrer</mark> avec l’OTAN "
+        f"«{NBSP}sans délai{NBSP}»."
+    )
+
+
+def test_short_text_style_ansi():
+    got = make_snippet(SHORT, spans(SHORT, "OTAN"), "ansi")
+    assert got == f"L’Ukraine a besoin d’œuvrer avec l’\x1b[1;31mOTAN\x1b[0m «{NBSP}sans délai{NBSP}»."
+
+
+def test_text_that_fits_exactly_is_whole():
+    assert make_snippet(SHORT, spans(SHORT, "délai"), max_chars=len(SHORT)) == SHORT.replace(
+        "délai", "[délai]"
+    )
+    assert make_snippet(SHORT, spans(SHORT, "délai"), max_chars=len(SHORT) - 1) != SHORT.replace(
+        "délai", "[délai]"
+    )
+
+
+def test_unknown_style_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="text.*html.*ansi") as err:
+        make_snippet(SHORT, [], "markdown")
+    assert "markdown" in str(err.value)
+    with pytest.raises(ValueError):
+        make_snippet("", [], "bold")  # even when there is nothing to mark
+    with pytest.raises(ValueError):
+        mark(SHORT, [(0, 1)], "HTML")
+
+
+# --- html escaping ------------------------------------------------------------
+
+
+def test_html_escapes_everything_but_the_marks():
+    text = 'Voir <script>alert("x")</script> & <mark>l’OTAN</mark>'
+    got = make_snippet(text, spans(text, "alert", "&", "OTAN"), "html")
+    assert got == (
+        "Voir &lt;script&gt;<mark>alert</mark>(&quot;x&quot;)&lt;/script&gt; <mark>&amp;</mark> "
+        "&lt;mark&gt;l’<mark>OTAN</mark>&lt;/mark&gt;"
+    )
+
+
+def test_html_escapes_quotes_and_fragments_of_a_long_text():
+    text = "a " * 200 + "& \"Kyiv\" d'abord <b> " + "b " * 200
+    got = make_snippet(text, spans(text, "Kyiv"), "html", max_chars=40)
+    assert got == "…a a a a a &amp; &quot;<mark>Kyiv</mark>&quot; d&#x27;abord &lt;b&gt; b b b b b…"
+
+
+# --- choosing fragments in a long text ----------------------------------------
+
+
+def test_long_text_two_fragments_exact():
+    got = make_snippet(LONG, spans(LONG, "Kyiv", "Finlande", "Ukraine"))
+    assert got == (
+        "…salué l’adhésion de la [Finlande], qui renforce la défense du flanc nord. "
+        "Les discussions ont ensuite porté sur le … de l’[Ukraine] a dominé les échanges. "
+        "Le secrétaire général a rappelé que la porte de l’Alliance restait ouverte à [Kyiv]."
+    )
+    assert len(got) <= 240 + 5
+
+
+def test_long_text_fragments_cut_on_word_boundaries():
+    got = make_snippet(LONG, spans(LONG, "Finlande", "Ukraine", "Kyiv"))
+    for frag in fragments(got):
+        start = LONG.index(frag)
+        end = start + len(frag)
+        assert start == 0 or LONG[start - 1] == " ", frag
+        assert end == len(LONG) or LONG[end] == " ", frag
+
+
+def test_single_window_when_it_holds_every_word():
+    # Ukraine and Kyiv fit in one window: a single fragment, from the sentence start.
+    got = make_snippet(LONG, spans(LONG, "Ukraine", "Kyiv"))
+    assert got == (
+        "…En fin de journée, la question de l’[Ukraine] a dominé les échanges. "
+        "Le secrétaire général a rappelé que la porte de l’Alliance restait ouverte à [Kyiv]."
+    )
+
+
+def test_one_fragment_starts_at_close_sentence_start_and_ends_on_a_word():
+    got = make_snippet(LONG, spans(LONG, "budget"))
+    assert got == (
+        "…Les discussions ont ensuite porté sur le [budget] commun, la coordination des "
+        "exercices militaires et la modernisation des infrastructures de commandement en "
+        "Europe centrale. Plusieurs délégations ont demandé davantage de transparence sur les…"
+    )
+
+
+def test_leading_context_before_the_match():
+    text = " ".join(f"mot{i}" for i in range(200))
+    got = make_snippet(text, spans(text, "mot100"), max_chars=80)
+    # Up to a quarter of the window (20 chars) before the match, cut between words.
+    assert got == "…mot97 mot98 mot99 [mot100] mot101 mot102 mot103 mot104 mot105 mot106 mot107…"
+
+
+def test_fragment_starts_at_a_close_sentence_start():
+    text = "mot " * 60 + "Le cœur de l’œuvre. « OTAN » et l’Ukraine ! " + "mot " * 60
+    got = make_snippet(text, spans(text, "Ukraine"), max_chars=80)
+    # The lead-in would start at "l’œuvre."; the sentence starts a little later.
+    assert got == "…« OTAN » et l’[Ukraine] ! " + "mot " * 13 + "mot…"
+    # Starting a sentence, the match opens the fragment (no lead-in from the previous one).
+    got = make_snippet(LONG, spans(LONG, "Plusieurs"), max_chars=60)
+    assert got == "…[Plusieurs] délégations ont demandé davantage de transparence…"
+
+
+def test_max_fragments_one_keeps_best_window():
+    got = make_snippet(LONG, spans(LONG, "Finlande", "Ukraine", "Kyiv"), max_fragments=1)
+    assert "[Finlande]" not in got
+    assert got.count("[") == 2 and " … " not in got
+
+
+def test_distinct_words_beat_repeated_ones():
+    filler = " ".join(["remplissage"] * 40)
+    text = f"OTAN OTAN OTAN OTAN. {filler}. OTAN et Ukraine."
+    got = make_snippet(text, spans(text, "OTAN", "Ukraine"), max_chars=60, max_fragments=1)
+    assert got == "…[OTAN] et [Ukraine]."
+
+
+def test_distinct_words_compare_lowercased():
+    # "Otan OTAN" is one word twice, so three "otan" (more matches) win.
+    filler = " ".join(["remplissage"] * 40)
+    text = f"Otan OTAN. {filler}. otan otan otan."
+    got = make_snippet(text, spans(text, "Otan", "OTAN", "otan"), max_chars=40, max_fragments=1)
+    assert got == "…[otan] [otan] [otan]."
+
+
+def test_no_highlights_gives_the_opening():
+    assert make_snippet(LONG, [], max_chars=60) == (
+        "Le sommet de l’Alliance s’est ouvert mardi à Vilnius. Les…"
+    )
+    # Cut before a word that would cross the limit, never inside it.
+    assert make_snippet(LONG, [], max_chars=50) == "Le sommet de l’Alliance s’est ouvert mardi à…"
+    assert make_snippet("x" * 300, [], max_chars=10) == "x" * 10 + "…"
+
+
+def test_cut_never_splits_a_highlight_or_a_word():
+    text = "début " * 40 + "Union européenne de défense " + "suite " * 40
+    start = text.index("Union")
+    got = make_snippet(text, [(start, start + len("Union européenne"))], max_chars=20)
+    assert "[Union européenne]" in got
+    for frag in fragments(got):
+        assert f" {frag} " in f" {text} "
+
+
+def test_cut_never_splits_at_a_non_breaking_space():
+    text = "mot " * 60 + f"«{NBSP}OTAN{NBSP}» et l’Ukraine{NBSP}! " + "mot " * 60
+    got = make_snippet(text, spans(text, "Ukraine"), max_chars=30)
+    assert f"l’[Ukraine]{NBSP}!" in got
+    # The lead-in reaches into "« OTAN »", which is one word: the cut skips it.
+    assert got == f"…et l’[Ukraine]{NBSP}! mot mot mot…"
+
+
+def test_unicode_is_preserved_in_fragments():
+    text = "x " * 200 + f"Le cœur de l’œuvre, «{NBSP}Noël{NBSP}», déçoit. " + "y " * 200
+    got = make_snippet(text, spans(text, "œuvre"), max_chars=60)
+    assert f"Le cœur de l’[œuvre], «{NBSP}Noël{NBSP}», déçoit." in got
+
+
+# --- robustness ---------------------------------------------------------------
+
+
+def test_bad_spans_are_clipped_dropped_and_merged():
+    text = "L’OTAN et l’Ukraine"
+    bad = [(12, 19), (2, 6), (4, 9), (-5, 1), (15, 99), (7, 7), (9, 3), (40, 50)]
+    assert make_snippet(text, bad) == "[L]’[OTAN et] l’[Ukraine]"
+    assert mark(text, bad) == "[L]’[OTAN et] l’[Ukraine]"
+    assert make_snippet(text, bad, "html") == (
+        "<mark>L</mark>’<mark>OTAN et</mark> l’<mark>Ukraine</mark>"
+    )
+
+
+def test_spans_past_the_end_of_a_long_text():
+    got = make_snippet(LONG, [(len(LONG) + 5, len(LONG) + 9), (0, 2)], max_chars=60)
+    assert got == "[Le] sommet de l’Alliance s’est ouvert mardi à Vilnius. Les…"
+
+
+def test_only_invalid_spans_behave_like_none():
+    assert make_snippet(LONG, [(-3, -1), (5, 5), (9999, 10000)], max_chars=60) == make_snippet(
+        LONG, [], max_chars=60
+    )
+
+
+def test_empty_text():
+    assert make_snippet("", [(0, 3)]) == ""
+    assert make_snippet("", [], "html") == ""
+
+
+def test_bad_limits():
+    with pytest.raises(ValueError):
+        make_snippet(LONG, [], max_chars=0)
+    with pytest.raises(ValueError):
+        make_snippet(LONG, [], max_fragments=0)
+
+
+# --- mark ---------------------------------------------------------------------
+
+
+def test_mark_each_style():
+    text = "d’œuvrer & <b>"
+    assert mark(text, [(2, 8)], "text") == "d’[œuvrer] & <b>"
+    assert mark(text, [(2, 8)], "html") == "d’<mark>œuvrer</mark> &amp; &lt;b&gt;"
+    assert mark(text, [(2, 8)], "ansi") == "d’\x1b[1;31mœuvrer\x1b[0m & <b>"
+    assert mark(text, []) == text
