@@ -1,0 +1,25 @@
+"""French full-text search over paragraphs, on an embedded Whoosh index.
+
+>>> import nato_search
+>>> with nato_search.open_index() as ix:          # the bundled seed articles
+...     for hit in ix.search("munitions", limit=3):
+...         print(hit.doc_id, hit.paragraph, hit.snippet())
+"""
+
+from .corpus import CorpusError, Document, read_documents
+from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index
+from .search import Hit, Index, Results
+
+__version__ = "1.0.0"
+__all__ = [
+    "CorpusError",
+    "Document",
+    "Hit",
+    "Index",
+    "IndexNotFoundError",
+    "IndexVersionError",
+    "Results",
+    "build_index",
+    "open_index",
+    "read_documents",
+]

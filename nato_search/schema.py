@@ -1,0 +1,32 @@
+"""What an index stores for each paragraph, shared by the code that writes and reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from whoosh.analysis import Analyzer
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+FORMAT_VERSION = 1
+"""Bumped when the schema changes, so old indexes are rebuilt rather than misread."""
+META_FILE = "nato-search.json"
+
+
+def make_schema(analyzer: Analyzer) -> Schema:
+    return Schema(
+        doc_id=ID(stored=True),
+        paragraph=STORED(),
+        title=TEXT(analyzer=analyzer, stored=True),
+        text=TEXT(analyzer=analyzer, stored=True),
+        date=STORED(),
+        day=ID(),
+    )
+
+
+def day_key(day: dt.date) -> str:
+    """A date as a fixed-width sortable term (``20240613``), so a date filter is a term range.
+
+    Whoosh's tiered numeric ranges returned wrong documents for some bounds
+    (e.g. 20240101..99991231), so dates are plain terms.
+    """
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
