@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nato_search.cli import main
+
+from conftest import SEEDS
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_prints_rank_title_date_paragraph_and_marked_snippet(capsys):
+    code, out, err = run(capsys, "munitions", "--limit", "1")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "1. Le Conseil OTAN-Ukraine s’est réuni ce mercredi (28 août 2024)"
+    assert lines[1].startswith("   2024-08-28 · 003_1bfd15bd7f542d98 · paragraph 1 · score ")
+    assert "[munitions]" in lines[2] and "\x1b[" not in out
+
+
+def test_query_words_may_come_as_several_arguments(capsys):
+    code, out, _ = run(capsys, "munitions", "courage", "--json")
+    assert code == 0
+    assert [json.loads(line)["paragraph"] for line in out.splitlines()] == [1, 1]
+
+
+def test_json_output_has_the_hit_fields(capsys):
+    code, out, _ = run(capsys, "oeuvrer", "--json")
+    [hit] = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert hit["doc_id"] == "000_4212c58b728f3318" and hit["paragraph"] == 2
+    assert hit["date"] == "2023-11-29" and hit["highlights"] == [[222, 228]]
+    assert "[œuvrer]" in hit["snippet"] and hit["text"][222:228] == "œuvrer"
+    assert set(hit) == {"doc_id", "title", "date", "paragraph", "score", "text", "highlights", "snippet"}
+
+
+def test_no_results_is_said_plainly(capsys):
+    assert run(capsys, "xylophone") == (0, "no results\n", "")
+
+
+def test_index_then_search_it(tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("La défense aérienne\n\nLes Alliés livrent des batteries Patriot.\n", "utf-8")
+    code, out, _ = run(capsys, "index", str(tmp_path / "docs"), "--index", str(tmp_path / "ix"))
+    assert (code, out) == (0, f"indexed 1 paragraphs into {tmp_path / 'ix'}\n")
+    code, out, _ = run(capsys, "--index", str(tmp_path / "ix"), "patriot", "--json")
+    assert code == 0 and json.loads(out)["doc_id"] == "a"
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["   "], 2, "nato-search: empty query"),
+        (["--index", "/nonexistent/ix", "paix"], 1, "nato-search: no index at /nonexistent/ix"),
+        (["index", "/nonexistent/docs", "--index", "IX"], 1, "nato-search: /nonexistent/docs: no such file or folder"),
+    ],
+)
+def test_bad_input_gives_a_message_and_an_exit_code(capsys, argv, code, message):
+    got, out, err = run(capsys, *argv)
+    assert got == code and out == "" and err.startswith(message)
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["munitions", "--limit", "zero"])
+    assert exit_info.value.code == 2
+    assert "expected a positive whole number, got 'zero'" in capsys.readouterr().err
+
+
+def test_non_utf8_source_names_the_file(tmp_path, capsys):
+    (tmp_path / "bad.txt").write_bytes(b"Titre\n\nS\xe9curit\xe9 de l'Europe.")
+    code, _, err = run(capsys, "index", str(tmp_path / "bad.txt"), "--index", str(tmp_path / "ix"))
+    assert code == 1 and "bad.txt: not UTF-8 text" in err
+    assert not (tmp_path / "ix").exists()
+
+
+def test_python_dash_m_is_the_same_command(tmp_path):
+    env_home = {"NATO_SEARCH_HOME": str(tmp_path), "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "nato_search", "munitions", "--json", "--limit", "1"],
+        capture_output=True, text=True, env=env_home, check=True,
+    )
+    assert json.loads(done.stdout)["doc_id"] == "003_1bfd15bd7f542d98"
