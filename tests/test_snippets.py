@@ -89,7 +89,7 @@ def test_html_escapes_everything_but_the_marks():
 def test_html_escapes_quotes_and_fragments_of_a_long_text():
     text = "a " * 200 + "& \"Kyiv\" d'abord <b> " + "b " * 200
     got = make_snippet(text, spans(text, "Kyiv"), "html", max_chars=40)
-    assert got == "…a a a a a &amp; &quot;<mark>Kyiv</mark>&quot; d&#x27;abord &lt;b&gt; b b b b b…"
+    assert got == "…a a a &amp; &quot;<mark>Kyiv</mark>&quot; d&#x27;abord &lt;b&gt; b b b b b b…"
 
 
 # --- choosing fragments in a long text ----------------------------------------
@@ -192,7 +192,7 @@ def test_cut_never_splits_at_a_non_breaking_space():
     text = "mot " * 60 + f"«{NBSP}OTAN{NBSP}» et l’Ukraine{NBSP}! " + "mot " * 60
     got = make_snippet(text, spans(text, "Ukraine"), max_chars=30)
     assert f"l’[Ukraine]{NBSP}!" in got
-    # The lead-in reaches into "« OTAN »", which is one word: the cut skips it.
+    # The lead-in reaches into "«~OTAN~»" (~ = NBSP), one word for cutting: skipped whole.
     assert got == f"…et l’[Ukraine]{NBSP}! mot mot mot…"
 
 
