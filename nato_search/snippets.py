@@ -29,6 +29,8 @@ _NO_BREAK = "\u00a0\u202f\u2007"
 # End of a sentence: punctuation, optional closing quotes/brackets, then space.
 _SENTENCE_END = re.compile(r"[.!?…][\"»”’)\]\u00a0\u202f]*\s+")
 
+_WORD_CHAR = re.compile(r"[^\W_]")
+
 Span = tuple[int, int]
 Window = tuple[int, int]
 _START, _END = itemgetter(0), itemgetter(1)
@@ -141,6 +143,11 @@ def _window(text: str, anchor: Span, reach: int, width: int, spans: Sequence[Spa
     end = _backward(text, end, spans)
     if end < reach:  # snapping lost the last match (say, to its trailing "."): overshoot
         end = _forward(text, reach, spans)
+    # Only punctuation left outside (an opening « or a closing ».): keep it, no ellipsis.
+    if not _WORD_CHAR.search(text, 0, start):
+        start = 0
+    if not _WORD_CHAR.search(text, end):
+        end = len(text)
     return _trim(text, start, end)
 
 

@@ -247,3 +247,12 @@ def test_mark_each_style():
     assert mark(text, [(2, 8)], "html") == "d’<mark>œuvrer</mark> &amp; &lt;b&gt;"
     assert mark(text, [(2, 8)], "ansi") == "d’\x1b[1;31mœuvrer\x1b[0m & <b>"
     assert mark(text, []) == text
+
+
+def test_opening_and_closing_quotes_are_kept_rather_than_cut_off():
+    text = "« Les Ukrainiens ne manquent pas de courage, ils manquent de munitions », a déclaré " + "le secrétaire général " * 12 + "»."
+    start = text.index("munitions")
+    assert start == 61  # the lead-in (a quarter of 240) would start one character in, after «
+    snippet = make_snippet(text, [(start, start + 9)], max_chars=240, max_fragments=1)
+    assert snippet.startswith("« Les Ukrainiens ne manquent pas de courage, ils manquent de [munitions] »")
+    assert snippet.endswith("…")
