@@ -1,0 +1,455 @@
+"""Retrieval-quality benchmark: nato-search against stock peers on PIAF.
+
+Every PIAF paragraph is one retrievable unit and every question is judged
+against the paragraph that holds it, so each question has exactly one relevant
+answer and recall@k is a hit rate. All systems index the same paragraphs and
+answer the same questions in one run, which keeps the table comparable.
+
+    python benchmarks/quality.py                       # all systems, full dev set
+    python benchmarks/quality.py --systems sqlite-fts5,bm25s --max-articles 50
+    python benchmarks/quality.py --stemmer light,snowball --json out.json
+
+Peers are optional (``pip install .[bench]``): a system whose imports fail is
+reported as skipped and the run still succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PIAF = REPO_ROOT.parent / "shared" / "eval" / "piaf-v1.1-dev.json"
+SYSTEMS = ("nato-search", "whoosh-fr", "sqlite-fts5", "bm25s")
+STEMMERS = ("none", "minimal", "light", "snowball")
+K = 10
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    id: str  # "{article_index}-{paragraph_index}"
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    paragraph_id: str  # the one relevant paragraph: the one holding the question
+
+
+@dataclass(frozen=True)
+class Metrics:
+    mrr: float
+    recall_at_1: float
+    recall_at_k: float
+
+
+class SystemUnavailable(Exception):
+    """A system cannot run here (missing optional package, no FTS5): skip it."""
+
+
+class Retriever(Protocol):
+    name: str
+
+    def build(self, paragraphs: Sequence[Paragraph]) -> None: ...
+
+    def search(self, question: str, k: int) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_squad(
+    path: Path, max_articles: int | None = None, max_questions: int | None = None
+) -> tuple[list[Paragraph], list[Question]]:
+    """Read a SQuAD-format file; slices take the first N so quick runs are reproducible."""
+    with open(path, encoding="utf-8") as f:
+        articles = json.load(f)["data"]
+    if max_articles is not None:
+        articles = articles[:max_articles]
+    paragraphs: list[Paragraph] = []
+    questions: list[Question] = []
+    for a, article in enumerate(articles):
+        for p, para in enumerate(article["paragraphs"]):
+            pid = f"{a}-{p}"
+            paragraphs.append(Paragraph(pid, article.get("title", ""), para["context"]))
+            for q, qa in enumerate(para["qas"]):
+                questions.append(Question(str(qa.get("id", f"{pid}-{q}")), qa["question"], pid))
+    if max_questions is not None:
+        questions = questions[:max_questions]
+    return paragraphs, questions
+
+
+# ------------------------------------------------------------------------ metrics
+
+
+def evaluate(ranked: Sequence[Sequence[str]], relevant: Sequence[str], k: int = K) -> Metrics:
+    """MRR@k, recall@1 and recall@k with one relevant paragraph per question."""
+    if len(ranked) != len(relevant):
+        raise ValueError("one ranked list per question")
+    if not relevant:
+        return Metrics(0.0, 0.0, 0.0)
+    rr = at1 = atk = 0.0
+    for ids, rel in zip(ranked, relevant, strict=True):
+        top = list(ids[:k])
+        if rel in top:
+            rank = top.index(rel) + 1
+            rr += 1.0 / rank
+            at1 += rank == 1
+            atk += 1
+    n = len(relevant)
+    return Metrics(rr / n, at1 / n, atk / n)
+
+
+# ----------------------------------------------------------------------- adapters
+
+
+def _words(text: str) -> list[str]:
+    """Distinct words of a question, in order; used to build plain OR queries."""
+    return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+
+
+class NatoSearch:
+    """The library under test, through its public build_index/search API."""
+
+    def __init__(self, stemmer: str | None = None) -> None:
+        self.stemmer = stemmer
+        self.name = "nato-search" if stemmer is None else f"nato-search (stemmer={stemmer})"
+        if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
+            sys.path.insert(0, str(REPO_ROOT))
+        try:
+            import nato_search
+            from nato_search.corpus import Document
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import nato_search: {e}") from e
+        if not hasattr(nato_search, "build_index"):
+            raise SystemUnavailable("nato_search.build_index does not exist yet")
+        self._lib, self._Document = nato_search, Document
+        self._tmp: str | None = None
+        self._ix: Any = None
+
+    def build(self, paragraphs: Sequence[Paragraph]) -> None:
+        self._tmp = tempfile.mkdtemp(prefix="nato-bench-")
+        docs = (
+            self._Document(id=p.id, title=p.title, date=None, paragraphs=[p.text])
+            for p in paragraphs
+        )
+        kwargs: dict[str, Any] = {} if self.stemmer is None else {"stemmer": self.stemmer}
+        self._ix = self._lib.build_index(docs, Path(self._tmp) / "index", **kwargs)
+        self._ix.__enter__()  # one open index for all queries, as `with ix:` would
+
+    def search(self, question: str, k: int) -> list[str]:
+        ids = [hit.doc_id for hit in self._ix.search(question, limit=k)]
+        return list(dict.fromkeys(ids))  # one paragraph per document here
+
+    def close(self) -> None:
+        if self._ix is not None:
+            self._ix.__exit__(None, None, None)
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+class WhooshFrench:
+    """Stock Whoosh: LanguageAnalyzer("fr") (stopwords + Snowball, no accent folding), BM25F."""
+
+    name = "whoosh-fr"
+
+    def __init__(self) -> None:
+        try:
+            from whoosh import analysis, fields, index, query
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import whoosh: {e}") from e
+        self._fields, self._index, self._query = fields, index, query
+        self._analyzer = analysis.LanguageAnalyzer("fr")
+        self._tmp: str | None = None
+        self._searcher: Any = None
+
+    def build(self, paragraphs: Sequence[Paragraph]) -> None:
+        f = self._fields
+        schema = f.Schema(
+            id=f.ID(stored=True),
+            title=f.TEXT(analyzer=self._analyzer),
+            text=f.TEXT(analyzer=self._analyzer),
+        )
+        self._tmp = tempfile.mkdtemp(prefix="whoosh-bench-")
+        ix = self._index.create_in(self._tmp, schema)
+        with ix.writer() as w:
+            for p in paragraphs:
+                w.add_document(id=p.id, title=p.title, text=p.text)
+        self._searcher = ix.searcher()
+
+    def search(self, question: str, k: int) -> list[str]:
+        # Each word analysed as a plain term (same as MultifieldParser + OrGroup,
+        # minus query syntax, so "?" "*" "(" or "AND" in a question are just text).
+        q = self._query
+        terms = dict.fromkeys(t.text for t in self._analyzer(question))
+        query = q.Or([q.Term(field, t) for t in terms for field in ("title", "text")])
+        return [hit["id"] for hit in self._searcher.search(query, limit=k)]
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+class SqliteFts5:
+    """Stdlib SQLite FTS5, unicode61 with diacritics removed, bm25() ranking."""
+
+    name = "sqlite-fts5"
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:")
+        try:
+            self._db.execute(
+                "CREATE VIRTUAL TABLE para USING fts5("
+                "title, text, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+        except sqlite3.OperationalError as e:
+            raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
+        self._ids: list[str] = []
+
+    def build(self, paragraphs: Sequence[Paragraph]) -> None:
+        self._ids = [p.id for p in paragraphs]
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO para(rowid, title, text) VALUES (?, ?, ?)",
+                ((i, p.title, p.text) for i, p in enumerate(paragraphs)),
+            )
+
+    def search(self, question: str, k: int) -> list[str]:
+        words = _words(question)
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)  # \w+ words hold no '"' to escape
+        rows = self._db.execute(
+            "SELECT rowid FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
+        )
+        return [self._ids[r] for (r,) in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Bm25s:
+    """bm25s (Lucene BM25) on folded, stopword-filtered, Snowball-stemmed title + text.
+
+    Stopwords: bm25s's own French list, folded (Snowball's list plus "les" and
+    "ils", which Whoosh's copy lacks). Words are stemmed with their accents,
+    then folded: the French Snowball rules expect accented input.
+    """
+
+    name = "bm25s"
+
+    def __init__(self) -> None:
+        try:
+            import bm25s
+            import Stemmer
+            from bm25s.stopwords import STOPWORDS_FRENCH
+            from unidecode import unidecode
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import bm25s/PyStemmer: {e}") from e
+        self._bm25s, self._fold = bm25s, unidecode
+        self._stem = Stemmer.Stemmer("french").stemWords
+        self._stop = {unidecode(w) for w in STOPWORDS_FRENCH}
+        self._model: Any = None
+        self._ids: list[str] = []
+
+    def _tokens(self, text: str) -> list[str]:
+        words = [w for w in re.findall(r"\w\w+", text.lower()) if self._fold(w) not in self._stop]
+        return [self._fold(s) for s in self._stem(words)]
+
+    def build(self, paragraphs: Sequence[Paragraph]) -> None:
+        self._ids = [p.id for p in paragraphs]
+        self._model = self._bm25s.BM25()
+        corpus = [self._tokens(f"{p.title} {p.text}") for p in paragraphs]
+        self._model.index(corpus, show_progress=False)
+
+    def search(self, question: str, k: int) -> list[str]:
+        tokens = [t for t in self._tokens(question) if t in self._model.vocab_dict]
+        if not tokens:
+            return []
+        k = min(k, len(self._ids))
+        docs, scores = self._model.retrieve([tokens], k=k, show_progress=False)
+        return [self._ids[d] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def close(self) -> None:
+        self._model = None
+
+
+def make_systems(
+    names: Sequence[str], stemmers: Sequence[str]
+) -> list[tuple[str, Callable[[], Retriever]]]:
+    """(row name, factory) pairs; factories raise SystemUnavailable to skip."""
+    peers: dict[str, Callable[[], Retriever]] = {
+        "whoosh-fr": WhooshFrench,
+        "sqlite-fts5": SqliteFts5,
+        "bm25s": Bm25s,
+    }
+    factories: list[tuple[str, Callable[[], Retriever]]] = []
+    for name in names:
+        if name == "nato-search":
+            if not stemmers:
+                factories.append(("nato-search", NatoSearch))
+            for s in stemmers:
+                factories.append((f"nato-search (stemmer={s})", functools.partial(NatoSearch, s)))
+        elif name in peers:
+            factories.append((name, peers[name]))
+        else:
+            raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    return factories
+
+
+# ------------------------------------------------------------------------ running
+
+
+def run_system(
+    row: str,
+    factory: Callable[[], Retriever],
+    paragraphs: Sequence[Paragraph],
+    questions: Sequence[Question],
+    k: int = K,
+) -> dict[str, Any]:
+    """Build, query every question and score one system; a skip is a row, not a failure."""
+    try:
+        system = factory()
+    except SystemUnavailable as e:
+        return {"system": row, "status": "skipped", "reason": str(e)}
+    except Exception as e:  # a broken system is reported, and main() then exits 1
+        return {"system": row, "status": "error", "reason": f"{type(e).__name__}: {e}"}
+    try:
+        t0 = time.perf_counter()
+        system.build(paragraphs)
+        build_s = time.perf_counter() - t0
+        ranked: list[list[str]] = []
+        latencies: list[float] = []
+        for q in questions:
+            t0 = time.perf_counter()
+            ids = system.search(q.text, k)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            ranked.append(ids)
+    except Exception as e:
+        return {"system": row, "status": "error", "reason": f"{type(e).__name__}: {e}"}
+    finally:
+        system.close()
+    m = evaluate(ranked, [q.paragraph_id for q in questions], k)
+    return {
+        "system": row,
+        "status": "ok",
+        "mrr@10": m.mrr,
+        "recall@1": m.recall_at_1,
+        "recall@10": m.recall_at_k,
+        "ms_per_query_median": statistics.median(latencies) if latencies else 0.0,
+        "build_s": build_s,
+    }
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    header = ["system", "MRR@10", "R@1", "R@10", "ms/query", "build s"]
+    lines: list[list[str]] = [header]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append([r["system"], f"{r['status']} ({r['reason']})"])
+            continue
+        values = (r["mrr@10"], r["recall@1"], r["recall@10"])
+        lines.append(
+            [r["system"], *(f"{v:.3f}" for v in values)]
+            + [f"{r['ms_per_query_median']:.2f}", f"{r['build_s']:.2f}"]
+        )
+    width = max(len(line[0]) for line in lines)
+    return "\n".join(
+        f"{line[0]:<{width}}  " + "  ".join(f"{c:>8}" for c in line[1:]) for line in lines
+    )
+
+
+def _comma_list(values: Sequence[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--piaf", type=Path, default=DEFAULT_PIAF, help="SQuAD-format JSON (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--systems", default=",".join(SYSTEMS), help="comma list of: " + ", ".join(SYSTEMS)
+    )
+    ap.add_argument(
+        "--stemmer",
+        action="append",
+        metavar="NAME",
+        help=f"nato-search stemmer(s), repeatable or comma list ({', '.join(STEMMERS)}); "
+        "default: the library's own default",
+    )
+    ap.add_argument("--max-articles", type=int, metavar="N", help="only the first N articles")
+    ap.add_argument("--max-questions", type=int, metavar="N", help="only the first N questions")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write rows + metadata as JSON")
+    args = ap.parse_args(argv)
+    args.systems = _comma_list([args.systems])
+    args.stemmer = _comma_list(args.stemmer)
+    for name in args.systems:
+        if name not in SYSTEMS:
+            ap.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    for name in args.stemmer:
+        if name not in STEMMERS:
+            ap.error(f"unknown stemmer {name!r}; choose from {', '.join(STEMMERS)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.piaf.is_file():
+        print(
+            f"PIAF dataset not found at {args.piaf}; skipping the quality benchmark "
+            "(pass --piaf PATH to point at a copy)."
+        )
+        return 0
+    paragraphs, questions = load_squad(args.piaf, args.max_articles, args.max_questions)
+    print(f"{args.piaf}: {len(paragraphs)} paragraphs, {len(questions)} questions")
+
+    rows = []
+    for row, factory in make_systems(args.systems, args.stemmer):
+        print(f"running {row} ...", file=sys.stderr, flush=True)
+        rows.append(run_system(row, factory, paragraphs, questions))
+    print(format_table(rows))
+    failed = any(r["status"] == "error" for r in rows)
+
+    if args.json:
+        report = {
+            "dataset": str(args.piaf.resolve()),
+            "paragraphs": len(paragraphs),
+            "questions": len(questions),
+            "k": K,
+            "python": platform.python_version(),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "cores": os.cpu_count(),
+            "rows": rows,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
