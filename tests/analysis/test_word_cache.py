@@ -1,0 +1,55 @@
+import pickle
+
+from whoosh.analysis import LowercaseFilter
+
+from nato_search.analysis import (
+    CompoundFilter, ElisionFilter, FoldFilter, FrenchTokenizer, NormalizeFilter, StemFilter,
+    StopFilter, WordCachedAnalyzer, french_analyzer,
+)
+
+TEXT = (
+    "Le Conseil OTAN-Ukraine s’est réuni ; l’Ukraine a-t-il dit, « les Alliés, les Alliés ! » "
+    "jusqu’à Bosnie-Herzégovine, ﬁnance 2024"
+)
+
+
+def plain_chain():
+    return (
+        FrenchTokenizer() | ElisionFilter() | CompoundFilter() | NormalizeFilter()
+        | LowercaseFilter() | FoldFilter() | StopFilter() | StemFilter("light")
+    )
+
+
+def stream(analyzer, text, **kwargs):
+    return [
+        (t.text, t.pos, t.startchar, t.endchar, t.stopped)
+        for t in analyzer(text, positions=True, chars=True, **kwargs)
+    ]
+
+
+def test_cached_chain_gives_the_plain_chains_stream():
+    cached = french_analyzer("light")
+    assert stream(cached, TEXT) == stream(plain_chain(), TEXT)
+    assert stream(cached, TEXT) == stream(cached, TEXT)  # the second run is from the cache
+
+
+def test_offsets_and_positions_follow_start_char_and_start_pos():
+    cached = french_analyzer("light")
+    shifted = stream(cached, "l’Ukraine unie", start_pos=10, start_char=100)
+    assert shifted == [("ukrain", 10, 102, 109, False), ("unie", 11, 110, 114, False)]
+
+
+def test_kept_stopwords_hold_their_place_without_taking_a_position():
+    cached = french_analyzer("light")
+    assert stream(cached, "les munitions", removestops=False) == stream(
+        plain_chain(), "les munitions", removestops=False
+    )
+
+
+def test_cache_is_bounded_and_not_pickled():
+    cached = WordCachedAnalyzer(FrenchTokenizer(), LowercaseFilter(), cache_size=3)
+    list(cached("un deux trois quatre cinq"))
+    assert len(cached._cache) <= 3
+    copy = pickle.loads(pickle.dumps(cached))
+    assert copy._cache == {} and copy == cached
+    assert [t.text for t in copy("Un Deux")] == ["un", "deux"]
