@@ -41,6 +41,7 @@ def build_index(
     *,
     stemmer: str = DEFAULT_STEMMER,
     progress: Progress | None = None,
+    synonyms: Iterable[str | os.PathLike] = (),
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
 
@@ -62,7 +63,7 @@ def build_index(
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    return open_index(path)
+    return open_index(path, synonyms=synonyms)
 
 
 def _write(folder: Path, documents: Iterable[Document], analyzer, progress: Progress | None) -> None:
@@ -82,6 +83,7 @@ def _write(folder: Path, documents: Iterable[Document], analyzer, progress: Prog
                     paragraph=number,
                     title=document.title,
                     text=text,
+                    names=text,
                     date=document.date.isoformat() if document.date else None,
                     **extra,
                 )
@@ -108,8 +110,13 @@ def _swap_in(building: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def open_index(path: str | os.PathLike | None = None) -> Index:
-    """Open the index at ``path``; with no path, the default index of the bundled seeds."""
+def open_index(
+    path: str | os.PathLike | None = None, *, synonyms: Iterable[str | os.PathLike] = ()
+) -> Index:
+    """Open the index at ``path``; with no path, the default index of the bundled seeds.
+
+    ``synonyms`` are files of your own synonym groups, added to the packaged list.
+    """
     if path is None:
         path = default_index_path()
         if not (path / META_FILE).exists():
@@ -126,7 +133,7 @@ def open_index(path: str | os.PathLike | None = None) -> Index:
             f"the index at {path} was built by another version of nato-search ({meta}); "
             f"rebuild it with `nato-search index SOURCE... --index {path}`"
         )
-    return Index(windex.open_dir(str(path)), str(path))
+    return Index(windex.open_dir(str(path)), str(path), synonyms=list(synonyms))
 
 
 def _read_meta(path: Path) -> dict:

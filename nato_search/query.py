@@ -33,10 +33,17 @@ _DATE_PART = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 
 @dataclass(frozen=True)
 class Terms:
-    """A word or phrase as typed, and its analyzed terms; several terms must stand together."""
+    """A word or phrase as typed, and its analyzed terms; several terms must stand together.
+
+    ``field`` is ``"words"`` (the text and title) or ``"names"`` (transliteration
+    keys of proper names); ``weight`` scales the score, below 1 for the looser
+    forms that query expansion adds.
+    """
 
     text: str
     terms: tuple[str, ...]
+    field: str = "words"
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,14 @@ class AllOf:
     clauses: tuple[Clause, ...]
 
 
-Clause = Terms | AnyOf | AllOf
+@dataclass(frozen=True)
+class Variants:
+    """One typed word or phrase in several forms (synonyms, corrections, name keys); the best counts."""
+
+    clauses: tuple[Clause, ...]
+
+
+Clause = Terms | AnyOf | AllOf | Variants
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ import datetime as dt
 from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-FORMAT_VERSION = 1
+from .analysis import names_analyzer
+
+FORMAT_VERSION = 2
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread."""
 META_FILE = "nato-search.json"
 
@@ -18,6 +20,7 @@ def make_schema(analyzer: Analyzer) -> Schema:
         paragraph=STORED(),
         title=TEXT(analyzer=analyzer, stored=True),
         text=TEXT(analyzer=analyzer, stored=True),
+        names=TEXT(analyzer=names_analyzer(), phrase=False),
         date=STORED(),
         day=ID(),
     )

@@ -8,17 +8,46 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
+from math import log
+
 from whoosh import query as wq
+from whoosh import scoring
+from whoosh.matching import DisjunctionMaxMatcher
 from whoosh.index import Index as WhooshIndex
 from whoosh.searching import Searcher
+from whoosh.support.levenshtein import distance
 
-from .analysis import analyze
-from .query import AnyOf, Clause, Query, Terms, parse
+from .analysis import analyze, names_analyzer
+from .expansion import Expander, Expansion, Synonyms
+from .query import AnyOf, Clause, Query, Terms, Variants, parse
 from .schema import day_key
 from .snippets import make_snippet
 
-TITLE_BOOST = 2.0
-"""A title word counts this much more than a paragraph word: titles say what a text is about."""
+TITLE_BOOST = 0.3
+"""A title word counts this much of a paragraph word: the title is shared by every paragraph
+of a document, so it tells documents apart but not the paragraphs within one (PIAF-tuned)."""
+PROXIMITY_BOOST = 0.3
+"""Extra weight of two query words standing side by side (at most one word between them)."""
+BM25_K1 = 0.9
+BM25_B = 0.75
+
+
+class FrenchBM25(scoring.BM25F):
+    """Whoosh's BM25F with the Robertson–Spärck Jones idf of BM25 (as in Lucene).
+
+    Whoosh's own idf, ``1 + log(N / (n + 1))``, weighs common words too much
+    against rare ones; on PIAF this idf ranks better (see the README).
+    """
+
+    def idf(self, searcher: Searcher, fieldname: str, text: str) -> float:
+        parent = searcher.get_parent()
+        n = parent.doc_frequency(fieldname, text)
+        return log(1 + (parent.doc_count_all() - n + 0.5) / (n + 0.5))
+
+
+# The names field holds only a paragraph's capitalized words, so its lengths say
+# nothing about the paragraph: no length normalization there.
+_WEIGHTING = FrenchBM25(B=BM25_B, K1=BM25_K1, names_B=0.0)
 
 
 @dataclass(frozen=True)
@@ -43,10 +72,12 @@ class Hit:
 class Results(Sequence[Hit]):
     """Hits best first; ``total`` counts every matching paragraph, not just those returned."""
 
-    def __init__(self, hits: list[Hit], total: int, query: str):
+    def __init__(self, hits: list[Hit], total: int, query: str, suggestion: str | None = None):
         self._hits = hits
         self.total = total
         self.query = query
+        self.suggestion = suggestion
+        """The query with unknown words corrected (``Stoltemberg`` → ``Stoltenberg``), else None."""
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -65,10 +96,12 @@ class Results(Sequence[Hit]):
 class Index:
     """An open index. Use it as a context manager; one object serves many threads."""
 
-    def __init__(self, whoosh_index: WhooshIndex, path: str):
+    def __init__(self, whoosh_index: WhooshIndex, path: str, synonyms: Sequence = ()):
         self._ix = whoosh_index
         self.path = path
         self._analyzer = whoosh_index.schema["text"].analyzer
+        self._names = names_analyzer()
+        self.synonyms = Synonyms.load(self.analyze, synonyms)
         self._local = threading.local()
         self._searchers: list[Searcher] = []
         self._lock = threading.Lock()
@@ -104,7 +137,11 @@ class Index:
             raise ValueError(f"index {self.path} is closed")
         searcher = getattr(self._local, "searcher", None)
         if searcher is None or not searcher.up_to_date():
-            fresh = searcher.refresh() if searcher is not None else self._ix.searcher()
+            fresh = (
+                searcher.refresh()
+                if searcher is not None
+                else self._ix.searcher(weighting=_WEIGHTING)
+            )
             with self._lock:
                 if searcher is not None and searcher in self._searchers:
                     self._searchers.remove(searcher)
@@ -112,23 +149,48 @@ class Index:
             self._local.searcher = searcher = fresh
         return searcher
 
-    def search(self, query: str, limit: int = 10) -> Results:
-        """Paragraphs matching ``query`` (see :mod:`nato_search.query` for the syntax)."""
-        if not isinstance(limit, int) or limit < 1:
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        fuzzy: bool = True,
+        synonyms: bool = True,
+        names: bool = True,
+    ) -> Results:
+        """Paragraphs matching ``query`` (see :mod:`nato_search.query` for the syntax).
+
+        ``fuzzy`` corrects words the index doesn't know, ``synonyms`` adds the
+        synonym list's alternatives, ``names`` matches other transliterations of
+        names; each counts below an exact match, and each can be switched off.
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"limit must be a positive whole number, not {limit!r}")
         parsed = parse(query, self.analyze)
         if not (parsed.include or parsed.exclude or parsed.dates):
             return Results([], 0, query)
         searcher = self._searcher()
+        expander = Expander(
+            _Lexicon(searcher, self._analyzer),
+            self.synonyms,
+            lambda text: [term for term, *_ in analyze(text, self._names)],
+            Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
+        )
+        parsed = expander.expand(parsed)
+        suggestion = expander.suggestion(query)
         include = [_to_whoosh(c) for c in parsed.include]
         restrict = _date_filter(parsed)
         if restrict is not None:
             # Whoosh reads an empty filter as "no filter", so an empty period must stop here.
             restrict = set(searcher.docs_for_query(restrict))
             if not restrict:
-                return Results([], 0, query)
+                return Results([], 0, query, suggestion)
         mask = wq.Or([_to_whoosh(c) for c in parsed.exclude]) if parsed.exclude else None
-        any_words = wq.Or(include) if include else wq.Every()
+        near = [
+            wq.Phrase("text", [a, b], slop=1, boost=PROXIMITY_BOOST)
+            for a, b in _adjacent_words(parsed.include)
+        ]
+        any_words = wq.Or(include + near) if include else wq.Every()
         # All-words-first: paragraphs holding every clause come before the rest.
         tiered = len(include) > 1
         ranked = searcher.search(
@@ -138,12 +200,13 @@ class Index:
         total = len(ranked)
         order = [(h.docnum, h.score) for h in ranked]
         if tiered:
-            all_words = searcher.search(wq.And(include), limit=limit, filter=restrict, mask=mask)
+            all_words = wq.AndMaybe(wq.And(include), wq.Or(near)) if near else wq.And(include)
+            all_words = searcher.search(all_words, limit=limit, filter=restrict, mask=mask)
             first = [(h.docnum, h.score) for h in all_words]
             seen = {docnum for docnum, _ in first}
             order = first + [(docnum, score) for docnum, score in order if docnum not in seen]
         hits = [self._hit(searcher, docnum, score, parsed) for docnum, score in order[:limit]]
-        return Results(hits, total, query)
+        return Results(hits, total, query, suggestion)
 
     def _hit(self, searcher: Searcher, docnum: int, score: float, parsed: Query) -> Hit:
         stored = searcher.stored_fields(docnum)
@@ -155,29 +218,112 @@ class Index:
             paragraph=stored["paragraph"],
             text=text,
             score=float(score or 0.0),
-            highlights=highlight(text, parsed, self._analyzer),
+            highlights=highlight(text, parsed, self._analyzer, self._names),
         )
 
 
-def highlight(text: str, parsed: Query, analyzer) -> list[tuple[int, int]]:
+def highlight(text: str, parsed: Query, analyzer, names=None) -> list[tuple[int, int]]:
     """Spans of ``text`` that the query matched: its words anywhere, its phrases only where whole."""
-    tokens = analyze(text, analyzer)
-    terms = [t.terms for t in parsed.terms()]
-    singles = {t[0] for t in terms if len(t) == 1}
-    spans = {(start, end) for term, _, start, end in tokens if term in singles}
-    for phrase in (t for t in terms if len(t) > 1):
-        n = len(phrase)
-        for i in range(len(tokens) - n + 1):
-            if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
-                spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
+    spans: set[tuple[int, int]] = set()
+    for field, chain in (("words", analyzer), ("names", names)):
+        phrases = {t.terms for t in parsed.terms() if t.field == field}
+        if not phrases or chain is None:
+            continue
+        tokens = analyze(text, chain) if field == "words" else _index_tokens(text, chain)
+        singles = {p[0] for p in phrases if len(p) == 1}
+        spans.update((start, end) for term, _, start, end in tokens if term in singles)
+        for phrase in (p for p in phrases if len(p) > 1):
+            n = len(phrase)
+            for i in range(len(tokens) - n + 1):
+                if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
+                    spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
     return sorted(spans)
+
+
+def _index_tokens(text: str, analyzer) -> list[tuple[str, int, int, int]]:
+    """Tokens as the index saw them (index mode: names keys only for capitalized words)."""
+    return [
+        (t.text, t.pos, t.startchar, t.endchar)
+        for t in analyzer(text, positions=True, chars=True, mode="index")
+    ]
+
+
+class _Lexicon:
+    """The index's vocabulary, for typo tolerance and suggestions."""
+
+    def __init__(self, searcher: Searcher, analyzer):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.analyzer = analyzer
+
+    def known(self, term: str) -> bool:
+        return any(self.reader.doc_frequency(f, term) for f in ("text", "title"))
+
+    def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
+        found = []
+        # One shared first letter: typos there are rare, and the prefix makes the scan fast.
+        for candidate in self.reader.terms_within("text", term, max_edits, prefix=1):
+            if candidate != term:
+                edits = distance(candidate, term)
+                found.append((candidate, edits, self.reader.doc_frequency("text", candidate)))
+        return found
+
+    def surface(self, term: str) -> str | None:
+        for docnum in self.searcher.docs_for_query(wq.Term("text", term)):
+            text = self.searcher.stored_fields(docnum)["text"]
+            for found, _, start, end in analyze(text, self.analyzer):
+                if found == term:
+                    return text[start:end]
+        return None
+
+
+def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:
+    """Consecutive single words of the query, as typed (not their variants)."""
+    words = []
+    for clause in clauses:
+        exact = clause.clauses[0] if isinstance(clause, Variants) else clause
+        single = isinstance(exact, Terms) and exact.field == "words" and len(exact.terms) == 1
+        words.append(exact.terms[0] if single else None)
+    return [(a, b) for a, b in zip(words, words[1:]) if a and b]
 
 
 def _to_whoosh(clause: Clause) -> wq.Query:
     if isinstance(clause, Terms):
-        return wq.Or([_field_query("text", clause.terms), _field_query("title", clause.terms, TITLE_BOOST)])
+        if clause.field == "names":
+            return wq.Term("names", clause.terms[0], boost=clause.weight)
+        return wq.Or(
+            [
+                _field_query("text", clause.terms, clause.weight),
+                _field_query("title", clause.terms, clause.weight * TITLE_BOOST),
+            ]
+        )
     children = [_to_whoosh(c) for c in clause.clauses]
+    if isinstance(clause, Variants):
+        return BestOf(children)
     return wq.Or(children) if isinstance(clause, AnyOf) else wq.And(children)
+
+
+class _BestOfMatcher(DisjunctionMaxMatcher):
+    """Whoosh's DisMax matcher scores a document with the other branch's score when the
+    branches stand on different documents (Whoosh-Reloaded 2.7.5); this one doesn't."""
+
+    def score(self) -> float:
+        a, b = self.a, self.b
+        if a.is_active() and b.is_active():
+            if a.id() == b.id():
+                return max(a.score(), b.score())
+            return a.score() if a.id() < b.id() else b.score()
+        return a.score() if a.is_active() else b.score()
+
+
+class BestOf(wq.DisjunctionMax):
+    """Matches any subquery, scored by the best one that matched this document."""
+
+    def _matcher(self, subs, searcher, context):
+        reader = searcher.reader()
+        return self._tree_matcher(
+            subs, _BestOfMatcher, searcher, context, lambda q: q.estimate_size(reader)
+        )
 
 
 def _field_query(fieldname: str, terms: tuple[str, ...], boost: float = 1.0) -> wq.Query:
@@ -191,4 +337,3 @@ def _date_filter(parsed: Query) -> wq.Query | None:
         return None
     ranges = [wq.TermRange("day", day_key(r.start), day_key(r.end)) for r in parsed.dates]
     return ranges[0] if len(ranges) == 1 else wq.And(ranges)
-

@@ -1,0 +1,202 @@
+"""Forgiving queries: synonyms, typo tolerance, name variants and the did-you-mean suggestion.
+
+Expansion rewrites a parsed query into a richer engine-neutral one: each word
+becomes :class:`Variants` of itself and its looser forms, weighted below the
+exact form. It asks the index only through :class:`Lexicon`, so it does not
+know which engine runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Protocol
+
+from .query import AllOf, AnyOf, Clause, Query, Terms, Variants
+
+FUZZY_WEIGHT = 0.7
+"""A corrected word counts this much of an exact one."""
+NAME_WEIGHT = 0.6
+"""A name matched only by its transliteration key counts this much of an exact one."""
+MAX_CORRECTIONS = 3
+"""Corrections searched for one unknown word, the most frequent first."""
+
+Analyze = Callable[[str], list[str]]
+
+
+class Lexicon(Protocol):
+    """What expansion needs to know about an index's words."""
+
+    def known(self, term: str) -> bool: ...
+
+    def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
+        """Indexed terms within ``max_edits`` of ``term`` as ``(term, edits, frequency)``."""
+        ...
+
+    def surface(self, term: str) -> str | None:
+        """A word as written in the documents that analyzes to ``term``."""
+        ...
+
+
+def max_edits(word: str) -> int:
+    """Edits allowed when correcting ``word``: none under 5 letters, 1 from 5, 2 from 9."""
+    letters = sum(c.isalpha() for c in word)
+    return 0 if letters < 5 else 1 if letters < 9 else 2
+
+
+# --- synonyms ------------------------------------------------------------
+
+
+class Synonyms:
+    """Groups of interchangeable words and phrases (``OTAN, NATO, Alliance atlantique``).
+
+    One group a line, entries separated by commas, ``#`` starts a comment.
+    Entries are analyzed like queries, so case, accents and plurals don't matter.
+    """
+
+    def __init__(self, groups: Iterable[Sequence[str]], analyze: Analyze):
+        self._entries: dict[tuple[str, ...], list[Terms]] = {}
+        for group in groups:
+            entries = [Terms(text, tuple(analyze(text))) for text in group]
+            entries = [e for e in entries if e.terms]
+            for entry in entries:
+                others = [e for e in entries if e.terms != entry.terms]
+                self._entries.setdefault(entry.terms, []).extend(others)
+        self.longest = max((len(t) for t in self._entries), default=0)
+
+    @classmethod
+    def load(cls, analyze: Analyze, paths: Iterable[str | os.PathLike] = ()) -> Synonyms:
+        """The packaged list (``data/synonyms-fr.txt``), then the user's own files."""
+        texts = [resources.files("nato_search").joinpath("data/synonyms-fr.txt").read_text("utf-8")]
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as file:
+                    texts.append(file.read())
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"cannot read synonyms file {path}: {exc}") from None
+        groups = []
+        for text in texts:
+            for line in text.splitlines():
+                entries = [e.strip() for e in line.split("#", 1)[0].split(",")]
+                if len([e for e in entries if e]) > 1:
+                    groups.append([e for e in entries if e])
+        return cls(groups, analyze)
+
+    def alternatives(self, terms: tuple[str, ...]) -> list[Terms]:
+        return self._entries.get(terms, [])
+
+
+# --- expansion -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Which expansions run; all on by default, all off for exact matching."""
+
+    fuzzy: bool = True
+    synonyms: bool = True
+    names: bool = True
+
+
+EXACT = Expansion(fuzzy=False, synonyms=False, names=False)
+
+
+class Expander:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        synonyms: Synonyms | None,
+        name_keys: Analyze,
+        options: Expansion,
+    ):
+        self.lexicon = lexicon
+        self.synonyms = synonyms if options.synonyms else None
+        self.name_keys = name_keys
+        self.options = options
+        self.corrections: dict[str, str] = {}
+
+    def expand(self, query: Query) -> Query:
+        return replace(
+            query,
+            include=self.sequence(query.include),
+            exclude=[self.with_synonyms(c) for c in query.exclude],
+        )
+
+    def sequence(self, clauses: list[Clause]) -> list[Clause]:
+        """Expands each clause; runs of single words matching a multi-word synonym are grouped."""
+        out: list[Clause] = []
+        i = 0
+        while i < len(clauses):
+            run = self._synonym_run(clauses, i)
+            if run:
+                words = clauses[i : i + run]
+                terms = tuple(c.terms[0] for c in words)  # type: ignore[union-attr]
+                alternatives = self.synonyms.alternatives(terms)  # type: ignore[union-attr]
+                out.append(Variants((AllOf(tuple(self.clause(c) for c in words)), *alternatives)))
+                i += run
+            else:
+                out.append(self.clause(clauses[i]))
+                i += 1
+        return out
+
+    def _synonym_run(self, clauses: list[Clause], start: int) -> int:
+        if not self.synonyms:
+            return 0
+        for n in range(min(self.synonyms.longest, len(clauses) - start), 1, -1):
+            words = clauses[start : start + n]
+            if all(isinstance(c, Terms) and len(c.terms) == 1 for c in words):
+                if self.synonyms.alternatives(tuple(c.terms[0] for c in words)):  # type: ignore[union-attr]
+                    return n
+        return 0
+
+    def clause(self, clause: Clause) -> Clause:
+        if isinstance(clause, Terms):
+            return self.word(clause)
+        if isinstance(clause, AllOf):
+            return AllOf(tuple(self.sequence(list(clause.clauses))))
+        return type(clause)(tuple(self.clause(c) for c in clause.clauses))
+
+    def with_synonyms(self, clause: Clause) -> Clause:
+        if isinstance(clause, Terms):
+            alternatives = self.synonyms.alternatives(clause.terms) if self.synonyms else []
+            return Variants((clause, *alternatives)) if alternatives else clause
+        return type(clause)(tuple(self.with_synonyms(c) for c in clause.clauses))
+
+    def word(self, clause: Terms) -> Clause:
+        forms: list[Clause] = [clause]
+        if self.synonyms:
+            forms += self.synonyms.alternatives(clause.terms)
+        if len(clause.terms) == 1:
+            forms += self._corrections(clause)
+            if self.options.names:
+                keys = self.name_keys(clause.text)
+                if len(keys) == 1:
+                    forms.append(Terms(clause.text, (keys[0],), field="names", weight=NAME_WEIGHT))
+        return Variants(tuple(forms)) if len(forms) > 1 else clause
+
+    def _corrections(self, clause: Terms) -> list[Terms]:
+        term = clause.terms[0]
+        edits = max_edits(clause.text)
+        if not edits or self.lexicon.known(term):
+            return []
+        candidates = sorted(self.lexicon.similar(term, edits), key=lambda c: (c[1], -c[2], c[0]))
+        if not candidates:
+            return []
+        surface = self.lexicon.surface(candidates[0][0])
+        if surface:
+            self.corrections[clause.text] = surface if clause.text[:1].isupper() else surface.lower()
+        if not self.options.fuzzy:
+            return []
+        return [
+            Terms(clause.text, (candidate,), weight=FUZZY_WEIGHT)
+            for candidate, _, _ in candidates[:MAX_CORRECTIONS]
+        ]
+
+    def suggestion(self, text: str) -> str | None:
+        """The query as typed, with each unknown word replaced by its best correction."""
+        for typed, corrected in self.corrections.items():
+            text = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", corrected, text)
+        return text if self.corrections else None

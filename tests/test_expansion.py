@@ -1,0 +1,147 @@
+"""Forgiving queries on the seeds: typos, did-you-mean, name variants, synonyms, and switching them off."""
+
+import pytest
+
+import nato_search
+from nato_search.expansion import Synonyms, max_edits
+
+from conftest import SEEDS
+
+
+def where(results):
+    return [(hit.doc_id[:3], hit.paragraph) for hit in results]
+
+
+def marked(hit):
+    return [hit.text[start:end] for start, end in hit.highlights]
+
+
+# --- typo tolerance and did-you-mean --------------------------------------
+
+
+def test_a_misspelled_word_finds_the_real_one_and_marks_it(seeds_index):
+    results = seeds_index.search("munitons")
+    assert where(results) == [("003", 1), ("002", 1)]
+    assert [marked(hit) for hit in results] == [["munitions"], ["munitions"]]
+    assert results.suggestion == "munitions"
+
+
+def test_a_misspelled_name_gets_a_suggestion_in_its_written_form(seeds_index):
+    results = seeds_index.search("Stoltemberg")
+    assert results.suggestion == "Stoltenberg"
+    assert results.total == 6 and all(marked(hit) for hit in results)
+    assert {word for hit in results for word in marked(hit)} == {"Stoltenberg"}
+
+
+def test_the_suggestion_keeps_the_rest_of_the_query_as_typed(seeds_index):
+    results = seeds_index.search("les munitons de l'OTAN")
+    assert results.suggestion == "les munitions de l'OTAN"
+    assert where(results)[:2] == [("003", 1), ("002", 1)]
+
+
+def test_words_without_accents_are_not_typos(seeds_index):
+    results = seeds_index.search("interoperabilite")
+    assert results.suggestion is None
+    assert where(results) == [("000", 3)] and marked(results[0]) == ["interopérabilité"] * 2
+
+
+def test_a_known_word_is_never_fuzzed_away(seeds_index):
+    # "missiles" exists, so it must not also match its neighbours at one edit.
+    results = seeds_index.search("missiles")
+    assert results.suggestion is None
+    assert {word.lower() for hit in results for word in marked(hit)} == {"missiles"}
+
+
+def test_short_words_are_not_corrected(seeds_index):
+    assert seeds_index.search("otam").total == 0
+
+
+@pytest.mark.parametrize(
+    "word, edits", [("otan", 0), ("munitons", 1), ("Stoltemberg", 2), ("défense", 1), ("l’aide", 1)]
+)
+def test_edits_allowed_grow_with_word_length(word, edits):
+    assert max_edits(word) == edits
+
+
+def test_fuzzy_off_matches_exactly_but_still_suggests(seeds_index):
+    results = seeds_index.search("munitons", fuzzy=False)
+    assert results.total == 0 and results.suggestion == "munitions"
+
+
+# --- name variants ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query, written, top",
+    [
+        ("Kuleba", "Kuleba", ("002", 3)),
+        ("Kouleba", "Kouleba", ("001", 1)),
+        ("Umerov", "Oumierov", ("003", 3)),
+        ("Bucha", "Boutcha", ("001", 1)),
+        ("Putin", "Poutine", ("001", 0)),
+    ],
+)
+def test_other_transliterations_of_a_name_meet(seeds_index, query, written, top):
+    results = seeds_index.search(query)
+    assert where(results)[0] == top and marked(results[0]) == [written]
+
+
+def test_the_exact_spelling_ranks_above_a_variant(seeds_index):
+    results = seeds_index.search("Kuleba")
+    assert where(results) == [("002", 3), ("001", 1)]
+    assert results[0].score > results[1].score
+    assert [marked(hit) for hit in results] == [["Kuleba"], ["Kouleba"]]
+
+
+def test_names_off_keeps_only_the_exact_spelling(seeds_index):
+    assert where(seeds_index.search("Kuleba", names=False)) == [("002", 3)]
+    assert seeds_index.search("Bucha", names=False, fuzzy=False).total == 0
+
+
+# --- synonyms and acronyms --------------------------------------------------
+
+
+def test_an_english_acronym_finds_the_french_one(seeds_index):
+    nato = seeds_index.search("NATO", limit=50)
+    otan = seeds_index.search("OTAN", limit=50)
+    assert nato.total == otan.total == 21
+    assert set(where(nato)) == set(where(otan))
+    assert set(marked(nato[0])) == {"OTAN"}
+
+
+def test_an_acronym_finds_the_phrase_it_stands_for(seeds_index):
+    results = seeds_index.search("UE")
+    assert where(results) == [("002", 3), ("001", 2)]
+    assert marked(results[0]) == ["Union", "européenne"]
+
+
+def test_a_phrase_typed_as_words_finds_its_acronym_group(seeds_index):
+    assert where(seeds_index.search("union européenne")) == where(seeds_index.search("UE"))
+
+
+def test_synonyms_off(seeds_index):
+    assert seeds_index.search("NATO", synonyms=False, fuzzy=False).total == 0
+
+
+def test_users_extend_the_synonyms_with_their_own_file(tmp_path):
+    extra = tmp_path / "mine.txt"
+    extra.write_text("# my own\nobus, munitions\n", "utf-8")
+    with nato_search.build_index(SEEDS, tmp_path / "ix") as ix:
+        assert ix.search("obus").total == 0
+    with nato_search.open_index(tmp_path / "ix", synonyms=[extra]) as ix:
+        assert where(ix.search("obus")) == [("003", 1), ("002", 1)]
+
+
+def test_synonym_entries_are_analyzed_like_queries():
+    analyze = lambda text: text.lower().split()  # noqa: E731
+    table = Synonyms([["OTAN", "NATO", "Alliance atlantique"], ["x"]], analyze)
+    assert [t.text for t in table.alternatives(("nato",))] == ["OTAN", "Alliance atlantique"]
+    assert [t.terms for t in table.alternatives(("alliance", "atlantique"))] == [("otan",), ("nato",)]
+    assert table.alternatives(("x",)) == [] and table.longest == 2
+
+
+def test_an_unreadable_synonyms_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"caf\xe9, coffee\n")
+    with pytest.raises(ValueError, match="bad.txt"):
+        nato_search.open_index(synonyms=[bad])
