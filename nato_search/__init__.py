@@ -7,8 +7,9 @@
 """
 
 from .corpus import CorpusError, Document, read_documents
-from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index
+from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
 from .search import Hit, Index, Results
+from .writing import IndexLockedError
 
 __version__ = "1.0.0"
 __all__ = [
@@ -16,10 +17,12 @@ __all__ = [
     "Document",
     "Hit",
     "Index",
+    "IndexLockedError",
     "IndexNotFoundError",
     "IndexVersionError",
     "Results",
     "build_index",
     "open_index",
     "read_documents",
+    "update_index",
 ]

@@ -13,11 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .corpus import CorpusError
-from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index
+from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
+from .schema import META_FILE
 from .search import Hit
+from .writing import IndexLockedError
 
 COMMANDS = ("search", "index")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -33,6 +36,13 @@ def _search_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=_positive, default=10, help="hits to show (default 10)")
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
     parser.add_argument("--json", action="store_true", help="one JSON object per hit")
+    parser.add_argument(
+        "--exact", action="store_true", help="no typo tolerance, synonyms or name variants"
+    )
+    parser.add_argument(
+        "--synonyms", metavar="FILE", action="append", default=[],
+        help="a file of your own synonym groups (repeatable)",
+    )
     return parser
 
 
@@ -43,6 +53,10 @@ def _index_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
     parser.add_argument("--index", metavar="PATH", required=True, help="index folder to write")
+    parser.add_argument(
+        "--rebuild", action="store_true",
+        help="build from scratch (default: update an existing index with the files that changed)",
+    )
     return parser
 
 
@@ -63,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "index":
             return _index(_index_parser().parse_args(args))
         return _search(_search_parser().parse_args(args))
-    except (IndexNotFoundError, IndexVersionError, CorpusError, FileExistsError, ValueError) as exc:
+    except (
+        IndexNotFoundError, IndexVersionError, IndexLockedError, CorpusError, FileExistsError, ValueError
+    ) as exc:
         print(f"nato-search: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1
     except KeyboardInterrupt:
@@ -71,13 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    with open_index(args.index) as ix:
-        results = ix.search(" ".join(args.query), limit=args.limit)
+    expand = not args.exact
+    with open_index(args.index, synonyms=args.synonyms) as ix:
+        results = ix.search(
+            " ".join(args.query), limit=args.limit, fuzzy=expand, synonyms=expand, names=expand
+        )
     if args.json:
         for hit in results:
             print(json.dumps(_hit_json(hit), ensure_ascii=False))
         return 0
     colour = _use_colour(sys.stdout)
+    if results.suggestion:
+        print(f"Did you mean: {results.suggestion}\n")
     if not results:
         print("no results")
     for rank, hit in enumerate(results, 1):
@@ -113,11 +134,22 @@ def _use_colour(stream: TextIO) -> bool:
 
 def _index(args: argparse.Namespace) -> int:
     show = _progress if sys.stderr.isatty() else None
-    with build_index(args.sources, args.index, progress=show) as ix:
+    update = not args.rebuild and (Path(args.index) / META_FILE).exists()
+    if update:
+        counts = update_index(args.sources, args.index, progress=show)
+    else:
+        build_index(args.sources, args.index, progress=show).close()
+    with open_index(args.index) as ix:
         count = len(ix)
     if show:
         print(file=sys.stderr)
-    print(f"indexed {count} paragraphs into {args.index}")
+    if update:
+        print(
+            f"updated {args.index}: {counts['changed']} files changed, {counts['unchanged']} "
+            f"unchanged, {counts['removed']} removed; {count} paragraphs"
+        )
+    else:
+        print(f"indexed {count} paragraphs into {args.index}")
     return 0
 
 

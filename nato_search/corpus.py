@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -188,6 +189,8 @@ def parse_page(text: str, doc_id: str) -> Document:
 
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
+    if b"\x00" in data:
+        raise CorpusError(f"{path}: a binary file (it holds NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -244,25 +247,36 @@ def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
         yield parse_page(_read_text(path), doc_id or path.stem)
 
 
-def _files(folder: Path) -> Iterator[tuple[Path, str]]:
+def source_files(folder: Path) -> Iterator[tuple[Path, str]]:
+    """The readable files under ``folder``, each with the document id it gets."""
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES + JSONL_SUFFIXES:
             yield path, path.relative_to(folder).with_suffix("").as_posix()
 
 
-def read_documents(sources: Iterable[str | Path | Document] | str | Path) -> Iterator[Document]:
+Sources = Iterable[str | os.PathLike | Document] | str | os.PathLike
+"""Files, folders (searched recursively), ready-made Documents, or one path."""
+
+
+def read_documents(sources: Sources) -> Iterator[Document]:
     """Documents from files, folders (searched recursively) or ready-made Documents."""
-    if isinstance(sources, (str, Path)):
+    for _, documents in read_by_file(sources):
+        yield from documents
+
+
+def read_by_file(sources: Sources) -> Iterator[tuple[Path | None, list[Document]]]:
+    """Each source file with its documents (``None`` for a ready-made Document), in order."""
+    if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     for source in sources:
         if isinstance(source, Document):
-            yield source
+            yield None, [source]
             continue
         path = Path(source)
         if path.is_dir():
-            for file, doc_id in _files(path):
-                yield from read_file(file, doc_id)
+            for file, doc_id in source_files(path):
+                yield file, list(read_file(file, doc_id))
         elif path.is_file():
-            yield from read_file(path)
+            yield path, list(read_file(path))
         else:
             raise CorpusError(f"{path}: no such file or folder")

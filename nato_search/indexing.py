@@ -7,20 +7,17 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
 from whoosh import index as windex
 
 from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer
-from .corpus import CorpusError, Document, read_documents
-from .schema import FORMAT_VERSION, META_FILE, day_key, make_schema
+from .corpus import CorpusError, Document, Sources, read_by_file, read_documents, source_files
+from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index
-
-Sources = Iterable[str | os.PathLike | Document] | str | os.PathLike
-Progress = Callable[[int, int], None]
-"""Called as ``progress(documents, paragraphs)`` while an index is being built."""
+from .writing import Progress, open_writer, write_documents
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -53,12 +50,15 @@ def build_index(
         raise FileExistsError(
             f"{path} exists and is not a nato-search index; choose another path or remove it"
         )
-    analyzer = french_analyzer(stemmer)
     path.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent))
     try:
-        _write(building, read_documents(sources), analyzer, progress)
-        (building / META_FILE).write_text(json.dumps(_settings(stemmer)), "utf-8")
+        ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
+        manifest: dict[str, dict] = {}
+        with open_writer(ix, str(building), limitmb=256) as writer:
+            write_documents(writer, _recorded(sources, manifest), progress=progress)
+        _write_json(building / SOURCES_FILE, manifest)
+        _write_json(building / META_FILE, _settings(stemmer))
         _swap_in(building, path)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
@@ -66,34 +66,106 @@ def build_index(
     return open_index(path, synonyms=synonyms)
 
 
-def _write(folder: Path, documents: Iterable[Document], analyzer, progress: Progress | None) -> None:
-    ix = windex.create_in(str(folder), make_schema(analyzer))
-    writer = ix.writer(limitmb=256)
-    seen: set[str] = set()
-    paragraphs = 0
+def update_index(
+    sources: Sources, path: str | os.PathLike, *, progress: Progress | None = None
+) -> dict[str, int]:
+    """Brings an index up to date with ``sources``: re-indexes the files that changed
+    (size, modification time, then content hash), adds new ones, and removes the
+    documents of files that disappeared from the given folders.
+
+    Returns counts: ``changed``, ``unchanged``, ``removed`` files.
+    """
+    path = Path(path)
+    with open_index(path) as ix:
+        manifest = _read_json(path / SOURCES_FILE)
+        current: dict[str, dict] = {}
+        changed: list[Document] = []
+        reindexed = 0
+        stale: set[str] = set()  # ids whose files changed or went: removed before writing
+        for file in _source_files(sources):
+            key = str(file.resolve())
+            state = _unchanged(file, manifest.get(key))
+            if state is None:
+                documents = list(read_documents(file))
+                state = {**_file_state(file), "docs": [d.id for d in documents]}
+                stale.update(manifest.get(key, {}).get("docs", []))
+                changed.extend(documents)
+                reindexed += 1
+            current[key] = state
+        covered = _covered(sources)
+        gone = [k for k in manifest if k not in current and any(_under(k, c) for c in covered)]
+        for key in gone:
+            stale.update(manifest[key]["docs"])
+        with open_writer(ix._ix, str(path)) as writer:
+            for doc_id in sorted(stale):
+                writer.delete_by_term("doc_id", doc_id)
+            write_documents(writer, changed, replace=True, progress=progress)
+        kept = {k: v for k, v in manifest.items() if k not in gone}
+        _write_json(path / SOURCES_FILE, {**kept, **current})
+    return {"changed": reindexed, "unchanged": len(current) - reindexed, "removed": len(gone)}
+
+
+def _recorded(sources: Sources, manifest: dict[str, dict]) -> Iterator[Document]:
+    """The documents of ``sources``, noting in ``manifest`` which file held which ids."""
+    for file, documents in read_by_file(sources):
+        if file is not None:
+            manifest[str(file.resolve())] = {**_file_state(file), "docs": [d.id for d in documents]}
+        yield from documents
+
+
+def _file_state(file: Path) -> dict:
+    stat = file.stat()
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+
+
+def _unchanged(file: Path, known: dict | None) -> dict | None:
+    """``known``, refreshed, if ``file`` still holds what it recorded; else None."""
+    if known is None:
+        return None
+    stat = file.stat()
+    if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+        return known
+    state = _file_state(file)
+    return {**known, **state} if state["sha256"] == known["sha256"] else None
+
+
+def _source_files(sources: Sources) -> Iterator[Path]:
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    for source in sources:
+        if isinstance(source, Document):
+            raise TypeError("update_index reads files and folders; use Index.update() for Documents")
+        path = Path(source)
+        if path.is_dir():
+            yield from (file for file, _ in source_files(path))
+        elif path.is_file():
+            yield path
+        else:
+            raise CorpusError(f"{path}: no such file or folder")
+
+
+def _covered(sources: Sources) -> list[str]:
+    paths = [sources] if isinstance(sources, (str, os.PathLike)) else sources
+    return [str(Path(p).resolve()) for p in paths]
+
+
+def _under(file: str, folder: str) -> bool:
+    return file == folder or file.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Written to a temporary file and renamed, so a crash never leaves half a file."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path) -> dict:
     try:
-        for document in documents:
-            if document.id in seen:
-                raise CorpusError(f"two documents have the id {document.id!r}")
-            seen.add(document.id)
-            extra = {"day": day_key(document.date)} if document.date else {}
-            for number, text in enumerate(document.paragraphs):
-                writer.add_document(
-                    doc_id=document.id,
-                    paragraph=number,
-                    title=document.title,
-                    text=text,
-                    names=text,
-                    date=document.date.isoformat() if document.date else None,
-                    **extra,
-                )
-            paragraphs += len(document.paragraphs)
-            if progress:
-                progress(len(seen), paragraphs)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def _is_replaceable(path: Path) -> bool:
@@ -126,7 +198,7 @@ def open_index(
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
         )
-    meta = _read_meta(path)
+    meta = _read_json(path / META_FILE)
     expected = _settings(meta.get("stemmer", DEFAULT_STEMMER))
     if meta != expected:
         raise IndexVersionError(
@@ -134,13 +206,6 @@ def open_index(
             f"rebuild it with `nato-search index SOURCE... --index {path}`"
         )
     return Index(windex.open_dir(str(path)), str(path), synonyms=list(synonyms))
-
-
-def _read_meta(path: Path) -> dict:
-    try:
-        return json.loads((path / META_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 # --- the default index -------------------------------------------------

@@ -12,6 +12,8 @@ from .analysis import names_analyzer
 FORMAT_VERSION = 2
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread."""
 META_FILE = "nato-search.json"
+SOURCES_FILE = "sources.json"
+"""Which file held which documents, with its size, mtime and hash, for incremental updates."""
 
 
 def make_schema(analyzer: Analyzer) -> Schema:

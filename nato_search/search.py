@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -18,10 +18,12 @@ from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
 from .analysis import analyze, names_analyzer
+from .corpus import Sources, read_documents
 from .expansion import Expander, Expansion, Synonyms
 from .query import AnyOf, Clause, Query, Terms, Variants, parse
 from .schema import day_key
 from .snippets import make_snippet
+from .writing import LOCK_TIMEOUT, open_writer, write_documents
 
 TITLE_BOOST = 0.3
 """A title word counts this much of a paragraph word: the title is shared by every paragraph
@@ -126,6 +128,38 @@ class Index:
     def __len__(self) -> int:
         """Number of indexed paragraphs."""
         return self._searcher().doc_count()
+
+    def add(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
+        """Indexes new documents (files, folders or Documents); returns the paragraphs added.
+
+        An id that is already indexed is a ``ValueError`` (use :meth:`update`).
+        Sources are read in full before the index is touched, so a bad file
+        changes nothing. Searches see the new paragraphs once this returns.
+        """
+        documents = list(read_documents(documents))
+        with open_writer(self._ix, self.path, timeout) as writer:
+            reader = writer.reader()
+            taken = [d.id for d in documents if reader.doc_frequency("doc_id", d.id)]
+            if taken:
+                raise ValueError(
+                    f"already in the index at {self.path}: {', '.join(map(repr, taken[:5]))}; "
+                    "use update() to replace documents"
+                )
+            write_documents(writer, documents)
+        return sum(len(d.paragraphs) for d in documents)
+
+    def update(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
+        """Indexes documents, replacing every paragraph their ids held; returns the paragraphs written."""
+        documents = list(read_documents(documents))
+        with open_writer(self._ix, self.path, timeout) as writer:
+            write_documents(writer, documents, replace=True)
+        return sum(len(d.paragraphs) for d in documents)
+
+    def delete(self, doc_ids: Iterable[str] | str, *, timeout: float = LOCK_TIMEOUT) -> int:
+        """Removes documents by id; returns the paragraphs removed (0 for unknown ids)."""
+        ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        with open_writer(self._ix, self.path, timeout) as writer:
+            return sum(writer.delete_by_term("doc_id", doc_id) for doc_id in ids)
 
     def analyze(self, text: str) -> list[str]:
         """Terms of ``text`` as this index sees them."""

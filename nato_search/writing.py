@@ -1,0 +1,75 @@
+"""Writing paragraphs into a Whoosh index: one writer, one lock, one commit per batch."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+
+from whoosh.index import Index as WhooshIndex
+from whoosh.index import LockError
+from whoosh.writing import IndexWriter
+
+from .corpus import CorpusError, Document
+from .schema import day_key
+
+LOCK_TIMEOUT = 10.0
+"""Seconds a writer waits for another process's writer to finish before giving up."""
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(documents, paragraphs)`` while documents are written."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another writer holds the index's lock (it is released when that writer ends or dies)."""
+
+
+@contextlib.contextmanager
+def open_writer(ix: WhooshIndex, path: str, timeout: float = LOCK_TIMEOUT, **options) -> Iterator[IndexWriter]:
+    """A writer that commits on success and leaves the index untouched on any error."""
+    try:
+        writer = ix.writer(timeout=timeout, delay=0.05, **options)
+    except LockError:
+        raise IndexLockedError(
+            f"the index at {path} is being written by another process; waited {timeout:g} s. "
+            "Try again when it is done (a writer that was killed releases the lock with it)."
+        ) from None
+    try:
+        yield writer
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+
+
+def write_documents(
+    writer: IndexWriter,
+    documents: Iterable[Document],
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Adds each document's paragraphs; with ``replace``, first removes what its id held."""
+    seen: set[str] = set()
+    paragraphs = 0
+    for document in documents:
+        if document.id in seen:
+            raise CorpusError(f"two documents have the id {document.id!r}")
+        seen.add(document.id)
+        if replace:
+            writer.delete_by_term("doc_id", document.id)
+        date = document.date.isoformat() if document.date else None
+        extra = {"day": day_key(document.date)} if document.date else {}
+        for number, text in enumerate(document.paragraphs):
+            writer.add_document(
+                doc_id=document.id,
+                paragraph=number,
+                title=document.title,
+                text=text,
+                names=text,
+                date=date,
+                **extra,
+            )
+        paragraphs += len(document.paragraphs)
+        if progress:
+            progress(len(seen), paragraphs)
+    return list(seen)
