@@ -1,0 +1,942 @@
+"""Speed benchmark: nato-search against stock peers on OrangeSum news paragraphs.
+
+    python benchmarks/speed.py                                  # 10k, 50k, all; every system
+    python benchmarks/speed.py --sizes 10000 --systems nato-search,whoosh-fr
+    python benchmarks/speed.py --sizes 10000,50000 --queries 100 --json out.json
+
+Corpus: ``../shared/corpora/orangesum-paragraphs.jsonl.gz`` beside the repo (one
+JSON object a line: ``doc``, ``date``, ``title``, ``i``, ``text``). A size of N
+takes the first N paragraphs in file order, and consecutive paragraphs of the
+same ``doc`` become one document (a ``doc`` id met again later gets a suffix,
+so ids stay unique). Peers index the same paragraphs, one row each with the
+document's title, and store id, title, text and date as nato-search does.
+
+Systems: ``nato-search`` (the checkout, not an installed copy), ``whoosh-fr``
+(stock Whoosh: ``LanguageAnalyzer("fr")``, one default writer), ``sqlite-fts5``
+(``unicode61 remove_diacritics 2``, on disk, ``ORDER BY rank``), ``bm25s``
+(unidecode folding, French stopwords, PyStemmer; saved with ``model.save``) and
+``tantivy`` (its Python bindings; an ``fr_stem`` analyzer registered from its
+own filters: simple tokenizer, lowercase, French stopwords and stemmer, ASCII
+folding). A peer that cannot be imported is a "skipped" row.
+
+Every (system, size) is measured in fresh processes, so peak memory is clean
+and no system profits from another's caches:
+
+* build job: reads the slice, then times indexing it to disk (paragraphs/s),
+  measures the index size on disk and the peak RSS up to the end of the build
+  (``ru_maxrss`` of the process, or of its children if a multi-process writer
+  ever peaks higher there: the larger of the two), then answers every query
+  on the open index, ``limit=10``, and reports p50/p95 latency per query kind.
+  nato-search's timing includes ``hit.snippet()`` for every hit; peers only
+  fetch the stored id and text of their hits (no highlighting).
+* cold job: a new process opens the index already on disk and answers the
+  first keyword query; "cold ms" is open + first answer (imports excluded and
+  reported apart in the JSON). The OS page cache is warm: this is a process
+  cold start, not a disk cold start.
+* add job (nato-search, largest size only): times ``ix.add(documents)`` for
+  1,000 more paragraphs (those after the slice; for "all", copies of the first
+  1,000 under new ids) and reports it as a share of the full build time.
+
+Query set, generated once in this process from the smallest slice (so every
+query has answers at every size) with ``random.Random(seed)``, then handed to
+every job as the same JSON file:
+
+* keyword queries: pick a paragraph; among its distinct words, keep the
+  frequent-but-not-stopword ones (letters only, >= 4 chars, among the 3,000
+  most frequent of the slice after removing Whoosh's French stoplist plus a
+  few extra function words); take 2-4 of them in text order. Query i with
+  i % 4 == 1 is written without accents (unidecode); query i with i % 8 == 2
+  gets a one-letter typo in a word of >= 6 letters (deletion or transposition
+  of two neighbours, never the first or last letter).
+* questions: pick a paragraph, one of its sentences with >= 8 words, then
+  5-9 of its words kept in order, prefixed with an interrogative
+  (Pourquoi, Comment, Qui, Quand, Où, Combien, Quel, Que) and ended with " ?".
+
+Ratios ("×wh") are speed-ups over stock Whoosh at the same size: whoosh's time
+divided by the system's, so 3.0 means three times faster. The machine may be
+busy with other work, so absolute timings are noisy; ratios are the figures
+to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "orangesum-paragraphs.jsonl.gz"
+SYSTEMS = ("nato-search", "whoosh-fr", "sqlite-fts5", "bm25s", "tantivy")
+DEFAULT_SIZES = "10000,50000,all"
+DEFAULT_QUERIES = 200
+DEFAULT_SEED = 1789
+ADD_PARAGRAPHS = 1000
+K = 10
+JOB_TIMEOUT_S = 4 * 3600
+
+INTERROGATIVES = ("Pourquoi", "Comment", "Qui", "Quand", "Où", "Combien", "Quel", "Que")
+# Function words Whoosh's French stoplist lacks; they make poor keywords.
+EXTRA_STOPWORDS = frozenset(
+    "les ils elles cette cet ces dont tout tous toute toutes plus aussi tres apres avant "
+    "depuis sans sous entre alors encore comme selon etre avoir fait faire peut deux trois "
+    "lors ainsi donc car ceux celle celui leurs quand quel quelle quels quelles".split()
+)
+OPERATORS = frozenset({"OR", "AND", "NOT"})  # never put query syntax into generated queries
+_LETTERS = re.compile(r"[^\W\d_]+")
+_QWORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    doc: str
+    i: int
+    title: str
+    date: str | None  # ISO date as in the file; parsed where a Document is made
+    text: str
+
+    @property
+    def uid(self) -> str:
+        return f"{self.doc}/{self.i}"
+
+
+class SystemUnavailable(Exception):
+    """A system cannot run here (missing optional package, no FTS5): skip it."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+def read_paragraphs(path: Path, limit: int | None = None) -> list[Paragraph]:
+    """The first ``limit`` paragraphs of the corpus, in file order."""
+    out: list[Paragraph] = []
+    seen_docs: dict[str, int] = {}
+    previous = None
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if limit is not None and len(out) >= limit:
+                break
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            doc = str(r.get("doc", ""))
+            if doc != previous:  # a new run of paragraphs: a new document
+                n = seen_docs.get(doc, 0)
+                seen_docs[doc] = n + 1
+                previous = doc
+            run = seen_docs[doc] - 1
+            doc_id = doc if run == 0 else f"{doc}~{run}"
+            out.append(
+                Paragraph(
+                    doc_id,
+                    int(r.get("i", 0) or 0),
+                    str(r.get("title") or ""),
+                    str(r["date"]) if r.get("date") else None,
+                    str(r.get("text") or ""),
+                )
+            )
+    return out
+
+
+def count_paragraphs(path: Path) -> int:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def group_documents(paragraphs: Iterable[Paragraph], document_cls: Any, prefix: str = "") -> list:
+    """Consecutive paragraphs of one doc → one Document(id, title, date, paragraphs)."""
+    docs: list = []
+    current = None
+    for p in paragraphs:
+        if current is None or current.id != prefix + p.doc:
+            current = document_cls(
+                id=prefix + p.doc, title=p.title, date=parse_date(p.date), paragraphs=[]
+            )
+            docs.append(current)
+        current.paragraphs.append(p.text)
+    return docs
+
+
+# ------------------------------------------------------------------------ queries
+
+
+def _fold(text: str) -> str:
+    from unidecode import unidecode
+
+    return unidecode(text)
+
+
+def stopwords() -> frozenset[str]:
+    from whoosh.lang.stopwords import stoplists
+
+    return frozenset(_fold(w) for w in stoplists["fr"]) | EXTRA_STOPWORDS
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    j = rng.randrange(1, len(word) - 2)  # interior: never the first or last letter
+    if rng.random() < 0.5 or word[j] == word[j + 1]:
+        return word[:j] + word[j + 1 :]  # deletion
+    return word[:j] + word[j + 1] + word[j] + word[j + 2 :]  # transposition
+
+
+def make_queries(paragraphs: Sequence[Paragraph], n: int, seed: int) -> dict[str, list[dict]]:
+    """``n`` keyword queries and ``n`` questions drawn from ``paragraphs`` (see the module doc)."""
+    rng = random.Random(seed)
+    stop = stopwords()
+    counts = Counter(
+        w for p in paragraphs for w in _LETTERS.findall(p.text.lower()) if len(w) >= 4
+    )
+    pool = {w for w, c in counts.most_common() if c >= 2 and _fold(w) not in stop}
+    pool = set(sorted(pool, key=lambda w: (-counts[w], w))[:3000])
+    if not pool or not paragraphs:
+        raise ValueError("corpus slice too small to draw queries from")
+    budget = 1000 * max(n, 1)
+
+    keyword: list[dict] = []
+    while len(keyword) < n:
+        budget -= 1
+        if budget < 0:
+            raise ValueError("corpus slice too small to draw keyword queries from")
+        i = len(keyword)
+        p = rng.choice(paragraphs)
+        words = list(dict.fromkeys(w for w in _LETTERS.findall(p.text.lower()) if w in pool))
+        if len(words) < 2:
+            continue
+        picks = sorted(rng.sample(range(len(words)), min(len(words), rng.randint(2, 4))))
+        chosen = [words[j] for j in picks]
+        folded, typo = i % 4 == 1, i % 8 == 2
+        if typo:
+            long_words = [j for j, w in enumerate(chosen) if len(w) >= 6]
+            if not long_words:
+                continue
+            j = rng.choice(long_words)
+            chosen[j] = _typo(chosen[j], rng)
+        if folded:
+            chosen = [_fold(w) for w in chosen]
+        keyword.append({"text": " ".join(chosen), "folded": folded, "typo": typo, "from": p.uid})
+
+    question: list[dict] = []
+    while len(question) < n:
+        budget -= 1
+        if budget < 0:
+            raise ValueError("corpus slice too small to draw questions from")
+        p = rng.choice(paragraphs)
+        sentences = [
+            ws
+            for s in _SENTENCE.findall(p.text)
+            if len(ws := [w for w in _QWORD.findall(s) if w not in OPERATORS]) >= 8
+        ]
+        if not sentences:
+            continue
+        words = rng.choice(sentences)
+        keep = sorted(rng.sample(range(len(words)), min(len(words), rng.randint(5, 9))))
+        text = f"{rng.choice(INTERROGATIVES)} {' '.join(words[j] for j in keep)} ?"
+        question.append({"text": text, "from": p.uid})
+    return {"keyword": keyword, "question": question}
+
+
+# ----------------------------------------------------------------------- adapters
+
+
+def _words(text: str) -> list[str]:
+    """Distinct lowercased words of a query, in order: peers get a plain OR of them."""
+    return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+
+
+class NatoSearch:
+    """The library under test: build_index / open_index / search + snippet()."""
+
+    name = "nato-search"
+
+    def __init__(self) -> None:
+        if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
+            sys.path.insert(0, str(REPO_ROOT))
+        try:
+            import nato_search
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import nato_search: {e}") from e
+        self._lib = nato_search
+        self._ix: Any = None
+
+    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
+        docs = group_documents(paragraphs, self._lib.Document)
+        t0 = time.perf_counter()
+        self._ix = self._lib.build_index(docs, path)
+        self.build_s = time.perf_counter() - t0  # grouping into Documents excluded
+
+    def open(self, path: Path) -> None:
+        self._ix = self._lib.open_index(path)
+
+    def search(self, text: str, k: int) -> list[str]:
+        hits = self._ix.search(text, limit=k)
+        for hit in hits:
+            hit.snippet()
+        return [f"{h.doc_id}/{h.paragraph}" for h in hits]
+
+    def add(self, paragraphs: Sequence[Paragraph]) -> None:
+        self._ix.add(group_documents(paragraphs, self._lib.Document, prefix="add-"))
+
+    def count(self) -> int:
+        return len(self._ix)
+
+    def close(self) -> None:
+        if self._ix is not None:
+            self._ix.close()
+
+
+class WhooshFrench:
+    """Stock Whoosh: LanguageAnalyzer("fr"), default writer, BM25F; no highlighting."""
+
+    name = "whoosh-fr"
+
+    def __init__(self) -> None:
+        try:
+            from whoosh import analysis, fields, index, query
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import whoosh: {e}") from e
+        self._fields, self._index, self._query = fields, index, query
+        self._analyzer = analysis.LanguageAnalyzer("fr")
+        self._ix: Any = None
+        self._searcher: Any = None
+
+    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
+        f = self._fields
+        schema = f.Schema(
+            id=f.ID(stored=True),
+            title=f.TEXT(analyzer=self._analyzer, stored=True),
+            text=f.TEXT(analyzer=self._analyzer, stored=True),
+            date=f.STORED(),
+        )
+        path.mkdir(parents=True)
+        self._ix = self._index.create_in(str(path), schema)
+        with self._ix.writer() as w:
+            for p in paragraphs:
+                w.add_document(id=p.uid, title=p.title, text=p.text, date=p.date)
+        self._searcher = self._ix.searcher()
+
+    def open(self, path: Path) -> None:
+        self._ix = self._index.open_dir(str(path))
+        self._searcher = self._ix.searcher()
+
+    def search(self, text: str, k: int) -> list[str]:
+        q = self._query
+        terms = dict.fromkeys(t.text for t in self._analyzer(text))
+        query = q.Or([q.Term(field, t) for t in terms for field in ("title", "text")])
+        out = []
+        for hit in self._searcher.search(query, limit=k):
+            stored = hit.fields()  # id + text, as a caller would read them
+            out.append(stored["id"])
+        return out
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+
+
+class SqliteFts5:
+    """Stdlib SQLite FTS5 in a file, unicode61 with diacritics removed, bm25() ranking."""
+
+    name = "sqlite-fts5"
+
+    def __init__(self) -> None:
+        db = sqlite3.connect(":memory:")
+        try:
+            db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        except sqlite3.OperationalError as e:
+            raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
+        finally:
+            db.close()
+        self._db: sqlite3.Connection | None = None
+
+    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
+        path.mkdir(parents=True)
+        self._db = sqlite3.connect(path / "index.sqlite")
+        with self._db:
+            self._db.execute(
+                "CREATE VIRTUAL TABLE para USING fts5(uid UNINDEXED, title, text, "
+                "date UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+            self._db.executemany(
+                "INSERT INTO para(uid, title, text, date) VALUES (?, ?, ?, ?)",
+                ((p.uid, p.title, p.text, p.date) for p in paragraphs),
+            )
+
+    def open(self, path: Path) -> None:
+        self._db = sqlite3.connect(path / "index.sqlite")
+
+    def search(self, text: str, k: int) -> list[str]:
+        assert self._db is not None
+        words = _words(text)
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)  # \w+ words hold no '"' to escape
+        rows = self._db.execute(
+            "SELECT uid, text FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
+        )
+        return [uid for uid, _ in rows]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+class Bm25s:
+    """bm25s (Lucene BM25) on folded, stopword-filtered, Snowball-stemmed title + text."""
+
+    name = "bm25s"
+
+    def __init__(self) -> None:
+        try:
+            import bm25s
+            import Stemmer
+            from bm25s.stopwords import STOPWORDS_FRENCH
+            from unidecode import unidecode
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import bm25s/PyStemmer: {e}") from e
+        self._bm25s, self._fold = bm25s, unidecode
+        self._stem = Stemmer.Stemmer("french").stemWords
+        self._stop = {unidecode(w) for w in STOPWORDS_FRENCH}
+        self._model: Any = None
+        self._corpus: Any = None
+
+    def _tokens(self, text: str) -> list[str]:
+        words = [w for w in re.findall(r"\w\w+", text.lower()) if self._fold(w) not in self._stop]
+        return [self._fold(s) for s in self._stem(words)]
+
+    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
+        self._corpus = [
+            {"id": p.uid, "title": p.title, "text": p.text, "date": p.date} for p in paragraphs
+        ]
+        self._model = self._bm25s.BM25()
+        tokens = [self._tokens(f"{p.title} {p.text}") for p in paragraphs]
+        self._model.index(tokens, show_progress=False)
+        self._model.save(str(path), corpus=self._corpus, show_progress=False)
+
+    def open(self, path: Path) -> None:
+        self._model = self._bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
+        self._corpus = self._model.corpus
+
+    def search(self, text: str, k: int) -> list[str]:
+        tokens = [t for t in self._tokens(text) if t in self._model.vocab_dict]
+        if not tokens:
+            return []
+        k = min(k, len(self._corpus))
+        # A loaded model returns its saved corpus entries, a fresh one returns row numbers.
+        docs, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [
+            (d if isinstance(d, dict) else self._corpus[int(d)])["id"]
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def close(self) -> None:
+        self._model = self._corpus = None
+
+
+class Tantivy:
+    """tantivy-py with an fr_stem analyzer built from its own filters; default writer."""
+
+    name = "tantivy"
+
+    def __init__(self) -> None:
+        try:
+            import tantivy
+        except ImportError as e:
+            raise SystemUnavailable(f"cannot import tantivy: {e}") from e
+        self._t = tantivy
+        self._ix: Any = None
+        self._searcher: Any = None
+
+    def _analyzer(self) -> Any:
+        t = self._t
+        return (
+            t.TextAnalyzerBuilder(t.Tokenizer.simple())
+            .filter(t.Filter.remove_long(40))
+            .filter(t.Filter.lowercase())
+            .filter(t.Filter.stopword("french"))
+            .filter(t.Filter.stemmer("french"))
+            .filter(t.Filter.ascii_fold())
+            .build()
+        )
+
+    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
+        t = self._t
+        sb = t.SchemaBuilder()
+        sb.add_text_field("id", stored=True, tokenizer_name="raw")
+        sb.add_text_field("title", stored=True, tokenizer_name="fr_stem")
+        sb.add_text_field("text", stored=True, tokenizer_name="fr_stem")
+        sb.add_text_field("date", stored=True, tokenizer_name="raw")
+        path.mkdir(parents=True)
+        self._ix = t.Index(sb.build(), path=str(path), reuse=False)
+        self._ix.register_tokenizer("fr_stem", self._analyzer())
+        writer = self._ix.writer()
+        for p in paragraphs:
+            writer.add_document(
+                t.Document(id=p.uid, title=p.title, text=p.text, date=p.date or "")
+            )
+        writer.commit()
+        writer.wait_merging_threads()
+        self._ix.reload()
+        self._searcher = self._ix.searcher()
+
+    def open(self, path: Path) -> None:
+        self._ix = self._t.Index.open(str(path))
+        self._ix.register_tokenizer("fr_stem", self._analyzer())
+        self._searcher = self._ix.searcher()
+
+    def search(self, text: str, k: int) -> list[str]:
+        words = _words(text)  # lowercase: no AND/OR/NOT operators, no syntax characters
+        if not words:
+            return []
+        query = self._ix.parse_query(" ".join(words), ["title", "text"])
+        out = []
+        for _, address in self._searcher.search(query, k).hits:
+            doc = self._searcher.doc(address)
+            doc["text"]  # read the stored text, as a caller would
+            out.append(doc["id"][0])
+        return out
+
+    def close(self) -> None:
+        self._searcher = self._ix = None
+
+
+ADAPTERS = {
+    "nato-search": NatoSearch,
+    "whoosh-fr": WhooshFrench,
+    "sqlite-fts5": SqliteFts5,
+    "bm25s": Bm25s,
+    "tantivy": Tantivy,
+}
+
+
+# ------------------------------------------------------------------- worker side
+
+
+def _peak_rss_mib() -> dict[str, float]:
+    # ru_maxrss is in KiB on Linux; the kernel updates it lazily, so the current RSS
+    # (from /proc) can be a little higher and counts too.
+    own = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _current_rss_mib())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self": own, "children": children, "peak": max(own, children)}
+
+
+def _current_rss_mib() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        (Path(root) / name).lstat().st_size for root, _, files in os.walk(path) for name in files
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..100), as numpy's default."""
+    data = sorted(values)
+    if not data:
+        return float("nan")
+    pos = (len(data) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def _time_queries(system: Any, queries: Sequence[dict], k: int) -> dict[str, float]:
+    latencies, hits = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        ids = system.search(q["text"], k)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        hits.append(len(ids))
+    return {
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
+        "mean_hits": statistics.fmean(hits) if hits else 0.0,
+        "no_hit": sum(h == 0 for h in hits),
+    }
+
+
+def run_worker(spec: dict) -> dict:
+    """One job in this (fresh) process: build + warm queries, cold start, or incremental add."""
+    job, path = spec["job"], Path(spec["index"])
+    queries = json.loads(Path(spec["queries"]).read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    try:
+        system = ADAPTERS[spec["system"]]()
+    except SystemUnavailable as e:
+        return {"status": "skipped", "reason": str(e)}
+    import_ms = (time.perf_counter() - t0) * 1000
+
+    if job == "build":
+        paragraphs = read_paragraphs(Path(spec["corpus"]), spec["size"])
+        base = _current_rss_mib()
+        t0 = time.perf_counter()
+        system.build(paragraphs, path)
+        build_s = getattr(system, "build_s", None) or time.perf_counter() - t0
+        rss = _peak_rss_mib()
+        try:
+            result = {
+                "status": "ok",
+                "paragraphs": len(paragraphs),
+                "build_s": build_s,
+                "index_bytes": disk_bytes(path),
+                "base_rss_mib": base,
+                "peak_rss_mib": rss["peak"],
+                "peak_rss_self_mib": rss["self"],
+                "peak_rss_children_mib": rss["children"],
+                "keyword": _time_queries(system, queries["keyword"], spec["k"]),
+                "question": _time_queries(system, queries["question"], spec["k"]),
+            }
+        finally:
+            system.close()
+        return result
+
+    if job == "cold":
+        first = queries["keyword"][0]["text"]
+        t0 = time.perf_counter()
+        system.open(path)
+        open_ms = (time.perf_counter() - t0) * 1000
+        ids = system.search(first, spec["k"])
+        cold_ms = (time.perf_counter() - t0) * 1000
+        system.close()
+        return {"status": "ok", "import_ms": import_ms, "open_ms": open_ms, "cold_ms": cold_ms,
+                "first_hits": len(ids)}
+
+    if job == "add":
+        system.open(path)
+        try:
+            corpus = Path(spec["corpus"])
+            size, total = spec["size"], spec["total"]
+            if size + ADD_PARAGRAPHS <= total:
+                extra = read_paragraphs(corpus, size + ADD_PARAGRAPHS)[size:]
+            else:  # the slice is the whole corpus: add copies under new ids
+                extra = read_paragraphs(corpus, ADD_PARAGRAPHS)
+            before = system.count()
+            t0 = time.perf_counter()
+            system.add(extra)
+            add_s = time.perf_counter() - t0
+            after = system.count()
+        finally:
+            system.close()
+        if after - before != len(extra):
+            return {"status": "error",
+                    "reason": f"index grew by {after - before}, not {len(extra)} paragraphs"}
+        return {"status": "ok", "paragraphs": len(extra), "add_s": add_s}
+
+    raise ValueError(f"unknown job {job!r}")
+
+
+def worker_main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    try:
+        result = run_worker(spec)
+    except Exception as e:  # reported as an error row by the parent
+        import traceback
+
+        traceback.print_exc()
+        result = {"status": "error", "reason": f"{type(e).__name__}: {e}"}
+    Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+# ------------------------------------------------------------------- parent side
+
+
+def run_job(spec: dict, workdir: Path, timeout: float = JOB_TIMEOUT_S) -> dict:
+    """Run one job in a fresh interpreter; a crash or timeout is an error result."""
+    name = f"{spec['system']}-{spec['size']}-{spec['job']}"
+    spec = {**spec, "result": str(workdir / f"{name}.result.json")}
+    spec_path = workdir / f"{name}.spec.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "error", "reason": f"{spec['job']} job timed out after {timeout:.0f} s"}
+    result_path = Path(spec["result"])
+    if proc.returncode != 0 or not result_path.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return {"status": "error",
+                "reason": f"{spec['job']} job exited {proc.returncode}: {' | '.join(tail)}"}
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    if result.get("status") == "error" and proc.stderr.strip():
+        result["stderr"] = proc.stderr.strip()[-2000:]
+    return result
+
+
+def run_pair(system: str, size: int, total: int | None, common: dict, workdir: Path,
+             add: bool, keep: bool) -> tuple[dict, dict | None]:
+    """Build + cold (+ add) jobs for one (system, size) → (row, incremental result or None)."""
+    row: dict[str, Any] = {"size": size, "system": system}
+    index = workdir / f"{system}-{size}"
+    spec = {**common, "system": system, "size": size, "total": total, "index": str(index)}
+    try:
+        built = run_job({**spec, "job": "build"}, workdir)
+        if built["status"] != "ok":
+            return {**row, **built}, None
+        row.update(status="ok", **{k: v for k, v in built.items() if k != "status"})
+        row["paragraphs_per_s"] = built["paragraphs"] / built["build_s"]
+        row["index_mb"] = built["index_bytes"] / 1e6
+        cold = run_job({**spec, "job": "cold"}, workdir)
+        if cold["status"] != "ok":
+            return {**row, "status": "error", "reason": f"cold start: {cold.get('reason')}"}, None
+        row.update(cold_ms=cold["cold_ms"], cold_open_ms=cold["open_ms"],
+                   import_ms=cold["import_ms"])
+        incremental = None
+        if add:
+            added = run_job({**spec, "job": "add"}, workdir)
+            incremental = {"system": system, "size": size, **added}
+            if incremental["status"] == "ok":
+                incremental["share_of_build"] = incremental["add_s"] / row["build_s"]
+        return row, incremental
+    finally:
+        if not keep:
+            shutil.rmtree(index, ignore_errors=True)
+
+
+def add_ratios(rows: list[dict]) -> None:
+    """Speed-ups over whoosh-fr at the same size: whoosh's time ÷ this system's."""
+    base = {r["size"]: r for r in rows if r["system"] == "whoosh-fr" and r["status"] == "ok"}
+    for r in rows:
+        w = base.get(r["size"])
+        if r["status"] != "ok" or w is None:
+            continue
+        r["build_x_whoosh"] = w["build_s"] / r["build_s"]
+        r["kw_p50_x_whoosh"] = w["keyword"]["p50_ms"] / r["keyword"]["p50_ms"]
+        r["q_p50_x_whoosh"] = w["question"]["p50_ms"] / r["question"]["p50_ms"]
+
+
+HEADER = ["size", "system", "build s", "para/s", "MB", "peak MiB", "kw p50", "kw p95",
+          "q p50", "q p95", "cold ms", "build×wh", "kw×wh", "q×wh"]
+LEGEND = """\
+build s: index the slice and commit to disk; para/s = paragraphs ÷ build s;
+  MB: index on disk (10^6 bytes)
+peak MiB: max RSS of the build process up to the end of the build (max of self and children),
+  including the interpreter and the slice held in memory (base_rss_mib in --json)
+kw / q p50, p95: ms per keyword query / question, warm, limit 10; nato-search includes hit.snippet()
+  for every hit, peers fetch stored id + text but do no highlighting
+cold ms: fresh process, index on disk: open + first answer (imports excluded; OS page cache warm)
+×wh: speed-up over whoosh-fr at the same size (whoosh time ÷ system time; > 1 is faster)"""
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    """Fixed decimals, or 3 significant digits below 1 so tiny timings never print as 0."""
+    if value is None:
+        return "-"
+    if 0 < abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:,.{digits}f}"
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    lines: list[list[str]] = [HEADER]
+    for r in rows:
+        head = [str(r["size"]), r["system"]]
+        if r["status"] != "ok":
+            lines.append([*head, f"{r['status']} ({r.get('reason', '')})"])
+            continue
+        lines.append(head + [
+            _fmt(r["build_s"]), _fmt(r["paragraphs_per_s"], 0), _fmt(r["index_mb"], 1),
+            _fmt(r["peak_rss_mib"], 0), _fmt(r["keyword"]["p50_ms"]), _fmt(r["keyword"]["p95_ms"]),
+            _fmt(r["question"]["p50_ms"]), _fmt(r["question"]["p95_ms"]), _fmt(r["cold_ms"], 1),
+            _fmt(r.get("build_x_whoosh")), _fmt(r.get("kw_p50_x_whoosh")),
+            _fmt(r.get("q_p50_x_whoosh")),
+        ])
+    w0 = max(len(line[0]) for line in lines)
+    w1 = max(len(line[1]) for line in lines)
+    out = []
+    for line in lines:
+        cells = line[2:]
+        if len(cells) == 1:  # a skipped or failed row: one free-text cell
+            rest = "  " + cells[0]
+        else:
+            rest = "".join(f"  {c:>{max(len(HEADER[i + 2]), 8)}}" for i, c in enumerate(cells))
+        out.append(f"{line[0]:>{w0}}  {line[1]:<{w1}}{rest}")
+    return "\n".join(out)
+
+
+def format_incremental(inc: dict | None, system: str = "nato-search") -> str:
+    if inc is None:
+        return f"{system} add {ADD_PARAGRAPHS:,} paragraphs: not measured"
+    where = f"{system} add {ADD_PARAGRAPHS:,} paragraphs to the {inc['size']}-paragraph index"
+    if inc["status"] == "ok":
+        share = 100 * inc["share_of_build"]
+        return f"{where}: {inc['add_s']:.2f} s ({share:.1f}% of its full build)"
+    return f"{where}: {inc['status']} ({inc.get('reason')})"
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for dist in ("Whoosh-Reloaded", "bm25s", "PyStemmer", "tantivy", "Unidecode"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    versions["sqlite"] = sqlite3.sqlite_version
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "loadavg_at_start": load,
+        "versions": versions,
+    }
+
+
+def _comma_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                    help="paragraphs .jsonl.gz (default: %(default)s)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS),
+                    help="comma list of: " + ", ".join(SYSTEMS))
+    ap.add_argument("--sizes", default=DEFAULT_SIZES,
+                    help="comma list of paragraph counts or 'all' (default: %(default)s)")
+    ap.add_argument("--queries", type=int, default=DEFAULT_QUERIES, metavar="N",
+                    help="keyword queries and questions, N of each (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="query-set seed")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write rows + metadata as JSON")
+    ap.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="where indexes are built (default: a temporary folder)")
+    ap.add_argument("--keep-dir", action="store_true",
+                    help="keep the indexes and job files instead of deleting them")
+    args = ap.parse_args(argv)
+    args.systems = _comma_list(args.systems)
+    for name in args.systems:
+        if name not in SYSTEMS:
+            ap.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    args.sizes = _comma_list(args.sizes)
+    for s in args.sizes:
+        if s != "all" and not (s.isdigit() and int(s) > 0):
+            ap.error(f"bad size {s!r}: a positive paragraph count or 'all'")
+    if not args.sizes or not args.systems:
+        ap.error("need at least one size and one system")
+    if args.queries < 1:
+        ap.error("--queries must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 2 and argv[0] == "--worker":
+        return worker_main(argv[1])
+    args = parse_args(argv)
+    if not args.corpus.is_file():
+        print(f"corpus not found at {args.corpus}; skipping the speed benchmark "
+              "(pass --corpus PATH to point at a copy).")
+        return 0
+
+    machine = machine_info()
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
+          f"{machine['date']}, load {machine['loadavg_at_start']}")
+    total = count_paragraphs(args.corpus)
+    sizes = list(dict.fromkeys(min(total, int(s)) if s != "all" else total for s in args.sizes))
+    smallest = read_paragraphs(args.corpus, min(sizes))
+    queries = make_queries(smallest, args.queries, args.seed)
+    print(f"{args.corpus}: {total} paragraphs; sizes {', '.join(map(str, sizes))}; "
+          f"{args.queries} keyword queries + {args.queries} questions (seed {args.seed})")
+
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="nato-speed-", dir=args.workdir))
+    queries_path = workdir / "queries.json"
+    queries_path.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+    common = {"corpus": str(args.corpus.resolve()), "queries": str(queries_path), "k": K}
+
+    rows: list[dict] = []
+    incremental: dict | None = None
+    try:
+        for size in sizes:
+            for system in args.systems:
+                print(f"[{size}] {system} ...", file=sys.stderr, flush=True)
+                add = system == "nato-search" and size == max(sizes)
+                row, inc = run_pair(system, size, total, common, workdir, add, args.keep_dir)
+                rows.append(row)
+                incremental = inc or incremental
+    finally:
+        if args.keep_dir:
+            print(f"indexes kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    add_ratios(rows)
+    print(format_table(rows))
+    print(LEGEND)
+    if "nato-search" in args.systems:
+        print(format_incremental(incremental))
+    failed = any(r["status"] == "error" for r in rows) or (
+        incremental is not None and incremental["status"] == "error"
+    )
+
+    if args.json:
+        report = {
+            "corpus": str(args.corpus.resolve()),
+            "corpus_paragraphs": total,
+            "sizes": sizes,
+            "systems": args.systems,
+            "k": K,
+            "machine": machine,
+            "queries": {"seed": args.seed, "per_kind": args.queries, **queries},
+            "rows": rows,
+            "incremental": incremental,
+            "legend": LEGEND,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
