@@ -46,6 +46,7 @@ def build_index(
     so a failure leaves any previous index there untouched.
     """
     path = Path(path)
+    _finish_interrupted_swap(path)
     if path.exists() and not _is_replaceable(path):
         raise FileExistsError(
             f"{path} exists and is not a nato-search index; choose another path or remove it"
@@ -55,7 +56,7 @@ def build_index(
     try:
         ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
         manifest: dict[str, dict] = {}
-        with open_writer(ix, str(building), limitmb=256) as writer:
+        with open_writer(ix, str(building), **_build_options()) as writer:
             write_documents(writer, _recorded(sources, manifest), progress=progress)
         _write_json(building / SOURCES_FILE, manifest)
         _write_json(building / META_FILE, _settings(stemmer))
@@ -64,6 +65,14 @@ def build_index(
         shutil.rmtree(building, ignore_errors=True)
         raise
     return open_index(path, synonyms=synonyms)
+
+
+def _build_options() -> dict:
+    """Whoosh's multi-process writer on every core, each writing its own segment (no merge)."""
+    procs = min(os.cpu_count() or 1, 4)
+    if procs == 1:
+        return {"limitmb": 256}
+    return {"procs": procs, "limitmb": 128, "multisegment": True}
 
 
 def update_index(
@@ -172,6 +181,21 @@ def _is_replaceable(path: Path) -> bool:
     return path.is_dir() and ((path / META_FILE).exists() or not any(path.iterdir()))
 
 
+def _finish_interrupted_swap(path: Path) -> None:
+    """A build killed between the two renames of its swap leaves no folder at ``path``:
+    put the new index there if it was complete (its metadata is written last), else the old one."""
+    if path.exists():
+        return
+    complete = [p for p in path.parent.glob(f".{path.name}.*.building") if (p / META_FILE).exists()]
+    previous = sorted(path.parent.glob(f".{path.name}.*.old"))
+    if complete:
+        os.replace(max(complete, key=lambda p: (p / META_FILE).stat().st_mtime), path)
+    elif previous:
+        os.replace(previous.pop(), path)
+    for leftover in previous:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _swap_in(building: Path, path: Path) -> None:
     old = None
     if path.exists():
@@ -194,6 +218,7 @@ def open_index(
         if not (path / META_FILE).exists():
             _build_default(path)
     path = Path(path)
+    _finish_interrupted_swap(path)
     if not path.is_dir() or not windex.exists_in(str(path)):
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"

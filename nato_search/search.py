@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -74,12 +74,25 @@ class Hit:
 class Results(Sequence[Hit]):
     """Hits best first; ``total`` counts every matching paragraph, not just those returned."""
 
-    def __init__(self, hits: list[Hit], total: int, query: str, suggestion: str | None = None):
+    def __init__(
+        self,
+        hits: list[Hit],
+        total: int | Callable[[], int],
+        query: str,
+        suggestion: str | None = None,
+    ):
         self._hits = hits
-        self.total = total
+        self._total = total
         self.query = query
         self.suggestion = suggestion
         """The query with unknown words corrected (``Stoltemberg`` → ``Stoltenberg``), else None."""
+
+    @property
+    def total(self) -> int:
+        """Every matching paragraph; counted on first use, on the snapshot the hits came from."""
+        if callable(self._total):
+            self._total = self._total()
+        return self._total
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -171,11 +184,9 @@ class Index:
             raise ValueError(f"index {self.path} is closed")
         searcher = getattr(self._local, "searcher", None)
         if searcher is None or not searcher.up_to_date():
-            fresh = (
-                searcher.refresh()
-                if searcher is not None
-                else self._ix.searcher(weighting=_WEIGHTING)
-            )
+            # A new searcher rather than searcher.refresh(), which closes the old one's
+            # readers: Results still counting their total may hold the old snapshot.
+            fresh = self._ix.searcher(weighting=_WEIGHTING)
             with self._lock:
                 if searcher is not None and searcher in self._searchers:
                     self._searchers.remove(searcher)
@@ -219,22 +230,22 @@ class Index:
             restrict = set(searcher.docs_for_query(restrict))
             if not restrict:
                 return Results([], 0, query, suggestion)
-        mask = wq.Or([_to_whoosh(c) for c in parsed.exclude]) if parsed.exclude else None
+        mask = _Union([_to_whoosh(c) for c in parsed.exclude]) if parsed.exclude else None
         near = [
             wq.Phrase("text", [a, b], slop=1, boost=PROXIMITY_BOOST)
             for a, b in _adjacent_words(parsed.include)
         ]
-        any_words = wq.Or(include + near) if include else wq.Every()
+        any_words = _Union(include + near) if include else wq.Every()
         # All-words-first: paragraphs holding every clause come before the rest.
         tiered = len(include) > 1
         ranked = searcher.search(
             any_words, limit=limit * 2 if tiered else limit, filter=restrict, mask=mask,
             scored=bool(include),
         )
-        total = len(ranked)
+        total = ranked.__len__  # counting every match is costly: done only if asked
         order = [(h.docnum, h.score) for h in ranked]
         if tiered:
-            all_words = wq.AndMaybe(wq.And(include), wq.Or(near)) if near else wq.And(include)
+            all_words = wq.AndMaybe(wq.And(include), _Union(near)) if near else wq.And(include)
             all_words = searcher.search(all_words, limit=limit, filter=restrict, mask=mask)
             first = [(h.docnum, h.score) for h in all_words]
             seen = {docnum for docnum, _ in first}
@@ -325,7 +336,7 @@ def _to_whoosh(clause: Clause) -> wq.Query:
     if isinstance(clause, Terms):
         if clause.field == "names":
             return wq.Term("names", clause.terms[0], boost=clause.weight)
-        return wq.Or(
+        return _Union(
             [
                 _field_query("text", clause.terms, clause.weight),
                 _field_query("title", clause.terms, clause.weight * TITLE_BOOST),
@@ -334,7 +345,17 @@ def _to_whoosh(clause: Clause) -> wq.Query:
     children = [_to_whoosh(c) for c in clause.clauses]
     if isinstance(clause, Variants):
         return BestOf(children)
-    return wq.Or(children) if isinstance(clause, AnyOf) else wq.And(children)
+    return _Union(children) if isinstance(clause, AnyOf) else wq.And(children)
+
+
+class _Union(wq.Or):
+    """Or as a tree of union matchers, which skip blocks that cannot reach the top hits.
+
+    Whoosh's automatic choice preloads every posting of every clause into arrays
+    when a segment has under 5,000 documents, which multi-process builds make common.
+    """
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
 
 
 class _BestOfMatcher(DisjunctionMaxMatcher):
