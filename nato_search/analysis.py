@@ -20,7 +20,7 @@ from unidecode import unidecode
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from whoosh.analysis.analyzers import Analyzer
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
@@ -144,7 +144,7 @@ class StopFilter(Filter):
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         pos = 0
         for token in tokens:
-            if token.text in self.stopwords:
+            if _fold(token.text) in self.stopwords:
                 if not token.removestops:
                     token.stopped = True
                     yield token
@@ -157,7 +157,11 @@ class StopFilter(Filter):
 
 
 class StemFilter(Filter):
-    """Reduces folded words to a stem so that inflected forms meet."""
+    """Reduces lowercase words to a stem so that inflected forms meet.
+
+    It runs before accent folding because the Snowball rules read accents
+    (``-ité``, ``-ée``); the light stemmers fold first and work on plain letters.
+    """
 
     def __init__(self, stemmer: str = DEFAULT_STEMMER):
         if stemmer not in STEMMERS:
@@ -327,9 +331,9 @@ def french_analyzer(stemmer: str = DEFAULT_STEMMER) -> WordCachedAnalyzer:
         CompoundFilter(),
         NormalizeFilter(),
         LowercaseFilter(),
-        FoldFilter(),
         StopFilter(),
         StemFilter(stemmer),
+        FoldFilter(),
     )
 
 
@@ -402,9 +406,10 @@ def _stem_function(name: str):
     if name == "none":
         return str
     if name == "minimal":
-        return lru_cache(maxsize=200_000)(_minimal_stem)
+        return lambda word: _minimal_stem(_fold(word))
     if name == "light":
-        return lru_cache(maxsize=200_000)(_light_stem)
+        return lambda word: _light_stem(_fold(word))
     from whoosh.lang.snowball.french import FrenchStemmer
 
-    return lru_cache(maxsize=200_000)(FrenchStemmer().stem)
+    stem = FrenchStemmer().stem
+    return lambda word: _fold(stem(word))

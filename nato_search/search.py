@@ -352,7 +352,7 @@ class _Union(wq.Or):
     """Or as a tree of union matchers, which skip blocks that cannot reach the top hits.
 
     Whoosh's automatic choice preloads every posting of every clause into arrays
-    when a segment has under 5,000 documents, which multi-process builds make common.
+    when a segment has under 5,000 documents, as every segment that updates add does.
     """
 
     matcher_type = wq.Or.DEFAULT_MATCHER
