@@ -32,6 +32,10 @@ class Lexicon(Protocol):
 
     def known(self, term: str) -> bool: ...
 
+    def frequency(self, term: str, field: str = "words") -> int:
+        """Paragraphs holding ``term`` in ``field`` (``words``: the text; ``names``: name keys)."""
+        ...
+
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         """Indexed terms within ``max_edits`` of ``term`` as ``(term, edits, frequency)``."""
         ...
@@ -172,10 +176,22 @@ class Expander:
         if len(clause.terms) == 1:
             forms += self._corrections(clause)
             if self.options.names:
-                keys = self.name_keys(clause.text)
-                if len(keys) == 1:
-                    forms.append(Terms(clause.text, (keys[0],), field="names", weight=NAME_WEIGHT))
+                forms += self._name_variant(clause)
         return Variants(tuple(forms)) if len(forms) > 1 else clause
+
+    def _name_variant(self, clause: Terms) -> list[Terms]:
+        """The word's name key, if some paragraph writes that name another way.
+
+        Every paragraph with the exact word also holds its key (names are
+        capitalized), so more paragraphs with the key than with the word means
+        other spellings exist; otherwise the key adds nothing and is not searched.
+        """
+        keys = self.name_keys(clause.text)
+        if len(keys) != 1:
+            return []
+        if self.lexicon.frequency(keys[0], "names") <= self.lexicon.frequency(clause.terms[0]):
+            return []
+        return [Terms(clause.text, (keys[0],), field="names", weight=NAME_WEIGHT)]
 
     def _corrections(self, clause: Terms) -> list[Terms]:
         term = clause.terms[0]

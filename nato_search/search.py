@@ -304,6 +304,9 @@ class _Lexicon:
     def known(self, term: str) -> bool:
         return any(self.reader.doc_frequency(f, term) for f in ("text", "title"))
 
+    def frequency(self, term: str, field: str = "words") -> int:
+        return self.reader.doc_frequency("text" if field == "words" else field, term)
+
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         found = []
         # One shared first letter: typos there are rare, and the prefix makes the scan fast.

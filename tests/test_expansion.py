@@ -93,6 +93,15 @@ def test_the_exact_spelling_ranks_above_a_variant(seeds_index):
     assert [marked(hit) for hit in results] == [["Kuleba"], ["Kouleba"]]
 
 
+def test_a_name_key_is_searched_only_when_another_spelling_exists(seeds_index):
+    # Every "Stoltenberg" is spelled alike and "défense" is no name: the key would add
+    # nothing, so results and scores are those of names=False.
+    for query in ("Stoltenberg", "défense"):
+        with_key = [(h.doc_id, h.paragraph, h.score) for h in seeds_index.search(query, limit=50)]
+        without = [(h.doc_id, h.paragraph, h.score) for h in seeds_index.search(query, limit=50, names=False)]
+        assert with_key == without and with_key
+
+
 def test_names_off_keeps_only_the_exact_spelling(seeds_index):
     assert where(seeds_index.search("Kuleba", names=False)) == [("002", 3)]
     assert seeds_index.search("Bucha", names=False, fuzzy=False).total == 0
