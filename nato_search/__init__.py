@@ -7,7 +7,7 @@
 """
 
 from .corpus import CorpusError, Document, read_documents
-from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
+from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
 from .search import Hit, Index, Results
 from .writing import IndexLockedError
 
@@ -17,6 +17,7 @@ __all__ = [
     "Document",
     "Hit",
     "Index",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexVersionError",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .corpus import CorpusError
-from .indexing import IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
+from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
 from .schema import META_FILE
 from .search import Hit
 from .writing import IndexLockedError
@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(_index_parser().parse_args(args))
         return _search(_search_parser().parse_args(args))
     except (
-        IndexNotFoundError, IndexVersionError, IndexLockedError, CorpusError, FileExistsError, ValueError
+        IndexNotFoundError, IndexVersionError, IndexDamagedError, IndexLockedError, CorpusError,
+        FileExistsError, ValueError,
     ) as exc:
         print(f"nato-search: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1

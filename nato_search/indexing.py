@@ -28,6 +28,10 @@ class IndexVersionError(RuntimeError):
     """The index was built by other analysis or another format; it must be rebuilt."""
 
 
+class IndexDamagedError(RuntimeError):
+    """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
+
+
 def _settings(stemmer: str) -> dict:
     return {"format": FORMAT_VERSION, **analyzer_settings(stemmer)}
 
@@ -213,7 +217,7 @@ def open_index(
             _build_default(path)
     path = Path(path)
     _finish_interrupted_swap(path)
-    if not path.is_dir() or not windex.exists_in(str(path)):
+    if not path.is_dir() or not _holds_whoosh_index(path):
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
         )
@@ -224,7 +228,26 @@ def open_index(
             f"the index at {path} was built by another version of nato-search ({meta}); "
             f"rebuild it with `nato-search index SOURCE... --index {path}`"
         )
-    return Index(windex.open_dir(str(path)), str(path), synonyms=list(synonyms))
+    try:
+        whoosh_index = windex.open_dir(str(path))
+        whoosh_index.reader().close()  # opens every segment: damage shows here, not later
+    except Exception as exc:  # a damaged index can fail in any of Whoosh's readers
+        raise _damaged(path, exc) from exc
+    return Index(whoosh_index, str(path), synonyms=list(synonyms))
+
+
+def _holds_whoosh_index(path: Path) -> bool:
+    try:
+        return windex.exists_in(str(path))
+    except Exception as exc:  # a table of contents that cannot be read
+        raise _damaged(path, exc) from exc
+
+
+def _damaged(path: Path, exc: Exception) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"the index at {path} is damaged ({type(exc).__name__}: {exc}); "
+        f"rebuild it with `nato-search index SOURCE... --index {path} --rebuild`"
+    )
 
 
 # --- the default index -------------------------------------------------

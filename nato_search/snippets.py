@@ -211,16 +211,15 @@ def make_snippet(
     spans = _normalize(highlights, len(text))
     if len(text) <= max_chars:
         return mark(text, spans, style)
-    if not spans:
-        end = _backward(text, max_chars, ()) or max_chars  # one giant word: hard cut
-        return mark(text[:end].rstrip(), (), style) + ELLIPSIS
-
     best_score, windows = (-1, -1), list[Window]()
-    for count in range(1, max_fragments + 1):
+    for count in range(1, max_fragments + 1 if spans else 1):
         width = max(1, (max_chars - len(f" {ELLIPSIS} ") * (count - 1)) // count)
         score, picked = _pick(text, spans, count, width)
         if score > best_score:  # ties go to fewer, longer fragments
             best_score, windows = score, picked
+    if not windows:  # no match, or none that fits in max_chars: the opening words
+        end = _backward(text, max_chars, ()) or max_chars  # one giant word: hard cut
+        return mark(text[:end].rstrip(), (), style) + ELLIPSIS
 
     merged: list[Window] = []
     for start, end in sorted(windows):

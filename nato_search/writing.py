@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 
+from whoosh.codec.base import Segment
 from whoosh.index import Index as WhooshIndex
 from whoosh.index import LockError
+from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter
 
 from .corpus import CorpusError, Document
@@ -38,7 +41,21 @@ def open_writer(ix: WhooshIndex, path: str, timeout: float = LOCK_TIMEOUT, **opt
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    try:
+        writer.commit()
+    except BaseException:
+        if writer.writelock:  # a failed commit must not keep the lock for this process
+            writer.writelock.release()
+        raise
+
+
+def _unique_segment_id(cls, size: int = 16) -> str:
+    return "".join(secrets.choice(IDCHARS) for _ in range(size))
+
+
+# Whoosh names new segments with the global ``random`` module, so two writers in
+# processes that seeded it alike pick the same name and the second commit fails.
+Segment._random_id = classmethod(_unique_segment_id)
 
 
 def write_documents(

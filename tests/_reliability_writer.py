@@ -1,0 +1,146 @@
+"""A second process for the reliability tests: holds a writer, adds or builds, on command.
+
+    python tests/_reliability_writer.py hold PATH SECONDS   # "locked" once it holds the writer
+    python tests/_reliability_writer.py add PATH COUNT      # "adding", then "done" after one ix.add
+    python tests/_reliability_writer.py build SOURCE PATH   # "building", then "done" (or "error: …")
+    python tests/_reliability_writer.py build-failing-source PATH
+        # builds from 150 Documents, then the source raises: "error: …"
+    python tests/_reliability_writer.py build-slow-source PATH
+        # builds from 150 Documents, then says "waiting" and waits a minute for more
+    python tests/_reliability_writer.py build-die-in-swap SOURCE PATH
+        # builds, then SIGKILLs itself right after the old index was moved aside
+
+It imports the checkout (not an installed copy), like the tests do.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nato_search  # noqa: E402
+from nato_search import Document  # noqa: E402
+
+WORDS = (
+    "défense aérienne batterie missile brigade alliance sommet ministre drone "
+    "frontière régiment logistique entraînement coopération soutien exercice navire "
+    "sécurité dissuasion stratégie commandement observateur territoire partenaire "
+    "engagement capacité livraison artillerie blindé satellite réserve garnison"
+).split()
+
+NEW_WORD = "xylophonique"
+"""In every generated paragraph, and in nothing the tests index beforehand."""
+
+
+def paragraphs(count: int, seed: int = 7) -> list[str]:
+    """``count`` French-ish paragraphs, each with ``NEW_WORD`` and a few unique words."""
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        words = [rng.choice(WORDS) for _ in range(40)]
+        words[rng.randrange(40)] = NEW_WORD
+        words += [f"terme{n}q", f"code{n * 7919 % 100003}z"]
+        out.append(" ".join(words).capitalize() + ".")
+    return out
+
+
+def documents(count: int, per_document: int = 100, prefix: str = "gen") -> list[Document]:
+    texts = paragraphs(count)
+    return [
+        Document(id=f"{prefix}{i:04d}", title=f"Rapport {i}", paragraphs=texts[start : start + per_document])
+        for i, start in enumerate(range(0, count, per_document))
+    ]
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    command, *args = argv
+    if command == "hold":
+        path, seconds = args[0], float(args[1])
+        ix = nato_search.open_index(path)
+        writer = ix._ix.writer()
+        say("locked")
+        time.sleep(seconds)
+        writer.cancel()
+        say("released")
+        return 0
+    if command == "add":
+        path, count = args[0], int(args[1])
+        with nato_search.open_index(path) as ix:
+            docs = documents(count)
+            say("adding")
+            ix.add(docs, timeout=30)
+        say("done")
+        return 0
+    if command == "build":
+        source, path = args
+        say("building")
+        try:
+            nato_search.build_index(source, path).close()
+        except nato_search.CorpusError as exc:
+            say(f"error: {exc}")
+            return 0
+        say("done")
+        return 0
+    if command == "build-failing-source":
+        (path,) = args
+
+        def failing():
+            yield from documents(150, per_document=1)
+            time.sleep(0.5)  # the index's worker processes, if any, are idle by now
+            raise RuntimeError("the source broke")
+
+        say("building")
+        try:
+            nato_search.build_index(failing(), path).close()
+        except RuntimeError as exc:
+            say(f"error: {exc}")
+            return 0
+        say("done")
+        return 0
+    if command == "build-slow-source":
+        (path,) = args
+
+        def slow():
+            yield from documents(150, per_document=1)
+            say("waiting")
+            time.sleep(60)  # a slow source; the test kills us here
+            yield Document(id="late", title="Tard", paragraphs=["Arrivé trop tard."])
+
+        nato_search.build_index(slow(), path).close()
+        say("done")
+        return 0
+    if command == "build-die-in-swap":
+        # A crash at the one instant between build_index's two renames (old index
+        # moved aside, new one not yet moved in), which random kills rarely hit.
+        import os
+        import signal
+
+        from nato_search import indexing
+
+        source, path = args
+        real_replace = os.replace
+
+        def replace_then_die(src, dst):
+            real_replace(src, dst)
+            if str(dst).endswith(".old"):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        indexing.os.replace = replace_then_die
+        say("building")
+        nato_search.build_index(source, path).close()
+        say("done")
+        return 0
+    raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
