@@ -128,22 +128,45 @@ def _words(text: str) -> list[str]:
     return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
 
 
+# Each takes one ranking choice away, to show what it is worth: search options,
+# or settings of nato_search.search (module constants, restored after the row).
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "no typo tolerance": {"fuzzy": False},
+    "no synonyms": {"synonyms": False},
+    "no name variants": {"names": False},
+    "no proximity bonus": {"PROXIMITY_BOOST": 0.0},
+    "no all-words-first": {"ALL_WORDS_FIRST": False},
+    "Whoosh's own idf": {"FrenchBM25": "whoosh.scoring.BM25F"},
+    "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
+}
+_SEARCH_OPTIONS = ("fuzzy", "synonyms", "names")
+
+
 class NatoSearch:
     """The library under test, through its public build_index/search API."""
 
-    def __init__(self, stemmer: str | None = None) -> None:
+    def __init__(self, stemmer: str | None = None, ablation: str | None = None) -> None:
         self.stemmer = stemmer
         self.name = "nato-search" if stemmer is None else f"nato-search (stemmer={stemmer})"
         if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
             sys.path.insert(0, str(REPO_ROOT))
         try:
             import nato_search
+            import nato_search.search
             from nato_search.corpus import Document
         except ImportError as e:
             raise SystemUnavailable(f"cannot import nato_search: {e}") from e
-        if not hasattr(nato_search, "build_index"):
-            raise SystemUnavailable("nato_search.build_index does not exist yet")
         self._lib, self._Document = nato_search, Document
+        changes = ABLATIONS[ablation] if ablation else {}
+        self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
+        self._saved: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in _SEARCH_OPTIONS:
+                if isinstance(value, str):  # a dotted path to a replacement
+                    module, _, attr = value.rpartition(".")
+                    value = getattr(__import__(module, fromlist=[attr]), attr)
+                self._saved[name] = getattr(nato_search.search, name)
+                setattr(nato_search.search, name, value)
         self._tmp: str | None = None
         self._ix: Any = None
 
@@ -158,7 +181,7 @@ class NatoSearch:
         self._ix.__enter__()  # one open index for all queries, as `with ix:` would
 
     def search(self, question: str, k: int) -> list[str]:
-        ids = [hit.doc_id for hit in self._ix.search(question, limit=k)]
+        ids = [hit.doc_id for hit in self._ix.search(question, limit=k, **self._options)]
         return list(dict.fromkeys(ids))  # one paragraph per document here
 
     def close(self) -> None:
@@ -166,6 +189,8 @@ class NatoSearch:
             self._ix.__exit__(None, None, None)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+        for name, value in self._saved.items():
+            setattr(self._lib.search, name, value)
 
 
 class WhooshFrench:
@@ -297,7 +322,7 @@ class Bm25s:
 
 
 def make_systems(
-    names: Sequence[str], stemmers: Sequence[str]
+    names: Sequence[str], stemmers: Sequence[str], ablations: bool = False
 ) -> list[tuple[str, Callable[[], Retriever]]]:
     """(row name, factory) pairs; factories raise SystemUnavailable to skip."""
     peers: dict[str, Callable[[], Retriever]] = {
@@ -312,6 +337,9 @@ def make_systems(
                 factories.append(("nato-search", NatoSearch))
             for s in stemmers:
                 factories.append((f"nato-search (stemmer={s})", functools.partial(NatoSearch, s)))
+            if ablations:
+                for a in ABLATIONS:
+                    factories.append((f"nato-search, {a}", functools.partial(NatoSearch, None, a)))
         elif name in peers:
             factories.append((name, peers[name]))
         else:
@@ -400,6 +428,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"nato-search stemmer(s), repeatable or comma list ({', '.join(STEMMERS)}); "
         "default: the library's own default",
     )
+    ap.add_argument(
+        "--ablations", action="store_true",
+        help="also run nato-search with each ranking choice taken away (see ABLATIONS)",
+    )
     ap.add_argument("--max-articles", type=int, metavar="N", help="only the first N articles")
     ap.add_argument("--max-questions", type=int, metavar="N", help="only the first N questions")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write rows + metadata as JSON")
@@ -427,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.piaf}: {len(paragraphs)} paragraphs, {len(questions)} questions")
 
     rows = []
-    for row, factory in make_systems(args.systems, args.stemmer):
+    for row, factory in make_systems(args.systems, args.stemmer, args.ablations):
         print(f"running {row} ...", file=sys.stderr, flush=True)
         rows.append(run_system(row, factory, paragraphs, questions))
     print(format_table(rows))

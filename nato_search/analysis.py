@@ -24,6 +24,8 @@ ANALYZER_VERSION = 2
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
+FIELD_BREAK = "\u2029"
+"""Between two texts indexed as one (a title and its paragraph): positions leave a gap there."""
 _APOSTROPHES = "'’ʼ‘"
 _HYPHENS = r"\-‐‑"
 # Letters and digits, plus combining marks so decomposed accents (NFD text)
@@ -291,7 +293,11 @@ class WordCachedAnalyzer(Analyzer):
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
+        previous_end = 0
         for raw in self.tokenizer(value, chars=True, mode=mode, **kwargs):
+            if FIELD_BREAK in value[previous_end : raw.startchar]:
+                pos += 1  # a gap, so no phrase matches across the break
+            previous_end = raw.endchar
             word, base = raw.text, start_char + raw.startchar
             for text, start, end, stopped in self._word(word, mode, removestops):
                 token.text = text

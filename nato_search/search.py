@@ -25,9 +25,6 @@ from .schema import day_key
 from .snippets import make_snippet
 from .writing import LOCK_TIMEOUT, open_writer, write_documents
 
-TITLE_BOOST = 0.3
-"""A title word counts this much of a paragraph word: the title is shared by every paragraph
-of a document, so it tells documents apart but not the paragraphs within one (PIAF-tuned)."""
 PROXIMITY_BOOST = 0.3
 """Extra weight of two query words standing side by side (at most one word between them)."""
 BM25_K1 = 0.9
@@ -47,9 +44,14 @@ class FrenchBM25(scoring.BM25F):
         return log(1 + (parent.doc_count_all() - n + 0.5) / (n + 0.5))
 
 
-# The names field holds only a paragraph's capitalized words, so its lengths say
-# nothing about the paragraph: no length normalization there.
-_WEIGHTING = FrenchBM25(B=BM25_B, K1=BM25_K1, names_B=0.0)
+ALL_WORDS_FIRST = True
+"""Rank paragraphs holding every query word before those holding some."""
+
+
+def _weighting() -> scoring.WeightingModel:
+    # The names field holds only a paragraph's capitalized words, so its lengths say
+    # nothing about the paragraph: no length normalization there.
+    return FrenchBM25(B=BM25_B, K1=BM25_K1, names_B=0.0)
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ class Index:
         if searcher is None or not searcher.up_to_date():
             # A new searcher rather than searcher.refresh(), which closes the old one's
             # readers: Results still counting their total may hold the old snapshot.
-            fresh = self._ix.searcher(weighting=_WEIGHTING)
+            fresh = self._ix.searcher(weighting=_weighting())
             with self._lock:
                 if searcher is not None and searcher in self._searchers:
                     self._searchers.remove(searcher)
@@ -237,7 +239,7 @@ class Index:
         ]
         any_words = _Union(include + near) if include else wq.Every()
         # All-words-first: paragraphs holding every clause come before the rest.
-        tiered = len(include) > 1
+        tiered = ALL_WORDS_FIRST and len(include) > 1
         ranked = searcher.search(
             any_words, limit=limit * 2 if tiered else limit, filter=restrict, mask=mask,
             scored=bool(include),
@@ -302,7 +304,7 @@ class _Lexicon:
         self.analyzer = analyzer
 
     def known(self, term: str) -> bool:
-        return any(self.reader.doc_frequency(f, term) for f in ("text", "title"))
+        return self.reader.doc_frequency("text", term) > 0
 
     def frequency(self, term: str, field: str = "words") -> int:
         return self.reader.doc_frequency("text" if field == "words" else field, term)
@@ -339,12 +341,7 @@ def _to_whoosh(clause: Clause) -> wq.Query:
     if isinstance(clause, Terms):
         if clause.field == "names":
             return wq.Term("names", clause.terms[0], boost=clause.weight)
-        return _Union(
-            [
-                _field_query("text", clause.terms, clause.weight),
-                _field_query("title", clause.terms, clause.weight * TITLE_BOOST),
-            ]
-        )
+        return _field_query("text", clause.terms, clause.weight)
     children = [_to_whoosh(c) for c in clause.clauses]
     if isinstance(clause, Variants):
         return BestOf(children)

@@ -13,7 +13,7 @@ from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter
 
 from .corpus import CorpusError, Document
-from .schema import day_key
+from .schema import day_key, indexed_text
 
 LOCK_TIMEOUT = 10.0
 """Seconds a writer waits for another process's writer to finish before giving up."""
@@ -81,7 +81,8 @@ def write_documents(
                 doc_id=document.id,
                 paragraph=number,
                 title=document.title,
-                text=text,
+                text=indexed_text(document.title, text),
+                _stored_text=text,
                 names=text,
                 date=date,
                 **extra,

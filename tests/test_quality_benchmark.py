@@ -364,3 +364,27 @@ def test_nato_search_default_stemmer(piaf: Path) -> None:
     row = quality.run_system("nato-search", quality.NatoSearch, paragraphs, questions)
     assert row["status"] == "ok", row
     assert row["mrr@10"] == 1.0
+
+
+def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path: Path) -> None:
+    import nato_search.search as search
+
+    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, search.FrenchBM25)
+    out = tmp_path / "q.json"
+    argv = ["--piaf", str(piaf), "--systems", "nato-search", "--ablations", "--json", str(out)]
+    assert quality.main(argv) == 0
+    rows = [r["system"] for r in json.loads(out.read_text(encoding="utf-8"))["rows"]]
+    assert rows == ["nato-search"] + [f"nato-search, {a}" for a in quality.ABLATIONS]
+    assert (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, search.FrenchBM25) == settings
+
+
+def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:
+    import nato_search.search as search
+
+    system = quality.NatoSearch(ablation="no proximity bonus")
+    try:
+        assert search.PROXIMITY_BOOST == 0.0 and system._options == {}
+    finally:
+        system.close()
+    assert search.PROXIMITY_BOOST == 0.3
+    assert quality.NatoSearch(ablation="no typo tolerance")._options == {"fuzzy": False}
