@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Protocol
 
-from .query import AllOf, AnyOf, Clause, Query, Terms, Variants
+from .query import AllOf, Clause, Query, Terms, Variants
 
 FUZZY_WEIGHT = 0.7
 """A corrected word counts this much of an exact one."""

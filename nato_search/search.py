@@ -272,11 +272,11 @@ class Index:
 def highlight(text: str, parsed: Query, analyzer, names=None) -> list[tuple[int, int]]:
     """Spans of ``text`` that the query matched: its words anywhere, its phrases only where whole."""
     spans: set[tuple[int, int]] = set()
-    for field, chain in (("words", analyzer), ("names", names)):
-        phrases = {t.terms for t in parsed.terms() if t.field == field}
+    for kind, chain in (("words", analyzer), ("names", names)):
+        phrases = {t.terms for t in parsed.terms() if t.field == kind}
         if not phrases or chain is None:
             continue
-        tokens = analyze(text, chain) if field == "words" else _index_tokens(text, chain)
+        tokens = analyze(text, chain) if kind == "words" else _index_tokens(text, chain)
         singles = {p[0] for p in phrases if len(p) == 1}
         spans.update((start, end) for term, _, start, end in tokens if term in singles)
         for phrase in (p for p in phrases if len(p) > 1):

@@ -6,8 +6,6 @@ import pytest
 
 from nato_search.cli import main
 
-from conftest import SEEDS
-
 
 def run(capsys, *argv):
     code = main(list(argv))

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 import nato_search
-from nato_search import Document, IndexLockedError
+from nato_search import IndexLockedError
+
+from conftest import doc
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 
@@ -25,10 +27,6 @@ K = 3
 SHARED = "zebulon"
 WRITE_SECONDS = 2.5
 READERS = 8
-
-
-def doc(doc_id, *paragraphs, title="Titre"):
-    return Document(id=doc_id, title=title, date=None, paragraphs=list(paragraphs))
 
 
 def batch_word(n):
@@ -40,15 +38,6 @@ def batch(n):
         f"batch{n}",
         *(f"Le lot {batch_word(n)} numéro {i} contient {SHARED} et des obus." for i in range(K)),
     )
-
-
-@pytest.fixture
-def ix(tmp_path):
-    with nato_search.build_index(
-        [doc("a", "Les batteries Patriot arrivent."), doc("b", "La défense aérienne tient.")],
-        tmp_path / "ix",
-    ) as index:
-        yield index
 
 
 def exact(index, query):

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import nato_search
-from nato_search import Document
 
 from _reliability_writer import NEW_WORD, paragraphs
+from conftest import doc
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 ADDED = 3000
@@ -28,10 +28,6 @@ ADDED = 3000
 KILLS = 4
 BUILT = 1500
 """Paragraphs of the generated folder that a killed ``build_index`` was reading."""
-
-
-def doc(doc_id, *paragraphs, title="Titre"):
-    return Document(id=doc_id, title=title, date=None, paragraphs=list(paragraphs))
 
 
 ORIGINAL = [

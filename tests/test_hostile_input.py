@@ -13,26 +13,9 @@ import time
 import pytest
 
 import nato_search
-from nato_search import CorpusError, Document, IndexNotFoundError, Results, read_documents, update_index
+from nato_search import CorpusError, IndexNotFoundError, Results, read_documents, update_index
 
-from conftest import SEEDS
-
-
-def doc(doc_id, *paragraphs, title="Titre"):
-    return Document(id=doc_id, title=title, date=None, paragraphs=list(paragraphs))
-
-
-@pytest.fixture
-def ix(tmp_path):
-    with nato_search.build_index(
-        [doc("a", "Les batteries Patriot arrivent."), doc("b", "La défense aérienne tient.")],
-        tmp_path / "ix",
-    ) as index:
-        yield index
-
-
-def ids(results):
-    return sorted((hit.doc_id, hit.paragraph) for hit in results)
+from conftest import SEEDS, doc, ids
 
 
 def assert_untouched(index):

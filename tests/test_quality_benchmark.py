@@ -86,17 +86,6 @@ def piaf(tmp_path: Path) -> Path:
     return path
 
 
-def _nato_search_available() -> bool:
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    try:
-        from nato_search import build_index  # noqa: F401
-        from nato_search.corpus import Document  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # ------------------------------------------------------------------------ metrics
 
 
@@ -326,9 +315,6 @@ def test_bad_options_are_rejected(piaf: Path) -> None:
         quality.main(["--piaf", str(piaf), "--stemmer", "porter"])
 
 
-@pytest.mark.skipif(
-    not _nato_search_available(), reason="nato_search.build_index not importable yet"
-)
 def test_nato_search_rows_per_stemmer(piaf: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.json"
     argv = [
@@ -356,9 +342,6 @@ def test_nato_search_rows_per_stemmer(piaf: Path, tmp_path: Path) -> None:
         assert (row["mrr@10"], row["recall@1"], row["recall@10"]) == (1.0, 1.0, 1.0), row
 
 
-@pytest.mark.skipif(
-    not _nato_search_available(), reason="nato_search.build_index not importable yet"
-)
 def test_nato_search_default_stemmer(piaf: Path) -> None:
     paragraphs, questions = quality.load_squad(piaf)
     row = quality.run_system("nato-search", quality.NatoSearch, paragraphs, questions)

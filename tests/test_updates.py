@@ -5,25 +5,10 @@ import os
 import pytest
 
 import nato_search
-from nato_search import CorpusError, Document, IndexLockedError, update_index
+from nato_search import CorpusError, IndexLockedError, update_index
 from nato_search.cli import main
 
-
-def doc(doc_id, *paragraphs, title="Titre"):
-    return Document(id=doc_id, title=title, date=None, paragraphs=list(paragraphs))
-
-
-@pytest.fixture
-def ix(tmp_path):
-    with nato_search.build_index(
-        [doc("a", "Les batteries Patriot arrivent."), doc("b", "La défense aérienne tient.")],
-        tmp_path / "ix",
-    ) as index:
-        yield index
-
-
-def ids(results):
-    return sorted((hit.doc_id, hit.paragraph) for hit in results)
+from conftest import doc, ids
 
 
 def test_added_documents_are_found_at_once(ix):
