@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import platform
@@ -128,15 +129,15 @@ def _words(text: str) -> list[str]:
     return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
 
 
-# Each takes one ranking choice away, to show what it is worth: search options,
-# or settings of nato_search.search (module constants, restored after the row).
+# Each takes one ranking choice away, to show what it is worth: search options, or
+# settings of nato_search modules ("module.NAME", default search; restored after the row).
 ABLATIONS: dict[str, dict[str, Any]] = {
     "no typo tolerance": {"fuzzy": False},
     "no synonyms": {"synonyms": False},
     "no name variants": {"names": False},
     "no proximity bonus": {"PROXIMITY_BOOST": 0.0},
     "no all-words-first": {"ALL_WORDS_FIRST": False},
-    "Whoosh's own idf": {"FrenchBM25": "whoosh.scoring.BM25F"},
+    "Whoosh's own idf": {"whoosh_engine.FrenchBM25": "whoosh.scoring.BM25F"},
     "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
 }
 _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names")
@@ -152,21 +153,22 @@ class NatoSearch:
             sys.path.insert(0, str(REPO_ROOT))
         try:
             import nato_search
-            import nato_search.search
             from nato_search.corpus import Document
         except ImportError as e:
             raise SystemUnavailable(f"cannot import nato_search: {e}") from e
         self._lib, self._Document = nato_search, Document
         changes = ABLATIONS[ablation] if ablation else {}
         self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
-        self._saved: dict[str, Any] = {}
+        self._saved: dict[tuple[Any, str], Any] = {}
         for name, value in changes.items():
             if name not in _SEARCH_OPTIONS:
                 if isinstance(value, str):  # a dotted path to a replacement
-                    module, _, attr = value.rpartition(".")
-                    value = getattr(__import__(module, fromlist=[attr]), attr)
-                self._saved[name] = getattr(nato_search.search, name)
-                setattr(nato_search.search, name, value)
+                    where, _, attr = value.rpartition(".")
+                    value = getattr(importlib.import_module(where), attr)
+                where, _, attr = name.rpartition(".")
+                module = importlib.import_module(f"nato_search.{where or 'search'}")
+                self._saved[module, attr] = getattr(module, attr)
+                setattr(module, attr, value)
         self._tmp: str | None = None
         self._ix: Any = None
 
@@ -189,8 +191,8 @@ class NatoSearch:
             self._ix.__exit__(None, None, None)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        for name, value in self._saved.items():
-            setattr(self._lib.search, name, value)
+        for (module, attr), value in self._saved.items():
+            setattr(module, attr, value)
 
 
 class WhooshFrench:

@@ -8,8 +8,7 @@
 
 from .corpus import CorpusError, Document, read_documents
 from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
-from .search import Hit, Index, Results
-from .writing import IndexLockedError
+from .search import Hit, Index, IndexLockedError, Results
 
 __version__ = "1.0.0"
 __all__ = [

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,10 +21,10 @@ from typing import TextIO
 from .corpus import CorpusError
 from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
 from .schema import META_FILE
-from .search import Hit
-from .writing import IndexLockedError
+from .search import Hit, IndexLockedError
+from .xapian_engine import ShardError
 
-COMMANDS = ("search", "index")
+COMMANDS = ("search", "index", "serve-shard")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
@@ -57,6 +59,23 @@ def _index_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true",
         help="build from scratch (default: update an existing index with the files that changed)",
     )
+    parser.add_argument(
+        "--backend", choices=("whoosh", "xapian"), default="whoosh",
+        help="whoosh (default): an index folder; xapian: Xapian shards (a folder or a cluster .toml)",
+    )
+    parser.add_argument("--shards", type=_positive, default=1, help="local Xapian shards (default 1)")
+    return parser
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nato-search serve-shard",
+        description="Serve one Xapian shard over TCP with xapian-tcpsrv (Debian's xapian-tools).",
+    )
+    parser.add_argument("shard", metavar="PATH", help="a shard folder, e.g. my-index/shard-000")
+    parser.add_argument("--port", type=_positive, required=True)
+    parser.add_argument("--interface", default="127.0.0.1", help="address to listen on (default loopback)")
+    parser.add_argument("--writable", action="store_true", help="accept writes (one writer at a time)")
     return parser
 
 
@@ -76,10 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "index":
             return _index(_index_parser().parse_args(args))
+        if command == "serve-shard":
+            return _serve(_serve_parser().parse_args(args))
         return _search(_search_parser().parse_args(args))
     except (
         IndexNotFoundError, IndexVersionError, IndexDamagedError, IndexLockedError, CorpusError,
-        FileExistsError, ValueError,
+        FileExistsError, ValueError, ShardError, ImportError,
     ) as exc:
         print(f"nato-search: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1
@@ -139,7 +160,9 @@ def _index(args: argparse.Namespace) -> int:
     if update:
         counts = update_index(args.sources, args.index, progress=show)
     else:
-        build_index(args.sources, args.index, progress=show).close()
+        build_index(
+            args.sources, args.index, progress=show, backend=args.backend, shards=args.shards
+        ).close()
     with open_index(args.index) as ix:
         count = len(ix)
     if show:
@@ -152,6 +175,20 @@ def _index(args: argparse.Namespace) -> int:
     else:
         print(f"indexed {count} paragraphs into {args.index}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    server = shutil.which("xapian-tcpsrv")
+    if server is None:
+        print("nato-search: xapian-tcpsrv not found; install Debian's xapian-tools", file=sys.stderr)
+        return 1
+    if not Path(args.shard, "iamglass").exists():
+        print(f"nato-search: {args.shard} is not a Xapian shard folder", file=sys.stderr)
+        return 1
+    command = [server, "--interface", args.interface, "--port", str(args.port), args.shard]
+    if args.writable:
+        command.insert(-1, "--writable")
+    return subprocess.call(command)
 
 
 def _progress(documents: int, paragraphs: int) -> None:

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from whoosh import index as windex
 
-from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer
+from . import search
+from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
 from .corpus import CorpusError, Document, Sources, read_by_file, read_documents, source_files
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index
+from .whoosh_engine import WhooshEngine
+from .xapian_engine import ShardError, XapianEngine, local_shards, read_cluster, require_xapian
 from .writing import Progress, open_writer, write_documents
 
 
@@ -32,8 +35,13 @@ class IndexDamagedError(RuntimeError):
     """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
 
 
-def _settings(stemmer: str) -> dict:
-    return {"format": FORMAT_VERSION, **analyzer_settings(stemmer)}
+BACKENDS = ("whoosh", "xapian")
+BATCH = 500
+"""Documents written to Xapian shards per commit."""
+
+
+def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict:
+    return {"format": FORMAT_VERSION, **analyzer_settings(stemmer), "backend": backend, "shards": shards}
 
 
 def build_index(
@@ -43,13 +51,24 @@ def build_index(
     stemmer: str = DEFAULT_STEMMER,
     progress: Progress | None = None,
     synonyms: Iterable[str | os.PathLike] = (),
+    backend: str = "whoosh",
+    shards: int = 1,
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
 
     The new index is written beside ``path`` and swapped in only when complete,
-    so a failure leaves any previous index there untouched.
+    so a failure leaves any previous index there untouched. With
+    ``backend="xapian"``, ``path`` is a folder of ``shards`` local Xapian shards,
+    or a cluster file (``.toml``) naming ``xapian-tcpsrv`` shards, whose
+    documents are then added or replaced in place.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if not isinstance(shards, int) or shards < 1:
+        raise ValueError(f"shards must be a positive whole number, not {shards!r}")
     path = Path(path)
+    if backend == "xapian" and _is_cluster(path):
+        return _build_cluster(sources, path, stemmer, progress, synonyms)
     _finish_interrupted_swap(path)
     if path.exists() and not _is_replaceable(path):
         raise FileExistsError(
@@ -58,14 +77,20 @@ def build_index(
     path.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent))
     try:
-        ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
         manifest: dict[str, dict] = {}
-        # One process: Whoosh's multi-process writer was ~1.4x faster here, but its helper
-        # processes outlive a killed build and hang a failed one (tests/test_crash_safety.py).
-        with open_writer(ix, str(building), limitmb=256) as writer:
-            write_documents(writer, _recorded(sources, manifest), progress=progress)
+        documents = _recorded(sources, manifest)
+        if backend == "xapian":
+            engine = _xapian(local_shards(building, shards), building, stemmer)
+            _write_batches(engine, documents, progress)
+            engine.stamp(_settings(stemmer, backend, shards))
+        else:
+            ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
+            # One process: Whoosh's multi-process writer was ~1.4x faster here, but its helper
+            # processes outlive a killed build and hang a failed one (tests/test_crash_safety.py).
+            with open_writer(ix, str(building), limitmb=256) as writer:
+                write_documents(writer, documents, progress=progress)
         _write_json(building / SOURCES_FILE, manifest)
-        _write_json(building / META_FILE, _settings(stemmer))
+        _write_json(building / META_FILE, _settings(stemmer, backend, shards))
         _swap_in(building, path)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
@@ -103,13 +128,56 @@ def update_index(
         gone = [k for k in manifest if k not in current and any(_under(k, c) for c in covered)]
         for key in gone:
             stale.update(manifest[key]["docs"])
-        with open_writer(ix._ix, str(path)) as writer:
+        with open_writer(ix._engine._ix, str(path)) as writer:
             for doc_id in sorted(stale):
                 writer.delete_by_term("doc_id", doc_id)
             write_documents(writer, changed, replace=True, progress=progress)
         kept = {k: v for k, v in manifest.items() if k not in gone}
         _write_json(path / SOURCES_FILE, {**kept, **current})
     return {"changed": reindexed, "unchanged": len(current) - reindexed, "removed": len(gone)}
+
+
+def _xapian(shards: list, path: Path, stemmer: str) -> XapianEngine:
+    return XapianEngine(
+        shards, str(path), french_analyzer(stemmer), names_analyzer(), search.BM25_K1, search.BM25_B
+    )
+
+
+def _write_batches(engine: XapianEngine, documents: Iterable[Document], progress: Progress | None) -> None:
+    seen: set[str] = set()
+    batch: list[Document] = []
+    paragraphs = 0
+    for document in [*documents, None]:
+        if document is not None:
+            if document.id in seen:
+                raise CorpusError(f"two documents have the id {document.id!r}")
+            seen.add(document.id)
+            batch.append(document)
+            paragraphs += len(document.paragraphs)
+        if batch and (document is None or len(batch) >= BATCH):
+            engine.write(batch, replace=True, timeout=search.LOCK_TIMEOUT)
+            batch = []
+            if progress:
+                progress(len(seen), paragraphs)
+
+
+def _is_cluster(path: Path) -> bool:
+    return path.suffix.lower() == ".toml"
+
+
+def _build_cluster(sources, path: Path, stemmer: str, progress, synonyms) -> Index:
+    """Documents into running shards: every shard must answer before anything is written."""
+    require_xapian()
+    shards = read_cluster(path)
+    engine = _xapian(shards, path, stemmer)
+    engine.check()
+    settings = _settings(stemmer, "xapian", len(shards))
+    for found in engine.settings():
+        if found and found != settings:
+            raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
+    _write_batches(engine, read_documents(sources), progress)
+    engine.stamp(settings)
+    return Index(engine, synonyms=list(synonyms))
 
 
 def _recorded(sources: Sources, manifest: dict[str, dict]) -> Iterator[Document]:
@@ -216,24 +284,54 @@ def open_index(
         if not (path / META_FILE).exists():
             _build_default(path)
     path = Path(path)
+    if _is_cluster(path):
+        require_xapian()
+        shards = read_cluster(path)
+        stemmer = next((s["stemmer"] for s in _reachable_settings(shards, path) if s), DEFAULT_STEMMER)
+        return Index(_xapian(shards, path, stemmer), synonyms=list(synonyms))
     _finish_interrupted_swap(path)
+    meta = _read_json(path / META_FILE) if path.is_dir() else {}
+    if meta.get("backend") == "xapian":
+        _check_settings(path, meta)
+        require_xapian()
+        engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
+        return Index(engine, synonyms=list(synonyms))
     if not path.is_dir() or not _holds_whoosh_index(path):
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
         )
-    meta = _read_json(path / META_FILE)
-    expected = _settings(meta.get("stemmer", DEFAULT_STEMMER))
-    if meta != expected:
-        raise IndexVersionError(
-            f"the index at {path} was built by another version of nato-search ({meta}); "
-            f"rebuild it with `nato-search index SOURCE... --index {path}`"
-        )
+    _check_settings(path, meta)
     try:
         whoosh_index = windex.open_dir(str(path))
         whoosh_index.reader().close()  # opens every segment: damage shows here, not later
     except Exception as exc:  # a damaged index can fail in any of Whoosh's readers
         raise _damaged(path, exc) from exc
-    return Index(whoosh_index, str(path), synonyms=list(synonyms))
+    return Index(WhooshEngine(whoosh_index, str(path)), synonyms=list(synonyms))
+
+
+def _check_settings(path: Path, meta: dict) -> None:
+    expected = _settings(
+        meta.get("stemmer", DEFAULT_STEMMER), meta.get("backend", "whoosh"), meta.get("shards", 1)
+    )
+    if meta != expected:
+        raise IndexVersionError(
+            f"the index at {path} was built by another version of nato-search ({meta}); "
+            f"rebuild it with `nato-search index SOURCE... --index {path} --rebuild`"
+        )
+
+
+def _reachable_settings(shards: list, path: Path) -> list[dict]:
+    """Settings recorded in the shards that answer (others are reported when searched)."""
+    found = []
+    for shard in shards:
+        try:
+            settings = XapianEngine.read_settings(shard)
+        except ShardError:
+            continue
+        if settings:
+            _check_settings(path, settings)
+        found.append(settings)
+    return found
 
 
 def _holds_whoosh_index(path: Path) -> bool:

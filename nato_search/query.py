@@ -96,6 +96,22 @@ class Query:
                 stack.extend(clause.clauses)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What every engine runs for a query, so that they all rank alike.
+
+    Paragraphs matching any ``query.include`` clause, scored by BM25 over them;
+    with ``all_words_first``, those matching every clause come first. Each
+    ``near`` pair standing side by side adds ``near_weight`` of a phrase match.
+    ``query.exclude`` clauses remove paragraphs, ``query.dates`` restrict them.
+    """
+
+    query: Query
+    near: tuple[tuple[str, str], ...] = ()
+    all_words_first: bool = True
+    near_weight: float = 0.3
+
+
 Analyze = Callable[[str], list[str]]
 
 

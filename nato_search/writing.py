@@ -14,16 +14,10 @@ from whoosh.writing import IndexWriter
 
 from .corpus import CorpusError, Document
 from .schema import day_key, indexed_text
-
-LOCK_TIMEOUT = 10.0
-"""Seconds a writer waits for another process's writer to finish before giving up."""
+from .search import LOCK_TIMEOUT, IndexLockedError
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""
-
-
-class IndexLockedError(RuntimeError):
-    """Another writer holds the index's lock (it is released when that writer ends or dies)."""
 
 
 @contextlib.contextmanager

@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     if command == "hold":
         path, seconds = args[0], float(args[1])
         ix = nato_search.open_index(path)
-        writer = ix._ix.writer()
+        writer = ix._engine._ix.writer()
         say("locked")
         time.sleep(seconds)
         writer.cancel()

@@ -32,7 +32,7 @@ def test_changed_seeds_or_analysis_rebuild_the_default_index(tmp_path, monkeypat
         f.write("\n\nUn paragraphe ajouté qui parle d’un xylophone.\n")
     with nato_search.open_index() as ix:
         assert ix.path != first and ix.search("xylophone").total == 1
-    monkeypatch.setattr(indexing, "_settings", lambda stemmer: {"format": 99, "stemmer": stemmer})
+    monkeypatch.setattr(indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer})
     with nato_search.open_index() as ix:
         assert ix.search("xylophone").total == 1
     assert [p.name for p in (tmp_path / "home").iterdir()] == [ix.path.rsplit("/", 1)[1]]
@@ -40,7 +40,7 @@ def test_changed_seeds_or_analysis_rebuild_the_default_index(tmp_path, monkeypat
 
 def test_index_built_by_other_analysis_is_refused_with_a_rebuild_hint(tmp_path, monkeypatch):
     nato_search.build_index([nato_search.Document("a", "T", None, ["La paix."])], tmp_path / "ix").close()
-    monkeypatch.setattr(indexing, "_settings", lambda stemmer: {"format": 99, "stemmer": stemmer})
+    monkeypatch.setattr(indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer})
     with pytest.raises(nato_search.IndexVersionError, match=r"rebuild it with `nato-search index SOURCE\.\.\. --index"):
         nato_search.open_index(tmp_path / "ix")
 

@@ -351,14 +351,15 @@ def test_nato_search_default_stemmer(piaf: Path) -> None:
 
 def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path: Path) -> None:
     import nato_search.search as search
+    import nato_search.whoosh_engine as engine
 
-    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, search.FrenchBM25)
+    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.FrenchBM25)
     out = tmp_path / "q.json"
     argv = ["--piaf", str(piaf), "--systems", "nato-search", "--ablations", "--json", str(out)]
     assert quality.main(argv) == 0
     rows = [r["system"] for r in json.loads(out.read_text(encoding="utf-8"))["rows"]]
     assert rows == ["nato-search"] + [f"nato-search, {a}" for a in quality.ABLATIONS]
-    assert (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, search.FrenchBM25) == settings
+    assert (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.FrenchBM25) == settings
 
 
 def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:

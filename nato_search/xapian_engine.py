@@ -1,0 +1,421 @@
+"""The Xapian backend: the same paragraphs in Xapian shards, local folders or ``xapian-tcpsrv`` servers.
+
+nato-search's own analyzer makes the terms and positions (no second analyzer),
+a paragraph's stored fields are the document data, and the engine-neutral
+query plan is translated to Xapian queries here. Each document lives in one
+shard, chosen by a stable hash of its id; a client searches all shards as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh.support.levenshtein import distance
+
+from .analysis import analyze
+from .corpus import Document
+from .query import AllOf, AnyOf, Clause, Plan, Terms, Variants
+from .schema import day_key, indexed_text
+from .search import IndexLockedError
+
+try:
+    import xapian
+except ImportError:  # the optional extra is not installed
+    xapian = None
+
+NAMES = "XN"
+"""Prefix of transliteration-key terms."""
+DOC_ID = "Q"
+"""Prefix of the boolean term naming a paragraph's document (for updates and deletes)."""
+DAY_SLOT = 0
+"""Value slot holding ``YYYYMMDD``, for date ranges."""
+CONNECT_TIMEOUT_MS = 5000
+
+
+class ShardError(RuntimeError):
+    """A shard could not be reached or answered badly; the message names it."""
+
+
+class ClusterConfigError(ValueError):
+    """A cluster file that cannot be used; nothing was written."""
+
+
+def require_xapian() -> None:
+    if xapian is None:
+        raise ImportError(
+            "the Xapian backend needs the optional extra: pip install 'nato-search[xapian]' "
+            "(and, to serve shards, Debian's xapian-tools: apt-get install xapian-tools)"
+        )
+
+
+def shard_of(doc_id: str, shards: int) -> int:
+    """A stable shard number for a document id (the same on every machine and run)."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+# --- where the shards are ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A local folder, or ``host:port`` of a ``xapian-tcpsrv``."""
+
+    location: str
+    writable: bool = True
+
+    @property
+    def remote(self) -> tuple[str, int] | None:
+        host, sep, port = self.location.rpartition(":")
+        if sep and port.isdigit() and os.sep not in self.location:
+            return host, int(port)
+        return None
+
+    def open(self) -> xapian.Database:
+        try:
+            if self.remote:
+                host, port = self.remote
+                return xapian.remote_open(host, port, CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS)
+            return xapian.Database(self.location)
+        except xapian.Error as exc:
+            raise ShardError(f"shard {self.location} cannot be opened: {exc.get_msg()}") from None
+
+    def open_writable(self, timeout: float) -> xapian.WritableDatabase:
+        if not self.writable:
+            raise ShardError(f"shard {self.location} is read-only in the cluster file")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.remote:
+                    host, port = self.remote
+                    return xapian.remote_open_writable(
+                        host, port, CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS
+                    )
+                return xapian.WritableDatabase(self.location, xapian.DB_CREATE_OR_OPEN)
+            except xapian.DatabaseLockError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"shard {self.location} is being written by another process; "
+                        f"waited {timeout:g} s"
+                    ) from None
+                time.sleep(0.05)
+            except xapian.Error as exc:
+                raise ShardError(f"shard {self.location} cannot be written: {exc.get_msg()}") from None
+
+
+def read_cluster(path: str | os.PathLike) -> list[Shard]:
+    """Shards from a cluster file, checked before anything is written::
+
+        [[shards]]
+        address = "127.0.0.1:8101"
+        writable = true
+    """
+    try:
+        config = tomllib.loads(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ClusterConfigError(f"cluster file {path}: {exc}") from None
+    entries = config.get("shards")
+    if not isinstance(entries, list) or not entries:
+        raise ClusterConfigError(f"cluster file {path}: expected one or more [[shards]] tables")
+    shards = []
+    for entry in entries:
+        address = entry.get("address") if isinstance(entry, dict) else None
+        if not isinstance(address, str) or ":" not in address:
+            raise ClusterConfigError(f"cluster file {path}: each shard needs address = \"host:port\"")
+        host, _, port = address.rpartition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ClusterConfigError(f"cluster file {path}: bad port in {address!r}")
+        try:
+            socket.getaddrinfo(host, int(port))
+        except OSError:
+            raise ClusterConfigError(f"cluster file {path}: unknown host in {address!r}") from None
+        shards.append(Shard(address, bool(entry.get("writable", True))))
+    seen = set()
+    for shard in shards:
+        if shard.remote in seen:
+            raise ClusterConfigError(f"cluster file {path}: shard {shard.location} is listed twice")
+        seen.add(shard.remote)
+    return shards
+
+
+def local_shards(folder: Path, count: int) -> list[Shard]:
+    return [Shard(str(folder / f"shard-{i:03d}")) for i in range(count)]
+
+
+# --- the engine -------------------------------------------------------------------
+
+
+class XapianEngine:
+    """Paragraphs in one or more Xapian shards, searched as one database."""
+
+    def __init__(self, shards: list[Shard], path: str, analyzer, names, k1: float, b: float):
+        require_xapian()
+        self.shards = shards
+        self.path = path
+        self.analyzer = analyzer
+        self.names = names
+        self.k1, self.b = k1, b
+        self._local = threading.local()
+
+    def check(self) -> None:
+        """Every shard answers: raises ShardError naming the first that doesn't."""
+        for shard in self.shards:
+            shard.open().close()
+
+    SETTINGS_KEY = "nato-search"
+
+    def stamp(self, settings: dict) -> None:
+        """Records the analysis settings in every shard, so a mismatch is caught on open."""
+        for shard in self.shards:
+            db = shard.open_writable(timeout=10.0)
+            try:
+                db.set_metadata(self.SETTINGS_KEY, json.dumps(settings, sort_keys=True))
+                db.commit()
+            finally:
+                db.close()
+
+    def settings(self) -> list[dict]:
+        return [self.read_settings(shard) for shard in self.shards]
+
+    @classmethod
+    def read_settings(cls, shard: Shard) -> dict:
+        db = shard.open()
+        try:
+            text = db.get_metadata(cls.SETTINGS_KEY)
+        finally:
+            db.close()
+        return json.loads(text) if text else {}
+
+    def snapshot(self, allow_partial: bool = False) -> XapianSnapshot:
+        """This thread's view of every shard (Xapian databases are not shared between threads)."""
+        cached = getattr(self._local, "snapshot", None)
+        if cached is None or cached.allow_partial != allow_partial:
+            cached = XapianSnapshot(self, allow_partial)
+            self._local.snapshot = cached
+        else:
+            cached.reopen()
+        return cached
+
+    def write(self, documents: list[Document], *, replace: bool, timeout: float) -> None:
+        by_shard: dict[int, list[Document]] = {}
+        for document in documents:
+            by_shard.setdefault(shard_of(document.id, len(self.shards)), []).append(document)
+        if not replace:
+            taken = [d.id for d in documents if self._holds(d.id)]
+            if taken:
+                raise ValueError(
+                    f"already in the index at {self.path}: {', '.join(map(repr, taken[:5]))}; "
+                    "use update() to replace documents"
+                )
+        for number, group in sorted(by_shard.items()):
+            shard = self.shards[number]
+            db = shard.open_writable(timeout)
+            try:
+                db.begin_transaction()
+                for document in group:
+                    db.delete_document(DOC_ID + document.id)
+                    for paragraph, text in enumerate(document.paragraphs):
+                        db.add_document(self._paragraph(document, paragraph, text))
+                db.commit_transaction()
+            except xapian.Error as exc:
+                raise ShardError(f"shard {shard.location}: {exc.get_msg()}") from None
+            finally:
+                db.close()
+
+    def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int:
+        removed = 0
+        for doc_id in doc_ids:
+            shard = self.shards[shard_of(doc_id, len(self.shards))]
+            db = shard.open_writable(timeout)
+            try:
+                removed += db.get_termfreq(DOC_ID + doc_id)
+                db.delete_document(DOC_ID + doc_id)
+                db.commit()
+            finally:
+                db.close()
+        return removed
+
+    def _holds(self, doc_id: str) -> bool:
+        db = self.shards[shard_of(doc_id, len(self.shards))].open()
+        try:
+            return db.term_exists(DOC_ID + doc_id)
+        finally:
+            db.close()
+
+    def _paragraph(self, document: Document, number: int, text: str) -> xapian.Document:
+        doc = xapian.Document()
+        for term, position, _, _ in analyze(indexed_text(document.title, text), self.analyzer):
+            doc.add_posting(term, position + 1)
+        for token in self.names(text, mode="index"):
+            doc.add_term(NAMES + token.text)
+        doc.add_boolean_term(DOC_ID + document.id)
+        if document.date:
+            doc.add_value(DAY_SLOT, day_key(document.date))
+        doc.set_data(
+            json.dumps(
+                {
+                    "doc_id": document.id,
+                    "paragraph": number,
+                    "title": document.title,
+                    "date": document.date.isoformat() if document.date else None,
+                    "text": text,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return doc
+
+    def close(self) -> None:
+        snapshot = getattr(self._local, "snapshot", None)
+        if snapshot is not None:
+            snapshot.close()
+
+
+class XapianSnapshot:
+    """All shards as one database, for one thread: searches and the vocabulary."""
+
+    def __init__(self, engine: XapianEngine, allow_partial: bool):
+        self.engine = engine
+        self.allow_partial = allow_partial
+        self.partial = False
+        self.db = xapian.Database()
+        self._parts = []
+        for shard in engine.shards:
+            try:
+                part = shard.open()
+            except ShardError:
+                if not allow_partial:
+                    raise
+                self.partial = True
+                continue
+            self._parts.append((shard, part))
+            self.db.add_database(part)
+
+    def reopen(self) -> None:
+        try:
+            self.db.reopen()
+        except xapian.Error as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        names = ", ".join(shard.location for shard, _ in self._parts)
+        raise ShardError(f"a shard stopped answering ({names}): {exc.get_msg()}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- vocabulary ------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.db.get_doccount()
+
+    def known(self, term: str) -> bool:
+        return self.db.term_exists(term)
+
+    def frequency(self, term: str, field: str = "words") -> int:
+        return self.db.get_termfreq(NAMES + term if field == "names" else term)
+
+    def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
+        found = []
+        for item in self.db.allterms(term[:1]):
+            candidate = item.term.decode("utf-8")
+            if candidate != term and abs(len(candidate) - len(term)) <= max_edits:
+                edits = distance(candidate, term, limit=max_edits)
+                if edits <= max_edits:
+                    found.append((candidate, edits, item.termfreq))
+        return found
+
+    def surface(self, term: str) -> str | None:
+        for posting in self.db.postlist(term):
+            text = json.loads(self.db.get_document(posting.docid).get_data())["text"]
+            for found, _, start, end in analyze(text, self.engine.analyzer):
+                if found == term:
+                    return text[start:end]
+        return None
+
+    # -- ranking ---------------------------------------------------------------
+
+    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict, float]], Callable[[], int]]:
+        include = [_translate(c) for c in plan.query.include]
+        near = [
+            xapian.Query(
+                xapian.Query.OP_SCALE_WEIGHT,
+                xapian.Query(xapian.Query.OP_PHRASE, [a, b], 2),
+                plan.near_weight,
+            )
+            for a, b in plan.near
+        ]
+        anything = xapian.Query(xapian.Query.OP_OR, include + near) if include else xapian.Query.MatchAll
+        anything = self._restrict(anything, plan)
+        try:
+            ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
+            order = [(m.docid, m.weight) for m in ranked]
+            if plan.all_words_first and len(include) > 1:
+                every = xapian.Query(xapian.Query.OP_AND, include)
+                if near:
+                    every = xapian.Query(
+                        xapian.Query.OP_AND_MAYBE, every, xapian.Query(xapian.Query.OP_OR, near)
+                    )
+                first = [(m.docid, m.weight) for m in self._mset(self._restrict(every, plan), limit)]
+                seen = {docid for docid, _ in first}
+                order = first + [(d, w) for d, w in order if d not in seen]
+            hits = [
+                (json.loads(self.db.get_document(docid).get_data()), weight)
+                for docid, weight in order[:limit]
+            ]
+        except xapian.Error as exc:
+            self._failed(exc)
+        # Counted with OR for OP_MAX: check_at_least over several shards with OP_MAX
+        # crashes Xapian 1.4.26 (tests/test_xapian.py); the matching set is the same.
+        if include:
+            anything = xapian.Query(
+                xapian.Query.OP_OR, [_translate(c, best=xapian.Query.OP_OR) for c in plan.query.include]
+            )
+            anything = self._restrict(anything, plan)
+        return hits, lambda: self._mset(anything, 1, exact=True).get_matches_estimated()
+
+    def _restrict(self, query: xapian.Query, plan: Plan) -> xapian.Query:
+        for clause in plan.query.exclude:
+            query = xapian.Query(xapian.Query.OP_AND_NOT, query, _translate(clause))
+        for period in plan.query.dates:
+            dates = xapian.Query(
+                xapian.Query.OP_VALUE_RANGE, DAY_SLOT, day_key(period.start), day_key(period.end)
+            )
+            query = xapian.Query(xapian.Query.OP_FILTER, query, dates)
+        return query
+
+    def _mset(self, query: xapian.Query, limit: int, exact: bool = False) -> xapian.MSet:
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(self.engine.k1, 0, 1, self.engine.b, 0.5))
+        return enquire.get_mset(0, limit, self.db.get_doccount() if exact else 0)
+
+
+def _translate(clause: Clause, best: int | None = None) -> xapian.Query:
+    """``best`` is the operator for Variants: OP_MAX (the default) scores by the best form."""
+    if isinstance(clause, Terms):
+        if clause.field == "names":
+            query = xapian.Query(NAMES + clause.terms[0])
+        elif len(clause.terms) == 1:
+            query = xapian.Query(clause.terms[0])
+        else:
+            query = xapian.Query(xapian.Query.OP_PHRASE, list(clause.terms), len(clause.terms))
+        if clause.weight != 1.0:
+            query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
+        return query
+    children = [_translate(c, best) for c in clause.clauses]
+    if isinstance(clause, Variants):
+        return xapian.Query(xapian.Query.OP_MAX if best is None else best, children)
+    if isinstance(clause, AnyOf):
+        return xapian.Query(xapian.Query.OP_OR, children)
+    assert isinstance(clause, AllOf)
+    return xapian.Query(xapian.Query.OP_AND, children)
