@@ -8,6 +8,7 @@ answer the same questions in one run, which keeps the table comparable.
     python benchmarks/quality.py                       # all systems, full dev set
     python benchmarks/quality.py --systems sqlite-fts5,bm25s --max-articles 50
     python benchmarks/quality.py --stemmer light,snowball --json out.json
+    python benchmarks/quality.py --systems nato-search --backend xapian --shards 1,2,4
 
 Peers are optional (``pip install .[bench]``): a system whose imports fail is
 reported as skipped and the run still succeeds.
@@ -146,9 +147,12 @@ _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names")
 class NatoSearch:
     """The library under test, through its public build_index/search API."""
 
-    def __init__(self, stemmer: str | None = None, ablation: str | None = None) -> None:
+    def __init__(
+        self, stemmer: str | None = None, ablation: str | None = None, shards: int | None = None
+    ) -> None:
         self.stemmer = stemmer
         self.name = "nato-search" if stemmer is None else f"nato-search (stemmer={stemmer})"
+        self.backend = {} if shards is None else {"backend": "xapian", "shards": shards}
         if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
             sys.path.insert(0, str(REPO_ROOT))
         try:
@@ -179,6 +183,7 @@ class NatoSearch:
             for p in paragraphs
         )
         kwargs: dict[str, Any] = {} if self.stemmer is None else {"stemmer": self.stemmer}
+        kwargs.update(self.backend)
         self._ix = self._lib.build_index(docs, Path(self._tmp) / "index", **kwargs)
         self._ix.__enter__()  # one open index for all queries, as `with ix:` would
 
@@ -324,7 +329,10 @@ class Bm25s:
 
 
 def make_systems(
-    names: Sequence[str], stemmers: Sequence[str], ablations: bool = False
+    names: Sequence[str],
+    stemmers: Sequence[str],
+    ablations: bool = False,
+    xapian_shards: Sequence[int] = (),
 ) -> list[tuple[str, Callable[[], Retriever]]]:
     """(row name, factory) pairs; factories raise SystemUnavailable to skip."""
     peers: dict[str, Callable[[], Retriever]] = {
@@ -342,6 +350,9 @@ def make_systems(
             if ablations:
                 for a in ABLATIONS:
                     factories.append((f"nato-search, {a}", functools.partial(NatoSearch, None, a)))
+            for n in xapian_shards:
+                row = f"nato-search (xapian, {n} shard{'s' if n > 1 else ''})"
+                factories.append((row, functools.partial(NatoSearch, shards=n)))
         elif name in peers:
             factories.append((name, peers[name]))
         else:
@@ -385,6 +396,7 @@ def run_system(
     return {
         "system": row,
         "status": "ok",
+        "top_hits": [ids[0] if ids else None for ids in ranked],
         "mrr@10": m.mrr,
         "recall@1": m.recall_at_1,
         "recall@10": m.recall_at_k,
@@ -393,8 +405,22 @@ def run_system(
     }
 
 
+def add_parity(rows: list[dict[str, Any]]) -> None:
+    """For Xapian rows: the share of questions whose top hit is the Whoosh row's top hit."""
+    reference = next((r for r in rows if r["system"] == "nato-search" and r["status"] == "ok"), None)
+    for r in rows:
+        if reference and "xapian" in r["system"] and r["status"] == "ok":
+            same = sum(a == b for a, b in zip(r["top_hits"], reference["top_hits"], strict=True))
+            r["same_top_hit"] = same / len(reference["top_hits"]) if reference["top_hits"] else 1.0
+            r["mrr_minus_whoosh"] = r["mrr@10"] - reference["mrr@10"]
+    for r in rows:
+        r.pop("top_hits", None)
+
+
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    parity = any("same_top_hit" in r for r in rows)
     header = ["system", "MRR@10", "R@1", "R@10", "ms/query", "build s"]
+    header += ["top=wh"] if parity else []
     lines: list[list[str]] = [header]
     for r in rows:
         if r["status"] != "ok":
@@ -404,6 +430,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             [r["system"], *(f"{v:.3f}" for v in values)]
             + [f"{r['ms_per_query_median']:.2f}", f"{r['build_s']:.2f}"]
+            + ([f"{r['same_top_hit']:.1%}" if "same_top_hit" in r else ""] if parity else [])
         )
     width = max(len(line[0]) for line in lines)
     return "\n".join(
@@ -431,6 +458,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "default: the library's own default",
     )
     ap.add_argument(
+        "--backend", choices=("whoosh", "xapian"), default="whoosh",
+        help="xapian: also run nato-search on Xapian shards, beside the Whoosh row (parity)",
+    )
+    ap.add_argument(
+        "--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4"
+    )
+    ap.add_argument(
         "--ablations", action="store_true",
         help="also run nato-search with each ranking choice taken away (see ABLATIONS)",
     )
@@ -440,6 +474,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     args.systems = _comma_list([args.systems])
     args.stemmer = _comma_list(args.stemmer)
+    try:
+        args.shards = [int(n) for n in _comma_list([args.shards])]
+    except ValueError:
+        ap.error(f"--shards takes whole numbers, not {args.shards!r}")
     for name in args.systems:
         if name not in SYSTEMS:
             ap.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
@@ -461,9 +499,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.piaf}: {len(paragraphs)} paragraphs, {len(questions)} questions")
 
     rows = []
-    for row, factory in make_systems(args.systems, args.stemmer, args.ablations):
+    shards = args.shards if args.backend == "xapian" else []
+    if shards and "nato-search" in args.systems and args.stemmer:
+        print("--backend xapian compares with the default stemmer: drop --stemmer", file=sys.stderr)
+        return 2
+    for row, factory in make_systems(args.systems, args.stemmer, args.ablations, shards):
         print(f"running {row} ...", file=sys.stderr, flush=True)
         rows.append(run_system(row, factory, paragraphs, questions))
+    add_parity(rows)
     print(format_table(rows))
     failed = any(r["status"] == "error" for r in rows)
 

@@ -24,7 +24,7 @@ PROXIMITY_BOOST = 0.3
 """Extra weight, as a share of a phrase match, of two query words standing side by side."""
 ALL_WORDS_FIRST = True
 """Rank paragraphs holding every query word before those holding some."""
-BM25_K1 = 0.9
+BM25_K1 = 0.8
 BM25_B = 0.75
 
 

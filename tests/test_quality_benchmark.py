@@ -372,3 +372,17 @@ def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:
         system.close()
     assert search.PROXIMITY_BOOST == 0.3
     assert quality.NatoSearch(ablation="no typo tolerance")._options == {"fuzzy": False}
+
+
+def test_xapian_rows_report_parity_with_the_whoosh_row(piaf: Path, tmp_path: Path) -> None:
+    pytest.importorskip("xapian")
+    out = tmp_path / "q.json"
+    argv = ["--piaf", str(piaf), "--systems", "nato-search", "--backend", "xapian", "--shards", "1,2"]
+    assert quality.main([*argv, "--json", str(out)]) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert [r["system"] for r in rows] == [
+        "nato-search", "nato-search (xapian, 1 shard)", "nato-search (xapian, 2 shards)",
+    ]
+    for row in rows[1:]:
+        assert row["same_top_hit"] == 1.0 and row["mrr_minus_whoosh"] == 0.0, row
+    assert all("top_hits" not in row for row in rows)
