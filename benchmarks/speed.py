@@ -3,6 +3,7 @@
     python benchmarks/speed.py                                  # 10k, 50k, all; every system
     python benchmarks/speed.py --sizes 10000 --systems nato-search,whoosh-fr
     python benchmarks/speed.py --sizes 10000,50000 --queries 100 --json out.json
+    python benchmarks/speed.py --systems nato-search --backend xapian --shards 1,2,4
 
 Corpus: ``../shared/corpora/orangesum-paragraphs.jsonl.gz`` beside the repo (one
 JSON object a line: ``doc``, ``date``, ``title``, ``i``, ``text``). A size of N
@@ -70,6 +71,8 @@ import random
 import re
 import resource
 import shutil
+import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -272,11 +275,18 @@ def _words(text: str) -> list[str]:
 
 
 class NatoSearch:
-    """The library under test: build_index / open_index / search + snippet()."""
+    """The library under test: build_index / open_index / search + snippet().
+
+    With ``shards``, the Xapian backend: built as local shards, then searched
+    over loopback through one ``xapian-tcpsrv`` per shard (local shards if
+    Debian's xapian-tools is not installed).
+    """
 
     name = "nato-search"
 
-    def __init__(self) -> None:
+    def __init__(self, shards: int | None = None) -> None:
+        self.shards = shards
+        self._servers: list[subprocess.Popen] = []
         if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
             sys.path.insert(0, str(REPO_ROOT))
         try:
@@ -288,12 +298,40 @@ class NatoSearch:
 
     def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
         docs = group_documents(paragraphs, self._lib.Document)
+        backend = {"backend": "xapian", "shards": self.shards} if self.shards else {}
         t0 = time.perf_counter()
-        self._ix = self._lib.build_index(docs, path)
+        self._ix = self._lib.build_index(docs, path, **backend)
         self.build_s = time.perf_counter() - t0  # grouping into Documents excluded
+        if self.shards:
+            self._ix.close()
+            self.open(path)
 
     def open(self, path: Path) -> None:
-        self._ix = self._lib.open_index(path)
+        server = shutil.which("xapian-tcpsrv")
+        if not (self.shards and server):
+            self._ix = self._lib.open_index(path)
+            return
+        lines = []
+        for shard in sorted(path.glob("shard-*")):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            self._servers.append(subprocess.Popen(
+                [server, "--interface", "127.0.0.1", "--port", str(port), "--writable", str(shard)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            lines.append(f'[[shards]]\naddress = "127.0.0.1:{port}"\n')
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        cluster = path.with_suffix(".toml")
+        cluster.write_text("\n".join(lines), encoding="utf-8")
+        self._ix = self._lib.open_index(cluster)
 
     def search(self, text: str, k: int) -> list[str]:
         hits = self._ix.search(text, limit=k)
@@ -310,6 +348,10 @@ class NatoSearch:
     def close(self) -> None:
         if self._ix is not None:
             self._ix.close()
+        for server in self._servers:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        self._servers.clear()
 
 
 class WhooshFrench:
@@ -535,6 +577,14 @@ ADAPTERS = {
     "bm25s": Bm25s,
     "tantivy": Tantivy,
 }
+XAPIAN_SYSTEM = "nato-search-xapian-"
+"""Prefix of the rows for nato-search on N Xapian shards (``--backend xapian --shards N``)."""
+
+
+def adapter(system: str) -> Any:
+    if system.startswith(XAPIAN_SYSTEM):
+        return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM):]))
+    return ADAPTERS[system]()
 
 
 # ------------------------------------------------------------------- worker side
@@ -597,7 +647,7 @@ def run_worker(spec: dict) -> dict:
     queries = json.loads(Path(spec["queries"]).read_text(encoding="utf-8"))
     t0 = time.perf_counter()
     try:
-        system = ADAPTERS[spec["system"]]()
+        system = adapter(spec["system"])
     except SystemUnavailable as e:
         return {"status": "skipped", "reason": str(e)}
     import_ms = (time.perf_counter() - t0) * 1000
@@ -851,11 +901,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="where indexes are built (default: a temporary folder)")
     ap.add_argument("--keep-dir", action="store_true",
                     help="keep the indexes and job files instead of deleting them")
+    ap.add_argument("--backend", choices=("whoosh", "xapian"), default="whoosh",
+                    help="xapian: also nato-search on Xapian shards served over loopback")
+    ap.add_argument("--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4")
     args = ap.parse_args(argv)
     args.systems = _comma_list(args.systems)
     for name in args.systems:
         if name not in SYSTEMS:
             ap.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    if args.backend == "xapian":
+        if not all(n.isdigit() and int(n) > 0 for n in _comma_list(args.shards)):
+            ap.error(f"--shards takes positive whole numbers, not {args.shards!r}")
+        at = args.systems.index("nato-search") + 1 if "nato-search" in args.systems else 0
+        xapian = [f"{XAPIAN_SYSTEM}{n}" for n in _comma_list(args.shards)]
+        args.systems[at:at] = xapian
     args.sizes = _comma_list(args.sizes)
     for s in args.sizes:
         if s != "all" and not (s.isdigit() and int(s) > 0):

@@ -7,11 +7,20 @@
 """
 
 from .corpus import CorpusError, Document, read_documents
-from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
+from .indexing import (
+    IndexDamagedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    build_index,
+    open_index,
+    update_index,
+)
 from .search import Hit, Index, IndexLockedError, Results
+from .xapian_engine import ClusterConfigError, ShardError
 
 __version__ = "1.0.0"
 __all__ = [
+    "ClusterConfigError",
     "CorpusError",
     "Document",
     "Hit",
@@ -21,6 +30,7 @@ __all__ = [
     "IndexNotFoundError",
     "IndexVersionError",
     "Results",
+    "ShardError",
     "build_index",
     "open_index",
     "read_documents",

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from .corpus import CorpusError
-from .indexing import IndexDamagedError, IndexNotFoundError, IndexVersionError, build_index, open_index, update_index
+from .indexing import (
+    IndexDamagedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    build_index,
+    open_index,
+    update_index,
+)
 from .schema import META_FILE
 from .search import Hit, IndexLockedError
 from .xapian_engine import ShardError

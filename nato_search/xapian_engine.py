@@ -374,14 +374,7 @@ class XapianSnapshot:
             ]
         except xapian.Error as exc:
             self._failed(exc)
-        # Counted with OR for OP_MAX: check_at_least over several shards with OP_MAX
-        # crashes Xapian 1.4.26 (tests/test_xapian.py); the matching set is the same.
-        if include:
-            anything = xapian.Query(
-                xapian.Query.OP_OR, [_translate(c, best=xapian.Query.OP_OR) for c in plan.query.include]
-            )
-            anything = self._restrict(anything, plan)
-        return hits, lambda: self._mset(anything, 1, exact=True).get_matches_estimated()
+        return hits, lambda: self._mset(anything, 0, exact=True).get_matches_estimated()
 
     def _restrict(self, query: xapian.Query, plan: Plan) -> xapian.Query:
         for clause in plan.query.exclude:
@@ -400,8 +393,10 @@ class XapianSnapshot:
         return enquire.get_mset(0, limit, self.db.get_doccount() if exact else 0)
 
 
-def _translate(clause: Clause, best: int | None = None) -> xapian.Query:
-    """``best`` is the operator for Variants: OP_MAX (the default) scores by the best form."""
+def _translate(clause: Clause) -> xapian.Query:
+    """Variants become OP_OR, so a paragraph holding two forms of a word scores both:
+    OP_MAX, the best-of that the Whoosh engine uses, crashes Xapian 1.4.26 when the
+    database has several shards (tests/test_xapian.py runs such queries)."""
     if isinstance(clause, Terms):
         if clause.field == "names":
             query = xapian.Query(NAMES + clause.terms[0])
@@ -412,10 +407,8 @@ def _translate(clause: Clause, best: int | None = None) -> xapian.Query:
         if clause.weight != 1.0:
             query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
         return query
-    children = [_translate(c, best) for c in clause.clauses]
-    if isinstance(clause, Variants):
-        return xapian.Query(xapian.Query.OP_MAX if best is None else best, children)
-    if isinstance(clause, AnyOf):
+    children = [_translate(c) for c in clause.clauses]
+    if isinstance(clause, (Variants, AnyOf)):
         return xapian.Query(xapian.Query.OP_OR, children)
     assert isinstance(clause, AllOf)
     return xapian.Query(xapian.Query.OP_AND, children)
