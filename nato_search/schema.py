@@ -18,8 +18,8 @@ SOURCES_FILE = "sources.json"
 
 def make_schema(analyzer: Analyzer) -> Schema:
     """The ``text`` field indexes the document's title, then the paragraph, and stores
-    the paragraph alone: on PIAF one BM25 field over both ranked better than a
-    separate title field at any weight (see the README)."""
+    the paragraph alone: on PIAF one BM25 field over both ranked better (MRR@10
+    0.780) than a separate title field at the weights tried, 0.3 to 2 (0.775 at best)."""
     return Schema(
         doc_id=ID(stored=True),
         paragraph=STORED(),

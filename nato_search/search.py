@@ -209,7 +209,8 @@ class Index:
             Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
         )
         parsed = expander.expand(parsed)
-        plan = Plan(parsed, tuple(_adjacent_words(parsed.include)), ALL_WORDS_FIRST, PROXIMITY_BOOST)
+        near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
+        plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST)
         rows, total = snapshot.ranked(plan, limit)
         hits = [self._hit(stored, score, parsed) for stored, score in rows]
         return Results(hits, total, query, expander.suggestion(query), snapshot.partial)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -386,3 +387,11 @@ def test_xapian_rows_report_parity_with_the_whoosh_row(piaf: Path, tmp_path: Pat
     for row in rows[1:]:
         assert row["same_top_hit"] == 1.0 and row["mrr_minus_whoosh"] == 0.0, row
     assert all("top_hits" not in row for row in rows)
+
+
+def test_every_ablation_runs(piaf: Path) -> None:
+    paragraphs, questions = quality.load_squad(piaf)
+    for ablation in quality.ABLATIONS:
+        factory = functools.partial(quality.NatoSearch, None, ablation)
+        row = quality.run_system(ablation, factory, paragraphs, questions)
+        assert row["status"] == "ok" and row["mrr@10"] > 0.5, row
