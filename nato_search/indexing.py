@@ -128,10 +128,10 @@ def update_index(
         gone = [k for k in manifest if k not in current and any(_under(k, c) for c in covered)]
         for key in gone:
             stale.update(manifest[key]["docs"])
-        with open_writer(ix._engine._ix, str(path)) as writer:
-            for doc_id in sorted(stale):
-                writer.delete_by_term("doc_id", doc_id)
-            write_documents(writer, changed, replace=True, progress=progress)
+        ix.delete(sorted(stale))
+        ix.update(changed)
+        if progress:
+            progress(len(changed), sum(len(d.paragraphs) for d in changed))
         kept = {k: v for k, v in manifest.items() if k not in gone}
         _write_json(path / SOURCES_FILE, {**kept, **current})
     return {"changed": reindexed, "unchanged": len(current) - reindexed, "removed": len(gone)}

@@ -225,3 +225,16 @@ def test_a_shard_nobody_serves_is_named_before_any_write(tmp_path):
     config.write_text(f'[[shards]]\naddress = "127.0.0.1:{port}"\n', "utf-8")
     with pytest.raises(ShardError, match=f"127.0.0.1:{port}"):
         nato_search.build_index(SEEDS, config, backend="xapian")
+
+
+def test_nato_search_index_updates_local_shards_with_the_files_that_changed(tmp_path, capsys):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8")
+    index = str(tmp_path / "ix")
+    assert main(["index", str(folder), "--index", index, "--backend", "xapian", "--shards", "2"]) == 0
+    (folder / "two.txt").write_text("Des frégates patrouillent en mer Noire depuis lundi.\n", "utf-8")
+    assert main(["index", str(folder), "--index", index]) == 0
+    assert "1 files changed, 1 unchanged, 0 removed; 2 paragraphs" in capsys.readouterr().out
+    with nato_search.open_index(index) as ix:
+        assert ids(ix.search("frégates")) == [("two", 0)] and len(ix) == 2
