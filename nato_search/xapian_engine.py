@@ -286,29 +286,42 @@ class XapianSnapshot:
     def __init__(self, engine: XapianEngine, allow_partial: bool):
         self.engine = engine
         self.allow_partial = allow_partial
+        self._open()
+
+    def _open(self) -> None:
+        """One database over every shard that answers (all must, unless allow_partial)."""
         self.partial = False
         self.db = xapian.Database()
-        self._parts = []
-        for shard in engine.shards:
+        for shard in self.engine.shards:
             try:
                 part = shard.open()
             except ShardError:
-                if not allow_partial:
+                if not self.allow_partial:
                     raise
                 self.partial = True
                 continue
-            self._parts.append((shard, part))
             self.db.add_database(part)
 
     def reopen(self) -> None:
         try:
             self.db.reopen()
         except xapian.Error as exc:
-            self._failed(exc)
+            self._recover(exc)
 
-    def _failed(self, exc: Exception) -> None:
-        names = ", ".join(shard.location for shard, _ in self._parts)
-        raise ShardError(f"a shard stopped answering ({names}): {exc.get_msg()}") from None
+    def _recover(self, exc: xapian.Error) -> None:
+        """After a failed call: with allow_partial, go on without the shards that are
+        down (the caller retries); otherwise raise ShardError naming them."""
+        down = []
+        for shard in self.engine.shards:
+            try:
+                shard.open().close()
+            except ShardError:
+                down.append(shard.location)
+        if self.allow_partial and len(down) < len(self.engine.shards):
+            self._open()
+            return
+        names = ", ".join(down) or ", ".join(s.location for s in self.engine.shards)
+        raise ShardError(f"shard {names} stopped answering: {exc.get_msg()}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -356,25 +369,32 @@ class XapianSnapshot:
         ]
         anything = xapian.Query(xapian.Query.OP_OR, include + near) if include else xapian.Query.MatchAll
         anything = self._restrict(anything, plan)
-        try:
-            ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
-            order = [(m.docid, m.weight) for m in ranked]
-            if plan.all_words_first and len(include) > 1:
-                every = xapian.Query(xapian.Query.OP_AND, include)
-                if near:
-                    every = xapian.Query(
-                        xapian.Query.OP_AND_MAYBE, every, xapian.Query(xapian.Query.OP_OR, near)
-                    )
-                first = [(m.docid, m.weight) for m in self._mset(self._restrict(every, plan), limit)]
-                seen = {docid for docid, _ in first}
-                order = first + [(d, w) for d, w in order if d not in seen]
-            hits = [
-                (json.loads(self.db.get_document(docid).get_data()), weight)
-                for docid, weight in order[:limit]
-            ]
-        except xapian.Error as exc:
-            self._failed(exc)
+        for attempt in (1, 2):
+            try:
+                hits = self._best(anything, include, near, plan, limit)
+                break
+            except xapian.Error as exc:
+                self._recover(exc)  # raises, or drops the shards that are down
+                if attempt == 2:
+                    raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
         return hits, lambda: self._mset(anything, 0, exact=True).get_matches_estimated()
+
+    def _best(self, anything, include, near, plan: Plan, limit: int) -> list[tuple[dict, float]]:
+        ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
+        order = [(m.docid, m.weight) for m in ranked]
+        if plan.all_words_first and len(include) > 1:
+            every = xapian.Query(xapian.Query.OP_AND, include)
+            if near:
+                every = xapian.Query(
+                    xapian.Query.OP_AND_MAYBE, every, xapian.Query(xapian.Query.OP_OR, near)
+                )
+            first = [(m.docid, m.weight) for m in self._mset(self._restrict(every, plan), limit)]
+            seen = {docid for docid, _ in first}
+            order = first + [(d, w) for d, w in order if d not in seen]
+        return [
+            (json.loads(self.db.get_document(docid).get_data()), weight)
+            for docid, weight in order[:limit]
+        ]
 
     def _restrict(self, query: xapian.Query, plan: Plan) -> xapian.Query:
         for clause in plan.query.exclude:
