@@ -23,7 +23,6 @@ import importlib
 import json
 import os
 import platform
-import re
 import shutil
 import sqlite3
 import statistics
@@ -34,6 +33,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, beside this script
+from peers import (  # noqa: E402
+    FTS5_TOKENIZER,
+    FrenchBm25sTokens,
+    SystemUnavailable,
+    fts5_match,
+    whoosh_or_query,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PIAF = REPO_ROOT.parent / "shared" / "eval" / "piaf-v1.1-dev.json"
@@ -62,9 +70,6 @@ class Metrics:
     recall_at_1: float
     recall_at_k: float
 
-
-class SystemUnavailable(Exception):
-    """A system cannot run here (missing optional package, no FTS5): skip it."""
 
 
 class Retriever(Protocol):
@@ -124,10 +129,6 @@ def evaluate(ranked: Sequence[Sequence[str]], relevant: Sequence[str], k: int = 
 
 # ----------------------------------------------------------------------- adapters
 
-
-def _words(text: str) -> list[str]:
-    """Distinct words of a question, in order; used to build plain OR queries."""
-    return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
 
 
 # Each takes one ranking choice away, to show what it is worth: search options, or
@@ -230,11 +231,7 @@ class WhooshFrench:
         self._searcher = ix.searcher()
 
     def search(self, question: str, k: int) -> list[str]:
-        # Each word analysed as a plain term (same as MultifieldParser + OrGroup,
-        # minus query syntax, so "?" "*" "(" or "AND" in a question are just text).
-        q = self._query
-        terms = dict.fromkeys(t.text for t in self._analyzer(question))
-        query = q.Or([q.Term(field, t) for t in terms for field in ("title", "text")])
+        query = whoosh_or_query(self._analyzer, question)
         return [hit["id"] for hit in self._searcher.search(query, limit=k)]
 
     def close(self) -> None:
@@ -254,7 +251,7 @@ class SqliteFts5:
         try:
             self._db.execute(
                 "CREATE VIRTUAL TABLE para USING fts5("
-                "title, text, tokenize = 'unicode61 remove_diacritics 2')"
+                f"title, text, tokenize = '{FTS5_TOKENIZER}')"
             )
         except sqlite3.OperationalError as e:
             raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
@@ -269,10 +266,9 @@ class SqliteFts5:
             )
 
     def search(self, question: str, k: int) -> list[str]:
-        words = _words(question)
-        if not words:
+        match = fts5_match(question)
+        if match is None:
             return []
-        match = " OR ".join(f'"{w}"' for w in words)  # \w+ words hold no '"' to escape
         rows = self._db.execute(
             "SELECT rowid FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
         )
@@ -293,22 +289,10 @@ class Bm25s:
     name = "bm25s"
 
     def __init__(self) -> None:
-        try:
-            import bm25s
-            import Stemmer
-            from bm25s.stopwords import STOPWORDS_FRENCH
-            from unidecode import unidecode
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import bm25s/PyStemmer: {e}") from e
-        self._bm25s, self._fold = bm25s, unidecode
-        self._stem = Stemmer.Stemmer("french").stemWords
-        self._stop = {unidecode(w) for w in STOPWORDS_FRENCH}
+        self._tokens = FrenchBm25sTokens()
+        self._bm25s = self._tokens.bm25s
         self._model: Any = None
         self._ids: list[str] = []
-
-    def _tokens(self, text: str) -> list[str]:
-        words = [w for w in re.findall(r"\w\w+", text.lower()) if self._fold(w) not in self._stop]
-        return [self._fold(s) for s in self._stem(words)]
 
     def build(self, paragraphs: Sequence[Paragraph]) -> None:
         self._ids = [p.id for p in paragraphs]

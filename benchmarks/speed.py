@@ -86,6 +86,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, beside this script
+from peers import (  # noqa: E402
+    FTS5_TOKENIZER,
+    FrenchBm25sTokens,
+    SystemUnavailable,
+    distinct_words,
+    fts5_match,
+    whoosh_or_query,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "orangesum-paragraphs.jsonl.gz"
 SYSTEMS = ("nato-search", "whoosh-fr", "sqlite-fts5", "bm25s", "tantivy")
@@ -121,9 +131,6 @@ class Paragraph:
     def uid(self) -> str:
         return f"{self.doc}/{self.i}"
 
-
-class SystemUnavailable(Exception):
-    """A system cannot run here (missing optional package, no FTS5): skip it."""
 
 
 # --------------------------------------------------------------------------- data
@@ -269,10 +276,6 @@ def make_queries(paragraphs: Sequence[Paragraph], n: int, seed: int) -> dict[str
 # ----------------------------------------------------------------------- adapters
 
 
-def _words(text: str) -> list[str]:
-    """Distinct lowercased words of a query, in order: peers get a plain OR of them."""
-    return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
-
 
 class NatoSearch:
     """The library under test: build_index / open_index / search + snippet().
@@ -389,9 +392,7 @@ class WhooshFrench:
         self._searcher = self._ix.searcher()
 
     def search(self, text: str, k: int) -> list[str]:
-        q = self._query
-        terms = dict.fromkeys(t.text for t in self._analyzer(text))
-        query = q.Or([q.Term(field, t) for t in terms for field in ("title", "text")])
+        query = whoosh_or_query(self._analyzer, text)
         out = []
         for hit in self._searcher.search(query, limit=k):
             stored = hit.fields()  # id + text, as a caller would read them
@@ -424,7 +425,7 @@ class SqliteFts5:
         with self._db:
             self._db.execute(
                 "CREATE VIRTUAL TABLE para USING fts5(uid UNINDEXED, title, text, "
-                "date UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+                f"date UNINDEXED, tokenize = '{FTS5_TOKENIZER}')"
             )
             self._db.executemany(
                 "INSERT INTO para(uid, title, text, date) VALUES (?, ?, ?, ?)",
@@ -436,10 +437,9 @@ class SqliteFts5:
 
     def search(self, text: str, k: int) -> list[str]:
         assert self._db is not None
-        words = _words(text)
-        if not words:
+        match = fts5_match(text)
+        if match is None:
             return []
-        match = " OR ".join(f'"{w}"' for w in words)  # \w+ words hold no '"' to escape
         rows = self._db.execute(
             "SELECT uid, text FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
         )
@@ -456,22 +456,10 @@ class Bm25s:
     name = "bm25s"
 
     def __init__(self) -> None:
-        try:
-            import bm25s
-            import Stemmer
-            from bm25s.stopwords import STOPWORDS_FRENCH
-            from unidecode import unidecode
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import bm25s/PyStemmer: {e}") from e
-        self._bm25s, self._fold = bm25s, unidecode
-        self._stem = Stemmer.Stemmer("french").stemWords
-        self._stop = {unidecode(w) for w in STOPWORDS_FRENCH}
+        self._tokens = FrenchBm25sTokens()
+        self._bm25s = self._tokens.bm25s
         self._model: Any = None
         self._corpus: Any = None
-
-    def _tokens(self, text: str) -> list[str]:
-        words = [w for w in re.findall(r"\w\w+", text.lower()) if self._fold(w) not in self._stop]
-        return [self._fold(s) for s in self._stem(words)]
 
     def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
         self._corpus = [
@@ -555,7 +543,7 @@ class Tantivy:
         self._searcher = self._ix.searcher()
 
     def search(self, text: str, k: int) -> list[str]:
-        words = _words(text)  # lowercase: no AND/OR/NOT operators, no syntax characters
+        words = distinct_words(text)  # lowercase: no AND/OR/NOT operators, no syntax characters
         if not words:
             return []
         query = self._ix.parse_query(" ".join(words), ["title", "text"])
