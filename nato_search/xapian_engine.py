@@ -205,12 +205,20 @@ class XapianEngine:
             cached.reopen()
         return cached
 
+    def _by_shard(self, items: Iterable, doc_id: Callable = lambda item: item) -> dict[int, list]:
+        groups: dict[int, list] = {}
+        for item in items:
+            groups.setdefault(shard_of(doc_id(item), len(self.shards)), []).append(item)
+        return groups
+
     def write(self, documents: list[Document], *, replace: bool, timeout: float) -> None:
-        by_shard: dict[int, list[Document]] = {}
-        for document in documents:
-            by_shard.setdefault(shard_of(document.id, len(self.shards)), []).append(document)
+        by_shard = self._by_shard(documents, lambda d: d.id)
         if not replace:
-            taken = [d.id for d in documents if self._holds(d.id)]
+            taken = [
+                doc_id
+                for number, group in by_shard.items()
+                for doc_id in self._held(number, [d.id for d in group])
+            ]
             if taken:
                 raise ValueError(
                     f"already in the index at {self.path}: {', '.join(map(repr, taken[:5]))}; "
@@ -233,21 +241,22 @@ class XapianEngine:
 
     def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int:
         removed = 0
-        for doc_id in doc_ids:
-            shard = self.shards[shard_of(doc_id, len(self.shards))]
-            db = shard.open_writable(timeout)
+        for number, ids in sorted(self._by_shard(doc_ids).items()):
+            db = self.shards[number].open_writable(timeout)
             try:
-                removed += db.get_termfreq(DOC_ID + doc_id)
-                db.delete_document(DOC_ID + doc_id)
+                for doc_id in ids:
+                    removed += db.get_termfreq(DOC_ID + doc_id)
+                    db.delete_document(DOC_ID + doc_id)
                 db.commit()
             finally:
                 db.close()
         return removed
 
-    def _holds(self, doc_id: str) -> bool:
-        db = self.shards[shard_of(doc_id, len(self.shards))].open()
+    def _held(self, number: int, doc_ids: list[str]) -> list[str]:
+        """Which of ``doc_ids`` shard ``number`` already holds."""
+        db = self.shards[number].open()
         try:
-            return db.term_exists(DOC_ID + doc_id)
+            return [doc_id for doc_id in doc_ids if db.term_exists(DOC_ID + doc_id)]
         finally:
             db.close()
 
