@@ -26,6 +26,7 @@ ALL_WORDS_FIRST = True
 """Rank paragraphs holding every query word before those holding some."""
 BM25_K1 = 0.8
 BM25_B = 0.75
+"""BM25's term-frequency saturation and length normalization, chosen on PIAF (see the README)."""
 
 
 class IndexLockedError(RuntimeError):
