@@ -144,21 +144,27 @@ def _xapian(shards: list, path: Path, stemmer: str) -> XapianEngine:
 
 
 def _write_batches(engine: XapianEngine, documents: Iterable[Document], progress: Progress | None) -> None:
+    """Streams documents into the shards, one commit per BATCH documents."""
     seen: set[str] = set()
     batch: list[Document] = []
     paragraphs = 0
-    for document in [*documents, None]:
-        if document is not None:
-            if document.id in seen:
-                raise CorpusError(f"two documents have the id {document.id!r}")
-            seen.add(document.id)
-            batch.append(document)
-            paragraphs += len(document.paragraphs)
-        if batch and (document is None or len(batch) >= BATCH):
-            engine.write(batch, replace=True, timeout=search.LOCK_TIMEOUT)
-            batch = []
-            if progress:
-                progress(len(seen), paragraphs)
+
+    def flush() -> None:
+        engine.write(batch, replace=True, timeout=search.LOCK_TIMEOUT)
+        batch.clear()
+        if progress:
+            progress(len(seen), paragraphs)
+
+    for document in documents:
+        if document.id in seen:
+            raise CorpusError(f"two documents have the id {document.id!r}")
+        seen.add(document.id)
+        batch.append(document)
+        paragraphs += len(document.paragraphs)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
 
 
 def _is_cluster(path: Path) -> bool:
