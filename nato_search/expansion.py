@@ -105,9 +105,6 @@ class Expansion:
     names: bool = True
 
 
-EXACT = Expansion(fuzzy=False, synonyms=False, names=False)
-
-
 class Expander:
     def __init__(
         self,
