@@ -85,8 +85,8 @@ def build_index(
             engine.stamp(_settings(stemmer, backend, shards))
         else:
             ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
-            # One process: Whoosh's multi-process writer was ~1.4x faster here, but its helper
-            # processes outlive a killed build and hang a failed one (tests/test_crash_safety.py).
+            # One process: the helper processes of Whoosh's multi-process writer outlive a
+            # killed build and hang a failed one (tests/test_crash_safety.py).
             with open_writer(ix, str(building), limitmb=256) as writer:
                 write_documents(writer, documents, progress=progress)
         _write_json(building / SOURCES_FILE, manifest)
