@@ -71,7 +71,6 @@ class Metrics:
     recall_at_k: float
 
 
-
 class Retriever(Protocol):
     name: str
 
@@ -128,7 +127,6 @@ def evaluate(ranked: Sequence[Sequence[str]], relevant: Sequence[str], k: int = 
 
 
 # ----------------------------------------------------------------------- adapters
-
 
 
 # Each takes one ranking choice away, to show what it is worth: search options, or
@@ -250,8 +248,7 @@ class SqliteFts5:
         self._db = sqlite3.connect(":memory:")
         try:
             self._db.execute(
-                "CREATE VIRTUAL TABLE para USING fts5("
-                f"title, text, tokenize = '{FTS5_TOKENIZER}')"
+                f"CREATE VIRTUAL TABLE para USING fts5(title, text, tokenize = '{FTS5_TOKENIZER}')"
             )
         except sqlite3.OperationalError as e:
             raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
@@ -391,7 +388,9 @@ def run_system(
 
 def add_parity(rows: list[dict[str, Any]]) -> None:
     """For Xapian rows: the share of questions whose top hit is the Whoosh row's top hit."""
-    reference = next((r for r in rows if r["system"] == "nato-search" and r["status"] == "ok"), None)
+    reference = next(
+        (r for r in rows if r["system"] == "nato-search" and r["status"] == "ok"), None
+    )
     for r in rows:
         if reference and "xapian" in r["system"] and r["status"] == "ok":
             same = sum(a == b for a, b in zip(r["top_hits"], reference["top_hits"], strict=True))
@@ -442,14 +441,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "default: the library's own default",
     )
     ap.add_argument(
-        "--backend", choices=("whoosh", "xapian"), default="whoosh",
+        "--backend",
+        choices=("whoosh", "xapian"),
+        default="whoosh",
         help="xapian: also run nato-search on Xapian shards, beside the Whoosh row (parity)",
     )
+    ap.add_argument("--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4")
     ap.add_argument(
-        "--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4"
-    )
-    ap.add_argument(
-        "--ablations", action="store_true",
+        "--ablations",
+        action="store_true",
         help="also run nato-search with each ranking choice taken away (see ABLATIONS)",
     )
     ap.add_argument("--max-articles", type=int, metavar="N", help="only the first N articles")

@@ -132,7 +132,6 @@ class Paragraph:
         return f"{self.doc}/{self.i}"
 
 
-
 # --------------------------------------------------------------------------- data
 
 
@@ -221,9 +220,7 @@ def make_queries(paragraphs: Sequence[Paragraph], n: int, seed: int) -> dict[str
     """``n`` keyword queries and ``n`` questions drawn from ``paragraphs`` (see the module doc)."""
     rng = random.Random(seed)
     stop = stopwords()
-    counts = Counter(
-        w for p in paragraphs for w in _LETTERS.findall(p.text.lower()) if len(w) >= 4
-    )
+    counts = Counter(w for p in paragraphs for w in _LETTERS.findall(p.text.lower()) if len(w) >= 4)
     pool = {w for w, c in counts.most_common() if c >= 2 and _fold(w) not in stop}
     pool = set(sorted(pool, key=lambda w: (-counts[w], w))[:3000])
     if not pool or not paragraphs:
@@ -276,7 +273,6 @@ def make_queries(paragraphs: Sequence[Paragraph], n: int, seed: int) -> dict[str
 # ----------------------------------------------------------------------- adapters
 
 
-
 class NatoSearch:
     """The library under test: build_index / open_index / search + snippet().
 
@@ -319,9 +315,22 @@ class NatoSearch:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
-            self._servers.append(subprocess.Popen(
-                [server, "--interface", "127.0.0.1", "--port", str(port), "--writable", str(shard)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            self._servers.append(
+                subprocess.Popen(
+                    [
+                        server,
+                        "--interface",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--writable",
+                        str(shard),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
             lines.append(f'[[shards]]\naddress = "127.0.0.1:{port}"\n')
             deadline = time.monotonic() + 10
             while True:
@@ -529,9 +538,7 @@ class Tantivy:
         self._ix.register_tokenizer("fr_stem", self._analyzer())
         writer = self._ix.writer()
         for p in paragraphs:
-            writer.add_document(
-                t.Document(id=p.uid, title=p.title, text=p.text, date=p.date or "")
-            )
+            writer.add_document(t.Document(id=p.uid, title=p.title, text=p.text, date=p.date or ""))
         writer.commit()
         writer.wait_merging_threads()
         self._ix.reload()
@@ -571,7 +578,7 @@ XAPIAN_SYSTEM = "nato-search-xapian-"
 
 def adapter(system: str) -> Any:
     if system.startswith(XAPIAN_SYSTEM):
-        return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM):]))
+        return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM) :]))
     return ADAPTERS[system]()
 
 
@@ -672,8 +679,13 @@ def run_worker(spec: dict) -> dict:
         ids = system.search(first, spec["k"])
         cold_ms = (time.perf_counter() - t0) * 1000
         system.close()
-        return {"status": "ok", "import_ms": import_ms, "open_ms": open_ms, "cold_ms": cold_ms,
-                "first_hits": len(ids)}
+        return {
+            "status": "ok",
+            "import_ms": import_ms,
+            "open_ms": open_ms,
+            "cold_ms": cold_ms,
+            "first_hits": len(ids),
+        }
 
     if job == "add":
         system.open(path)
@@ -692,8 +704,10 @@ def run_worker(spec: dict) -> dict:
         finally:
             system.close()
         if after - before != len(extra):
-            return {"status": "error",
-                    "reason": f"index grew by {after - before}, not {len(extra)} paragraphs"}
+            return {
+                "status": "error",
+                "reason": f"index grew by {after - before}, not {len(extra)} paragraphs",
+            }
         return {"status": "ok", "paragraphs": len(extra), "add_s": add_s}
 
     raise ValueError(f"unknown job {job!r}")
@@ -729,16 +743,19 @@ def run_job(spec: dict, workdir: Path, timeout: float = JOB_TIMEOUT_S) -> dict:
     result_path = Path(spec["result"])
     if proc.returncode != 0 or not result_path.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return {"status": "error",
-                "reason": f"{spec['job']} job exited {proc.returncode}: {' | '.join(tail)}"}
+        return {
+            "status": "error",
+            "reason": f"{spec['job']} job exited {proc.returncode}: {' | '.join(tail)}",
+        }
     result = json.loads(result_path.read_text(encoding="utf-8"))
     if result.get("status") == "error" and proc.stderr.strip():
         result["stderr"] = proc.stderr.strip()[-2000:]
     return result
 
 
-def run_pair(system: str, size: int, total: int | None, common: dict, workdir: Path,
-             add: bool, keep: bool) -> tuple[dict, dict | None]:
+def run_pair(
+    system: str, size: int, total: int | None, common: dict, workdir: Path, add: bool, keep: bool
+) -> tuple[dict, dict | None]:
     """Build + cold (+ add) jobs for one (system, size) → (row, incremental result or None)."""
     row: dict[str, Any] = {"size": size, "system": system}
     index = workdir / f"{system}-{size}"
@@ -753,8 +770,9 @@ def run_pair(system: str, size: int, total: int | None, common: dict, workdir: P
         cold = run_job({**spec, "job": "cold"}, workdir)
         if cold["status"] != "ok":
             return {**row, "status": "error", "reason": f"cold start: {cold.get('reason')}"}, None
-        row.update(cold_ms=cold["cold_ms"], cold_open_ms=cold["open_ms"],
-                   import_ms=cold["import_ms"])
+        row.update(
+            cold_ms=cold["cold_ms"], cold_open_ms=cold["open_ms"], import_ms=cold["import_ms"]
+        )
         incremental = None
         if add:
             added = run_job({**spec, "job": "add"}, workdir)
@@ -779,8 +797,22 @@ def add_ratios(rows: list[dict]) -> None:
         r["q_p50_x_whoosh"] = w["question"]["p50_ms"] / r["question"]["p50_ms"]
 
 
-HEADER = ["size", "system", "build s", "para/s", "MB", "peak MiB", "kw p50", "kw p95",
-          "q p50", "q p95", "cold ms", "build×wh", "kw×wh", "q×wh"]
+HEADER = [
+    "size",
+    "system",
+    "build s",
+    "para/s",
+    "MB",
+    "peak MiB",
+    "kw p50",
+    "kw p95",
+    "q p50",
+    "q p95",
+    "cold ms",
+    "build×wh",
+    "kw×wh",
+    "q×wh",
+]
 LEGEND = """\
 build s: index the slice and commit to disk; para/s = paragraphs ÷ build s;
   MB: index on disk (10^6 bytes)
@@ -808,13 +840,23 @@ def format_table(rows: Sequence[dict]) -> str:
         if r["status"] != "ok":
             lines.append([*head, f"{r['status']} ({r.get('reason', '')})"])
             continue
-        lines.append(head + [
-            _fmt(r["build_s"]), _fmt(r["paragraphs_per_s"], 0), _fmt(r["index_mb"], 1),
-            _fmt(r["peak_rss_mib"], 0), _fmt(r["keyword"]["p50_ms"]), _fmt(r["keyword"]["p95_ms"]),
-            _fmt(r["question"]["p50_ms"]), _fmt(r["question"]["p95_ms"]), _fmt(r["cold_ms"], 1),
-            _fmt(r.get("build_x_whoosh")), _fmt(r.get("kw_p50_x_whoosh")),
-            _fmt(r.get("q_p50_x_whoosh")),
-        ])
+        lines.append(
+            head
+            + [
+                _fmt(r["build_s"]),
+                _fmt(r["paragraphs_per_s"], 0),
+                _fmt(r["index_mb"], 1),
+                _fmt(r["peak_rss_mib"], 0),
+                _fmt(r["keyword"]["p50_ms"]),
+                _fmt(r["keyword"]["p95_ms"]),
+                _fmt(r["question"]["p50_ms"]),
+                _fmt(r["question"]["p95_ms"]),
+                _fmt(r["cold_ms"], 1),
+                _fmt(r.get("build_x_whoosh")),
+                _fmt(r.get("kw_p50_x_whoosh")),
+                _fmt(r.get("q_p50_x_whoosh")),
+            ]
+        )
     w0 = max(len(line[0]) for line in lines)
     w1 = max(len(line[1]) for line in lines)
     out = []
@@ -875,22 +917,46 @@ def _comma_list(value: str) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
-                    help="paragraphs .jsonl.gz (default: %(default)s)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS),
-                    help="comma list of: " + ", ".join(SYSTEMS))
-    ap.add_argument("--sizes", default=DEFAULT_SIZES,
-                    help="comma list of paragraph counts or 'all' (default: %(default)s)")
-    ap.add_argument("--queries", type=int, default=DEFAULT_QUERIES, metavar="N",
-                    help="keyword queries and questions, N of each (default: %(default)s)")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help="paragraphs .jsonl.gz (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--systems", default=",".join(SYSTEMS), help="comma list of: " + ", ".join(SYSTEMS)
+    )
+    ap.add_argument(
+        "--sizes",
+        default=DEFAULT_SIZES,
+        help="comma list of paragraph counts or 'all' (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--queries",
+        type=int,
+        default=DEFAULT_QUERIES,
+        metavar="N",
+        help="keyword queries and questions, N of each (default: %(default)s)",
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="query-set seed")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write rows + metadata as JSON")
-    ap.add_argument("--workdir", type=Path, metavar="DIR",
-                    help="where indexes are built (default: a temporary folder)")
-    ap.add_argument("--keep-dir", action="store_true",
-                    help="keep the indexes and job files instead of deleting them")
-    ap.add_argument("--backend", choices=("whoosh", "xapian"), default="whoosh",
-                    help="xapian: also nato-search on Xapian shards served over loopback")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where indexes are built (default: a temporary folder)",
+    )
+    ap.add_argument(
+        "--keep-dir",
+        action="store_true",
+        help="keep the indexes and job files instead of deleting them",
+    )
+    ap.add_argument(
+        "--backend",
+        choices=("whoosh", "xapian"),
+        default="whoosh",
+        help="xapian: also nato-search on Xapian shards served over loopback",
+    )
     ap.add_argument("--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4")
     args = ap.parse_args(argv)
     args.systems = _comma_list(args.systems)
@@ -920,19 +986,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker_main(argv[1])
     args = parse_args(argv)
     if not args.corpus.is_file():
-        print(f"corpus not found at {args.corpus}; skipping the speed benchmark "
-              "(pass --corpus PATH to point at a copy).")
+        print(
+            f"corpus not found at {args.corpus}; skipping the speed benchmark "
+            "(pass --corpus PATH to point at a copy)."
+        )
         return 0
 
     machine = machine_info()
-    print(f"machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
-          f"{machine['date']}, load {machine['loadavg_at_start']}")
+    print(
+        f"machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
+        f"{machine['date']}, load {machine['loadavg_at_start']}"
+    )
     total = count_paragraphs(args.corpus)
     sizes = list(dict.fromkeys(min(total, int(s)) if s != "all" else total for s in args.sizes))
     smallest = read_paragraphs(args.corpus, min(sizes))
     queries = make_queries(smallest, args.queries, args.seed)
-    print(f"{args.corpus}: {total} paragraphs; sizes {', '.join(map(str, sizes))}; "
-          f"{args.queries} keyword queries + {args.queries} questions (seed {args.seed})")
+    print(
+        f"{args.corpus}: {total} paragraphs; sizes {', '.join(map(str, sizes))}; "
+        f"{args.queries} keyword queries + {args.queries} questions (seed {args.seed})"
+    )
 
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -980,8 +1052,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "legend": LEGEND,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return 1 if failed else 0
 
 

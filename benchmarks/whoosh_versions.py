@@ -12,6 +12,7 @@ Run:  python benchmarks/whoosh_versions.py [--python PATH ...] [--paragraphs 500
 Default interpreters: python3.11/3.12/3.13 on PATH (or in $PYENV_ROOT/versions when a pyenv shim is inactive)
 plus this one, one per version. Stdlib only; needs network access to PyPI (pip); takes a few minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,7 +113,10 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def probe(python: str) -> tuple[str, str] | None:
     """(version, executable) of an interpreter, or None if it does not run (e.g. an inactive pyenv shim)."""
     try:
-        p = run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], sys.executable)"], timeout=60)
+        p = run(
+            [python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3], sys.executable)"],
+            timeout=60,
+        )
     except OSError:
         return None
     return tuple(p.stdout.split(maxsplit=1)) if p.returncode == 0 else None  # type: ignore[return-value]
@@ -137,39 +141,79 @@ def interpreters(explicit: list[str]) -> list[tuple[str, str]]:
 
 
 def measure(version: str, python: str, pkg: str, work: Path, child: Path) -> dict:
-    row: dict = {"python": version, "package": pkg, "installed": None, "strict": "install failed",
-                 "compile_warning_sites": None, "index_seconds": None, "venv": None}
+    row: dict = {
+        "python": version,
+        "package": pkg,
+        "installed": None,
+        "strict": "install failed",
+        "compile_warning_sites": None,
+        "index_seconds": None,
+        "venv": None,
+    }
     venv = work / f"venv-{version}-{pkg.split('==')[0]}"
     if run([python, "-m", "venv", "--clear", str(venv)]).returncode != 0:
         row["strict"] = "venv failed"
         return row
     vpy = str(venv / "bin" / "python")
-    if run([vpy, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pkg]).returncode != 0:
+    if (
+        run([vpy, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", pkg]).returncode
+        != 0
+    ):
         return row
-    info = run([vpy, "-c", "import sysconfig, importlib.metadata as m, sys; "
-                "print(sysconfig.get_paths()['purelib']); print(m.version(sys.argv[1]))", pkg.split("==")[0]])
+    info = run(
+        [
+            vpy,
+            "-c",
+            "import sysconfig, importlib.metadata as m, sys; "
+            "print(sysconfig.get_paths()['purelib']); print(m.version(sys.argv[1]))",
+            pkg.split("==")[0],
+        ]
+    )
     purelib, row["installed"] = info.stdout.splitlines()[:2]
     whoosh_dir = Path(purelib) / "whoosh"
-    for cache in list(whoosh_dir.rglob("__pycache__")):  # pip precompiled: force recompilation (and its warnings)
+    for cache in list(
+        whoosh_dir.rglob("__pycache__")
+    ):  # pip precompiled: force recompilation (and its warnings)
         shutil.rmtree(cache)
-    p = run([vpy, "-W", "default", "-W", "error::SyntaxWarning", str(child), "smoke"],
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, cwd=work, timeout=600)
+    p = run(
+        [vpy, "-W", "default", "-W", "error::SyntaxWarning", str(child), "smoke"],
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=work,
+        timeout=600,
+    )
     lines = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
-    res = lines[-1] if lines else {"ok": False, "error": (p.stderr.strip().splitlines() or ["no output"])[-1]}
+    res = (
+        lines[-1]
+        if lines
+        else {"ok": False, "error": (p.stderr.strip().splitlines() or ["no output"])[-1]}
+    )
     row["strict"] = "ok" if res["ok"] else "fails: " + res["error"].splitlines()[0]
     c = run([vpy, "-W", "always", "-m", "compileall", "-f", "-q", str(whoosh_dir)])
-    row["compile_warning_sites"] = len({m.group(1) for ln in c.stderr.splitlines() if "Warning" in ln
-                                        for m in [re.match(r"(.+?:\d+): ", ln)] if m})
+    row["compile_warning_sites"] = len(
+        {
+            m.group(1)
+            for ln in c.stderr.splitlines()
+            if "Warning" in ln
+            for m in [re.match(r"(.+?:\d+): ", ln)]
+            if m
+        }
+    )
     row["venv"] = vpy
     return row
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--python", action="append", default=[], help="interpreter to test (repeatable)")
-    ap.add_argument("--workdir", help="where venvs go (default: a temp dir, removed at the end unless --keep)")
+    ap.add_argument(
+        "--python", action="append", default=[], help="interpreter to test (repeatable)"
+    )
+    ap.add_argument(
+        "--workdir", help="where venvs go (default: a temp dir, removed at the end unless --keep)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temp workdir")
-    ap.add_argument("--paragraphs", type=int, default=5000, help="paragraphs to index in the speed test")
+    ap.add_argument(
+        "--paragraphs", type=int, default=5000, help="paragraphs to index in the speed test"
+    )
     ap.add_argument("--repeats", type=int, default=3, help="speed runs per package")
     ap.add_argument("--json", help="write the rows to this file")
     args = ap.parse_args()
@@ -192,7 +236,11 @@ def main() -> None:
         times: dict[str, list[float]] = {r["package"]: [] for r in pair}
         for i in range(args.repeats if len(pair) == 2 else 0):
             for r in pair:  # interleaved: A B A B ...
-                print(f"... speed run {i + 1}/{args.repeats} {r['package']}", file=sys.stderr, flush=True)
+                print(
+                    f"... speed run {i + 1}/{args.repeats} {r['package']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 p = run([r["venv"], str(child), "bench", str(args.paragraphs)], cwd=work)
                 if p.returncode:
                     sys.exit(f"speed run failed:\n{p.stderr}")
@@ -201,28 +249,61 @@ def main() -> None:
             if times[r["package"]]:
                 r["index_seconds"] = round(statistics.median(times[r["package"]]), 3)
                 r["index_runs"] = [round(t, 3) for t in times[r["package"]]]
-        ratio = (pair[1]["index_seconds"] / pair[0]["index_seconds"]
-                 if len(pair) == 2 and pair[0]["index_seconds"] else None)
+        ratio = (
+            pair[1]["index_seconds"] / pair[0]["index_seconds"]
+            if len(pair) == 2 and pair[0]["index_seconds"]
+            else None
+        )
     finally:
         if args.workdir is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    head = ["python", "package", "installed", "strict-warnings run", "compile warning sites",
-            f"index s (median of {args.repeats}, {args.paragraphs} paragraphs)"]
-    dash = lambda v, fmt="{}": "-" if v is None else fmt.format(v)
-    table = [[r["python"], r["package"], dash(r["installed"]), r["strict"], dash(r["compile_warning_sites"]),
-              dash(r["index_seconds"], "{:.2f}")] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *table)]
+    head = [
+        "python",
+        "package",
+        "installed",
+        "strict-warnings run",
+        "compile warning sites",
+        f"index s (median of {args.repeats}, {args.paragraphs} paragraphs)",
+    ]
+
+    def dash(v: object, fmt: str = "{}") -> str:
+        return "-" if v is None else fmt.format(v)
+
+    table = [
+        [
+            r["python"],
+            r["package"],
+            dash(r["installed"]),
+            r["strict"],
+            dash(r["compile_warning_sites"]),
+            dash(r["index_seconds"], "{:.2f}"),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *table, strict=True)]
     for line in [head, ["-" * w for w in widths], *table]:
-        print("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+        print("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
     if ratio is not None:
-        print(f"\nindexing speed on Python {speed_version}: Reloaded/original median ratio = {ratio:.2f} "
-              f"(>1 means Reloaded slower; runs interleaved, {args.repeats} each)")
+        print(
+            f"\nindexing speed on Python {speed_version}: Reloaded/original median ratio = {ratio:.2f} "
+            f"(>1 means Reloaded slower; runs interleaved, {args.repeats} each)"
+        )
     print(f"total time {time.perf_counter() - start:.0f}s", file=sys.stderr)
     if args.json:
         for r in rows:
             r.pop("venv", None)
-        Path(args.json).write_text(json.dumps({"rows": rows, "speed_python": speed_version, "ratio": ratio,
-                                               "paragraphs": args.paragraphs, "repeats": args.repeats}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "speed_python": speed_version,
+                    "ratio": ratio,
+                    "paragraphs": args.paragraphs,
+                    "repeats": args.repeats,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

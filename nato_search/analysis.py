@@ -266,11 +266,15 @@ class WordCachedAnalyzer(Analyzer):
     def __repr__(self) -> str:
         return " | ".join(type(part).__name__ for part in (self.tokenizer, *self.filters))
 
-    def _word(self, word: str, mode: str, removestops: bool) -> tuple[tuple[str, int, int, bool], ...]:
+    def _word(
+        self, word: str, mode: str, removestops: bool
+    ) -> tuple[tuple[str, int, int, bool], ...]:
         key = (word, mode == "query", removestops)
         tokens = self._cache.get(key)
         if tokens is None:
-            stream = self.tokenizer(word, positions=True, chars=True, mode=mode, removestops=removestops)
+            stream = self.tokenizer(
+                word, positions=True, chars=True, mode=mode, removestops=removestops
+            )
             for step in self.filters:
                 stream = step(stream)
             tokens = tuple((t.text, t.startchar, t.endchar, t.stopped) for t in stream)
@@ -374,11 +378,25 @@ def load_stopwords() -> frozenset[str]:
 # "snowball" is the Snowball French stemmer shipped with Whoosh.
 
 _FEMININE_ENDINGS = (
-    ("iennes", "ien"), ("ienne", "ien"), ("ennes", "en"), ("enne", "en"),
-    ("onnes", "on"), ("onne", "on"), ("ettes", "et"), ("ette", "et"),
-    ("elles", "el"), ("elle", "el"), ("euses", "eu"), ("euse", "eu"),
-    ("eux", "eu"), ("ives", "if"), ("ive", "if"), ("ieres", "ier"),
-    ("iere", "ier"), ("ees", "e"), ("ee", "e"),
+    ("iennes", "ien"),
+    ("ienne", "ien"),
+    ("ennes", "en"),
+    ("enne", "en"),
+    ("onnes", "on"),
+    ("onne", "on"),
+    ("ettes", "et"),
+    ("ette", "et"),
+    ("elles", "el"),
+    ("elle", "el"),
+    ("euses", "eu"),
+    ("euse", "eu"),
+    ("eux", "eu"),
+    ("ives", "if"),
+    ("ive", "if"),
+    ("ieres", "ier"),
+    ("iere", "ier"),
+    ("ees", "e"),
+    ("ee", "e"),
 )
 
 

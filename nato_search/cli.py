@@ -1,9 +1,9 @@
 """``nato-search``: a thin command line over the Python API.
 
-    nato-search munitions                      search the bundled seeds
-    nato-search "défense aérienne" --limit 3   phrases, -exclusions, OR, date:2024
-    nato-search index docs/ --index my-index   build an index from files
-    nato-search --index my-index ukraine       search it
+nato-search munitions                      search the bundled seeds
+nato-search "défense aérienne" --limit 3   phrases, -exclusions, OR, date:2024
+nato-search index docs/ --index my-index   build an index from files
+nato-search --index my-index ukraine       search it
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _search_parser() -> argparse.ArgumentParser:
         description="Search French paragraphs. Without --index, searches the bundled seed articles.",
         epilog="Other command: nato-search index SOURCE... --index PATH",
     )
-    parser.add_argument("query", nargs="+", help="words, \"phrases\", -excluded, OR, date:2024")
+    parser.add_argument("query", nargs="+", help='words, "phrases", -excluded, OR, date:2024')
     parser.add_argument("--limit", type=_positive, default=10, help="hits to show (default 10)")
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
     parser.add_argument("--json", action="store_true", help="one JSON object per hit")
@@ -49,7 +49,10 @@ def _search_parser() -> argparse.ArgumentParser:
         "--exact", action="store_true", help="no typo tolerance, synonyms or name variants"
     )
     parser.add_argument(
-        "--synonyms", metavar="FILE", action="append", default=[],
+        "--synonyms",
+        metavar="FILE",
+        action="append",
+        default=[],
         help="a file of your own synonym groups (repeatable)",
     )
     return parser
@@ -63,14 +66,19 @@ def _index_parser() -> argparse.ArgumentParser:
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
     parser.add_argument("--index", metavar="PATH", required=True, help="index folder to write")
     parser.add_argument(
-        "--rebuild", action="store_true",
+        "--rebuild",
+        action="store_true",
         help="build from scratch (default: update an existing index with the files that changed)",
     )
     parser.add_argument(
-        "--backend", choices=("whoosh", "xapian"), default="whoosh",
+        "--backend",
+        choices=("whoosh", "xapian"),
+        default="whoosh",
         help="whoosh (default): an index folder; xapian: Xapian shards (a folder or a cluster .toml)",
     )
-    parser.add_argument("--shards", type=_positive, default=1, help="local Xapian shards (default 1)")
+    parser.add_argument(
+        "--shards", type=_positive, default=1, help="local Xapian shards (default 1)"
+    )
     return parser
 
 
@@ -81,8 +89,12 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("shard", metavar="PATH", help="a shard folder, e.g. my-index/shard-000")
     parser.add_argument("--port", type=_positive, required=True)
-    parser.add_argument("--interface", default="127.0.0.1", help="address to listen on (default loopback)")
-    parser.add_argument("--writable", action="store_true", help="accept writes (one writer at a time)")
+    parser.add_argument(
+        "--interface", default="127.0.0.1", help="address to listen on (default loopback)"
+    )
+    parser.add_argument(
+        "--writable", action="store_true", help="accept writes (one writer at a time)"
+    )
     return parser
 
 
@@ -106,8 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(_serve_parser().parse_args(args))
         return _search(_search_parser().parse_args(args))
     except (
-        IndexNotFoundError, IndexVersionError, IndexDamagedError, IndexLockedError, CorpusError,
-        FileExistsError, ValueError, ShardError, ImportError,
+        IndexNotFoundError,
+        IndexVersionError,
+        IndexDamagedError,
+        IndexLockedError,
+        CorpusError,
+        FileExistsError,
+        ValueError,
+        ShardError,
+        ImportError,
     ) as exc:
         print(f"nato-search: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1
@@ -152,7 +171,9 @@ def _print_hit(rank: int, hit: Hit, colour: bool) -> None:
     bold, dim, reset = (_BOLD, _DIM, _RESET) if colour else ("", "", "")
     date = hit.date.isoformat() if hit.date else "undated"
     print(f"{bold}{rank}. {hit.title}{reset}")
-    print(f"   {dim}{date} · {hit.doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}")
+    print(
+        f"   {dim}{date} · {hit.doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}"
+    )
     print(f"   {hit.snippet('ansi' if colour else 'text')}")
     print()
 
@@ -187,7 +208,9 @@ def _index(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     server = shutil.which("xapian-tcpsrv")
     if server is None:
-        print("nato-search: xapian-tcpsrv not found; install Debian's xapian-tools", file=sys.stderr)
+        print(
+            "nato-search: xapian-tcpsrv not found; install Debian's xapian-tools", file=sys.stderr
+        )
         return 1
     if not Path(args.shard, "iamglass").exists():
         print(f"nato-search: {args.shard} is not a Xapian shard folder", file=sys.stderr)

@@ -36,18 +36,53 @@ class Document:
 # --- dates -------------------------------------------------------------
 
 _MONTHS = {
-    "janvier": 1, "janv": 1, "jan": 1, "january": 1,
-    "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "fev": 2, "fév": 2, "feb": 2, "february": 2,
-    "mars": 3, "mar": 3, "march": 3,
-    "avril": 4, "avr": 4, "apr": 4, "april": 4,
-    "mai": 5, "may": 5,
-    "juin": 6, "jun": 6, "june": 6,
-    "juillet": 7, "juil": 7, "jul": 7, "july": 7,
-    "aout": 8, "août": 8, "aug": 8, "august": 8,
-    "septembre": 9, "sept": 9, "sep": 9, "september": 9,
-    "octobre": 10, "oct": 10, "october": 10,
-    "novembre": 11, "nov": 11, "november": 11,
-    "decembre": 12, "décembre": 12, "dec": 12, "déc": 12, "december": 12,
+    "janvier": 1,
+    "janv": 1,
+    "jan": 1,
+    "january": 1,
+    "fevrier": 2,
+    "février": 2,
+    "fevr": 2,
+    "févr": 2,
+    "fev": 2,
+    "fév": 2,
+    "feb": 2,
+    "february": 2,
+    "mars": 3,
+    "mar": 3,
+    "march": 3,
+    "avril": 4,
+    "avr": 4,
+    "apr": 4,
+    "april": 4,
+    "mai": 5,
+    "may": 5,
+    "juin": 6,
+    "jun": 6,
+    "june": 6,
+    "juillet": 7,
+    "juil": 7,
+    "jul": 7,
+    "july": 7,
+    "aout": 8,
+    "août": 8,
+    "aug": 8,
+    "august": 8,
+    "septembre": 9,
+    "sept": 9,
+    "sep": 9,
+    "september": 9,
+    "octobre": 10,
+    "oct": 10,
+    "october": 10,
+    "novembre": 11,
+    "nov": 11,
+    "november": 11,
+    "decembre": 12,
+    "décembre": 12,
+    "dec": 12,
+    "déc": 12,
+    "december": 12,
 }
 _WEEKDAYS = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -61,9 +96,7 @@ def find_date(text: str) -> dt.date | None:
     """The first real calendar date written out in ``text`` (``3 avril 2024``, ``29 Nov. 2023``)."""
     for match in _DATE.finditer(text):
         try:
-            return dt.date(
-                int(match["year"]), _MONTHS[match["month"].lower()], int(match["day"])
-            )
+            return dt.date(int(match["year"]), _MONTHS[match["month"].lower()], int(match["day"]))
         except ValueError:
             continue
     return None
@@ -74,7 +107,7 @@ def find_date(text: str) -> dt.date | None:
 _BULLET = re.compile(r"^[•·▪◦*-]\s*")
 _LIST_NUMBER = re.compile(r"^\d{1,3}[.)]\s+")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
-_SENTENCE_END = tuple(".!?…»:;\"”)")
+_SENTENCE_END = tuple('.!?…»:;"”)')
 _SITE_SUFFIX = re.compile(r"\s+[–—|]\s+(?P<site>[^–—|]+)$")
 _ENGLISH_WORDS = frozenset(
     "the of at and in on with for to from by is are was view meeting".split()

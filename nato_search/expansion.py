@@ -200,7 +200,9 @@ class Expander:
             return []
         surface = self.lexicon.surface(candidates[0][0])
         if surface:
-            self.corrections[clause.text] = surface if clause.text[:1].isupper() else surface.lower()
+            self.corrections[clause.text] = (
+                surface if clause.text[:1].isupper() else surface.lower()
+            )
         if not self.options.fuzzy:
             return []
         return [

@@ -19,8 +19,8 @@ from .corpus import CorpusError, Document, Sources, read_by_file, read_documents
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index
 from .whoosh_engine import WhooshEngine
-from .xapian_engine import ShardError, XapianEngine, local_shards, read_cluster, require_xapian
 from .writing import Progress, open_writer, write_documents
+from .xapian_engine import ShardError, XapianEngine, local_shards, read_cluster, require_xapian
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -41,7 +41,12 @@ BATCH = 500
 
 
 def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict:
-    return {"format": FORMAT_VERSION, **analyzer_settings(stemmer), "backend": backend, "shards": shards}
+    return {
+        "format": FORMAT_VERSION,
+        **analyzer_settings(stemmer),
+        "backend": backend,
+        "shards": shards,
+    }
 
 
 def build_index(
@@ -143,7 +148,9 @@ def _xapian(shards: list, path: Path, stemmer: str) -> XapianEngine:
     )
 
 
-def _write_batches(engine: XapianEngine, documents: Iterable[Document], progress: Progress | None) -> None:
+def _write_batches(
+    engine: XapianEngine, documents: Iterable[Document], progress: Progress | None
+) -> None:
     """Streams documents into the shards, one commit per BATCH documents."""
     seen: set[str] = set()
     batch: list[Document] = []
@@ -216,7 +223,9 @@ def _source_files(sources: Sources) -> Iterator[Path]:
         sources = [sources]
     for source in sources:
         if isinstance(source, Document):
-            raise TypeError("update_index reads files and folders; use Index.update() for Documents")
+            raise TypeError(
+                "update_index reads files and folders; use Index.update() for Documents"
+            )
         path = Path(source)
         if path.is_dir():
             yield from (file for file, _ in source_files(path))
@@ -293,7 +302,9 @@ def open_index(
     if _is_cluster(path):
         require_xapian()
         shards = read_cluster(path)
-        stemmer = next((s["stemmer"] for s in _reachable_settings(shards, path) if s), DEFAULT_STEMMER)
+        stemmer = next(
+            (s["stemmer"] for s in _reachable_settings(shards, path) if s), DEFAULT_STEMMER
+        )
         return Index(_xapian(shards, path, stemmer), synonyms=list(synonyms))
     _finish_interrupted_swap(path)
     meta = _read_json(path / META_FILE) if path.is_dir() else {}

@@ -8,6 +8,7 @@ engine-neutral :class:`~nato_search.query.Plan` it is given.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, overload
@@ -262,4 +263,4 @@ def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:
         exact = clause.clauses[0] if isinstance(clause, Variants) else clause
         single = isinstance(exact, Terms) and exact.field == "words" and len(exact.terms) == 1
         words.append(exact.terms[0] if single else None)
-    return [(a, b) for a, b in zip(words, words[1:]) if a and b]
+    return [(a, b) for a, b in itertools.pairwise(words) if a and b]

@@ -165,7 +165,7 @@ def _pick(
     Returns the score (distinct words, matches) of the union, and the windows.
     """
     candidates: list[tuple[Window, set[str], int]] = []
-    for i, (start, end) in enumerate(spans):
+    for start, end in spans:
         # Reach as far right as the width allows, so a cluster lands in one window.
         last = bisect_right(spans, start + width, key=_END) - 1
         reach = max(end, spans[last][1]) if last >= 0 else end

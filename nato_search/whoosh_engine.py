@@ -132,14 +132,15 @@ class WhooshSnapshot:
             if not restrict:
                 return [], lambda: 0
         mask = _Union([_to_whoosh(c) for c in parsed.exclude]) if parsed.exclude else None
-        near = [
-            wq.Phrase("text", [a, b], slop=1, boost=plan.near_weight) for a, b in plan.near
-        ]
+        near = [wq.Phrase("text", [a, b], slop=1, boost=plan.near_weight) for a, b in plan.near]
         any_words = _Union(include + near) if include else wq.Every()
         # All-words-first: paragraphs holding every clause come before the rest.
         tiered = plan.all_words_first and len(include) > 1
         ranked = searcher.search(
-            any_words, limit=limit * 2 if tiered else limit, filter=restrict, mask=mask,
+            any_words,
+            limit=limit * 2 if tiered else limit,
+            filter=restrict,
+            mask=mask,
             scored=bool(include),
         )
         total = ranked.__len__  # counting every match is costly: done only if asked

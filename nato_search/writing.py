@@ -21,7 +21,9 @@ Progress = Callable[[int, int], None]
 
 
 @contextlib.contextmanager
-def open_writer(ix: WhooshIndex, path: str, timeout: float = LOCK_TIMEOUT, **options) -> Iterator[IndexWriter]:
+def open_writer(
+    ix: WhooshIndex, path: str, timeout: float = LOCK_TIMEOUT, **options
+) -> Iterator[IndexWriter]:
     """A writer that commits on success and leaves the index untouched on any error."""
     try:
         writer = ix.writer(timeout=timeout, delay=0.05, **options)

@@ -109,15 +109,17 @@ class Shard:
                     ) from None
                 time.sleep(0.05)
             except xapian.Error as exc:
-                raise ShardError(f"shard {self.location} cannot be written: {exc.get_msg()}") from None
+                raise ShardError(
+                    f"shard {self.location} cannot be written: {exc.get_msg()}"
+                ) from None
 
 
 def read_cluster(path: str | os.PathLike) -> list[Shard]:
     """Shards from a cluster file, checked before anything is written::
 
-        [[shards]]
-        address = "127.0.0.1:8101"
-        writable = true
+    [[shards]]
+    address = "127.0.0.1:8101"
+    writable = true
     """
     try:
         config = tomllib.loads(Path(path).read_text("utf-8"))
@@ -130,7 +132,7 @@ def read_cluster(path: str | os.PathLike) -> list[Shard]:
     for entry in entries:
         address = entry.get("address") if isinstance(entry, dict) else None
         if not isinstance(address, str) or ":" not in address:
-            raise ClusterConfigError(f"cluster file {path}: each shard needs address = \"host:port\"")
+            raise ClusterConfigError(f'cluster file {path}: each shard needs address = "host:port"')
         host, _, port = address.rpartition(":")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ClusterConfigError(f"cluster file {path}: bad port in {address!r}")
@@ -376,7 +378,9 @@ class XapianSnapshot:
             )
             for a, b in plan.near
         ]
-        anything = xapian.Query(xapian.Query.OP_OR, include + near) if include else xapian.Query.MatchAll
+        anything = (
+            xapian.Query(xapian.Query.OP_OR, include + near) if include else xapian.Query.MatchAll
+        )
         anything = self._restrict(anything, plan)
         for attempt in (1, 2):
             try:

@@ -52,7 +52,11 @@ def paragraphs(count: int, seed: int = 7) -> list[str]:
 def documents(count: int, per_document: int = 100, prefix: str = "gen") -> list[Document]:
     texts = paragraphs(count)
     return [
-        Document(id=f"{prefix}{i:04d}", title=f"Rapport {i}", paragraphs=texts[start : start + per_document])
+        Document(
+            id=f"{prefix}{i:04d}",
+            title=f"Rapport {i}",
+            paragraphs=texts[start : start + per_document],
+        )
         for i, start in enumerate(range(0, count, per_document))
     ]
 

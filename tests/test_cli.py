@@ -35,7 +35,16 @@ def test_json_output_has_the_hit_fields(capsys):
     assert hit["doc_id"] == "000_4212c58b728f3318" and hit["paragraph"] == 2
     assert hit["date"] == "2023-11-29" and hit["highlights"] == [[222, 228]]
     assert "[œuvrer]" in hit["snippet"] and hit["text"][222:228] == "œuvrer"
-    assert set(hit) == {"doc_id", "title", "date", "paragraph", "score", "text", "highlights", "snippet"}
+    assert set(hit) == {
+        "doc_id",
+        "title",
+        "date",
+        "paragraph",
+        "score",
+        "text",
+        "highlights",
+        "snippet",
+    }
 
 
 def test_no_results_is_said_plainly(capsys):
@@ -44,7 +53,9 @@ def test_no_results_is_said_plainly(capsys):
 
 def test_index_then_search_it(tmp_path, capsys):
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "a.txt").write_text("La défense aérienne\n\nLes Alliés livrent des batteries Patriot.\n", "utf-8")
+    (tmp_path / "docs" / "a.txt").write_text(
+        "La défense aérienne\n\nLes Alliés livrent des batteries Patriot.\n", "utf-8"
+    )
     code, out, _ = run(capsys, "index", str(tmp_path / "docs"), "--index", str(tmp_path / "ix"))
     assert (code, out) == (0, f"indexed 1 paragraphs into {tmp_path / 'ix'}\n")
     code, out, _ = run(capsys, "--index", str(tmp_path / "ix"), "patriot", "--json")
@@ -56,7 +67,11 @@ def test_index_then_search_it(tmp_path, capsys):
     [
         (["   "], 2, "nato-search: empty query"),
         (["--index", "/nonexistent/ix", "paix"], 1, "nato-search: no index at /nonexistent/ix"),
-        (["index", "/nonexistent/docs", "--index", "IX"], 1, "nato-search: /nonexistent/docs: no such file or folder"),
+        (
+            ["index", "/nonexistent/docs", "--index", "IX"],
+            1,
+            "nato-search: /nonexistent/docs: no such file or folder",
+        ),
     ],
 )
 def test_bad_input_gives_a_message_and_an_exit_code(capsys, argv, code, message):
@@ -82,6 +97,9 @@ def test_python_dash_m_is_the_same_command(tmp_path):
     env_home = {"NATO_SEARCH_HOME": str(tmp_path), "PATH": ""}
     done = subprocess.run(
         [sys.executable, "-m", "nato_search", "munitions", "--json", "--limit", "1"],
-        capture_output=True, text=True, env=env_home, check=True,
+        capture_output=True,
+        text=True,
+        env=env_home,
+        check=True,
     )
     assert json.loads(done.stdout)["doc_id"] == "003_1bfd15bd7f542d98"

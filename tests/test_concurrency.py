@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import doc
 
 import nato_search
 from nato_search import IndexLockedError
-
-from conftest import doc
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 

@@ -2,10 +2,16 @@ import datetime as dt
 import json
 
 import pytest
-
-from nato_search.corpus import CorpusError, find_date, parse_page, read_documents, short_title, split_paragraphs
-
 from conftest import SEEDS
+
+from nato_search.corpus import (
+    CorpusError,
+    find_date,
+    parse_page,
+    read_documents,
+    short_title,
+    split_paragraphs,
+)
 
 SEED_EXPECTATIONS = {
     "000_4212c58b728f3318": (
@@ -39,7 +45,16 @@ SEED_EXPECTATIONS = {
         "Jeudi 13 juin 2024, les ministres de la Défense se sont réunis à Bruxelles",
     ),
 }
-CHROME = ["InternationalTunisie", "Le Hautpanel", "Tunisie Focus", "31 Flags", "General view", "Mis à jour", "•", "\u00a0"]
+CHROME = [
+    "InternationalTunisie",
+    "Le Hautpanel",
+    "Tunisie Focus",
+    "31 Flags",
+    "General view",
+    "Mis à jour",
+    "•",
+    "\u00a0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +117,19 @@ def test_all_french_months_are_known():
 def test_paragraph_separators_blank_lines_nbsp_lines_and_single_newlines():
     text = "Premier paragraphe complet.\n\u00a0\nDeuxième paragraphe complet.\nTroisième paragraphe.\n\n\nQuatrième."
     assert split_paragraphs(text) == [
-        "Premier paragraphe complet.", "Deuxième paragraphe complet.", "Troisième paragraphe.", "Quatrième.",
+        "Premier paragraphe complet.",
+        "Deuxième paragraphe complet.",
+        "Troisième paragraphe.",
+        "Quatrième.",
     ]
 
 
 def test_hard_wrapped_lines_are_joined():
     text = "Les ministres ont discuté de la\nsituation en Ukraine.\nUne autre phrase."
-    assert split_paragraphs(text) == ["Les ministres ont discuté de la situation en Ukraine.", "Une autre phrase."]
+    assert split_paragraphs(text) == [
+        "Les ministres ont discuté de la situation en Ukraine.",
+        "Une autre phrase.",
+    ]
 
 
 def test_short_title_cuts_long_sentences_at_a_word():
@@ -123,14 +144,23 @@ def test_page_without_anything_but_chrome_has_no_paragraphs():
 
 
 def test_markdown_heading_is_the_title(tmp_path):
-    (tmp_path / "note.md").write_text("# La défense aérienne\n\nLes Alliés renforcent la défense aérienne de l’Ukraine.\n", "utf-8")
+    (tmp_path / "note.md").write_text(
+        "# La défense aérienne\n\nLes Alliés renforcent la défense aérienne de l’Ukraine.\n",
+        "utf-8",
+    )
     [doc] = read_documents(tmp_path)
-    assert (doc.id, doc.title, doc.paragraphs) == ("note", "La défense aérienne", ["Les Alliés renforcent la défense aérienne de l’Ukraine."])
+    assert (doc.id, doc.title, doc.paragraphs) == (
+        "note",
+        "La défense aérienne",
+        ["Les Alliés renforcent la défense aérienne de l’Ukraine."],
+    )
 
 
 def test_folders_are_read_recursively_with_relative_ids(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "a.txt").write_text("Un titre assez long\n\nUn paragraphe qui parle de la paix.\n", "utf-8")
+    (tmp_path / "sub" / "a.txt").write_text(
+        "Un titre assez long\n\nUn paragraphe qui parle de la paix.\n", "utf-8"
+    )
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
     assert [d.id for d in read_documents(tmp_path)] == ["sub/a"]
 
@@ -143,8 +173,18 @@ def test_jsonl_with_text_or_paragraphs(tmp_path):
     ]
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", "utf-8")
     a, b = read_documents(path)
-    assert (a.id, a.title, a.date, a.paragraphs) == ("a", "Titre A", dt.date(2024, 6, 13), ["Premier.", "Second."])
-    assert (b.id, b.title, b.date, b.paragraphs) == ("7", "Un seul paragraphe sur la paix", None, ["Un seul paragraphe sur la paix."])
+    assert (a.id, a.title, a.date, a.paragraphs) == (
+        "a",
+        "Titre A",
+        dt.date(2024, 6, 13),
+        ["Premier.", "Second."],
+    )
+    assert (b.id, b.title, b.date, b.paragraphs) == (
+        "7",
+        "Un seul paragraphe sur la paix",
+        None,
+        ["Un seul paragraphe sur la paix."],
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,7 +193,10 @@ def test_jsonl_with_text_or_paragraphs(tmp_path):
         ("{not json", "docs.jsonl:1: invalid JSON"),
         ('{"title": "x", "text": "y"}', "docs.jsonl:1: expected an object with an 'id'"),
         ('{"id": "x"}', "docs.jsonl:1: expected 'text'"),
-        ('{"id": "x", "text": "y", "date": "13/06/2024"}', "docs.jsonl:1: date '13/06/2024' is not an ISO date"),
+        (
+            '{"id": "x", "text": "y", "date": "13/06/2024"}',
+            "docs.jsonl:1: date '13/06/2024' is not an ISO date",
+        ),
     ],
 )
 def test_bad_jsonl_names_file_and_line(tmp_path, line, message):
@@ -166,7 +209,9 @@ def test_bad_jsonl_names_file_and_line(tmp_path, line, message):
 def test_non_utf8_file_is_an_error_naming_the_file(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("Un titre assez long\n\nLa sécurité de l’Europe.".encode("latin-1", "replace"))
-    with pytest.raises(CorpusError, match=r"latin1\.txt: not UTF-8 text \(invalid byte 0xe9 at offset 25\)"):
+    with pytest.raises(
+        CorpusError, match=r"latin1\.txt: not UTF-8 text \(invalid byte 0xe9 at offset 25\)"
+    ):
         list(read_documents(path))
 
 

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-import nato_search
-
 from _reliability_writer import NEW_WORD, paragraphs
 from conftest import doc
+
+import nato_search
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 ADDED = 3000
@@ -318,7 +317,9 @@ def test_writers_that_seeded_random_alike_both_commit(pristine, tmp_path):
         with nato_search.open_index(path) as ix:
             for n in range(2):
                 random.seed(0)
-                assert ix.add([doc(f"seeded{n}", f"Le lot numéro {n} est livré.")], timeout=0.5) == 1
+                assert (
+                    ix.add([doc(f"seeded{n}", f"Le lot numéro {n} est livré.")], timeout=0.5) == 1
+                )
     finally:
         random.setstate(state)
     with nato_search.open_index(path) as ix:

@@ -1,11 +1,10 @@
 import shutil
 
 import pytest
+from conftest import SEEDS
 
 import nato_search
 from nato_search import indexing
-
-from conftest import SEEDS
 
 
 def test_default_index_is_built_once_in_nato_search_home(tmp_path, monkeypatch):
@@ -32,16 +31,25 @@ def test_changed_seeds_or_analysis_rebuild_the_default_index(tmp_path, monkeypat
         f.write("\n\nUn paragraphe ajouté qui parle d’un xylophone.\n")
     with nato_search.open_index() as ix:
         assert ix.path != first and ix.search("xylophone").total == 1
-    monkeypatch.setattr(indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer})
+    monkeypatch.setattr(
+        indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
+    )
     with nato_search.open_index() as ix:
         assert ix.search("xylophone").total == 1
     assert [p.name for p in (tmp_path / "home").iterdir()] == [ix.path.rsplit("/", 1)[1]]
 
 
 def test_index_built_by_other_analysis_is_refused_with_a_rebuild_hint(tmp_path, monkeypatch):
-    nato_search.build_index([nato_search.Document("a", "T", None, ["La paix."])], tmp_path / "ix").close()
-    monkeypatch.setattr(indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer})
-    with pytest.raises(nato_search.IndexVersionError, match=r"rebuild it with `nato-search index SOURCE\.\.\. --index"):
+    nato_search.build_index(
+        [nato_search.Document("a", "T", None, ["La paix."])], tmp_path / "ix"
+    ).close()
+    monkeypatch.setattr(
+        indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
+    )
+    with pytest.raises(
+        nato_search.IndexVersionError,
+        match=r"rebuild it with `nato-search index SOURCE\.\.\. --index",
+    ):
         nato_search.open_index(tmp_path / "ix")
 
 
@@ -72,6 +80,9 @@ def test_build_refuses_to_overwrite_a_folder_that_is_not_an_index(tmp_path):
 
 
 def test_duplicate_document_ids_are_refused(tmp_path):
-    docs = [nato_search.Document("a", "T", None, ["Un."]), nato_search.Document("a", "T", None, ["Deux."])]
+    docs = [
+        nato_search.Document("a", "T", None, ["Un."]),
+        nato_search.Document("a", "T", None, ["Deux."]),
+    ]
     with pytest.raises(nato_search.CorpusError, match="two documents have the id 'a'"):
         nato_search.build_index(docs, tmp_path / "ix")

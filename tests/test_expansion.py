@@ -1,11 +1,10 @@
 """Forgiving queries on the seeds: typos, did-you-mean, name variants, synonyms, and switching them off."""
 
 import pytest
+from conftest import SEEDS
 
 import nato_search
 from nato_search.expansion import Synonyms, max_edits
-
-from conftest import SEEDS
 
 
 def where(results):
@@ -98,7 +97,10 @@ def test_a_name_key_is_searched_only_when_another_spelling_exists(seeds_index):
     # nothing, so results and scores are those of names=False.
     for query in ("Stoltenberg", "défense"):
         with_key = [(h.doc_id, h.paragraph, h.score) for h in seeds_index.search(query, limit=50)]
-        without = [(h.doc_id, h.paragraph, h.score) for h in seeds_index.search(query, limit=50, names=False)]
+        without = [
+            (h.doc_id, h.paragraph, h.score)
+            for h in seeds_index.search(query, limit=50, names=False)
+        ]
         assert with_key == without and with_key
 
 
@@ -145,7 +147,10 @@ def test_synonym_entries_are_analyzed_like_queries():
     analyze = lambda text: text.lower().split()  # noqa: E731
     table = Synonyms([["OTAN", "NATO", "Alliance atlantique"], ["x"]], analyze)
     assert [t.text for t in table.alternatives(("nato",))] == ["OTAN", "Alliance atlantique"]
-    assert [t.terms for t in table.alternatives(("alliance", "atlantique"))] == [("otan",), ("nato",)]
+    assert [t.terms for t in table.alternatives(("alliance", "atlantique"))] == [
+        ("otan",),
+        ("nato",),
+    ]
     assert table.alternatives(("x",)) == [] and table.longest == 2
 
 

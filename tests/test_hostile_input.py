@@ -11,11 +11,10 @@ import shutil
 import time
 
 import pytest
+from conftest import SEEDS, doc, ids
 
 import nato_search
 from nato_search import CorpusError, IndexNotFoundError, Results, read_documents, update_index
-
-from conftest import SEEDS, doc, ids
 
 
 def assert_untouched(index):
@@ -101,11 +100,15 @@ def test_a_query_of_five_hundred_distinct_words_answers_within_two_seconds(seeds
 STOPWORDS_ONLY = "Le la les de des du un une et à au aux en dans sur pour par est sont.\n"
 
 
-def test_a_file_of_stopwords_gives_an_unsearchable_paragraph_and_an_empty_file_nothing(ix, tmp_path):
+def test_a_file_of_stopwords_gives_an_unsearchable_paragraph_and_an_empty_file_nothing(
+    ix, tmp_path
+):
     (tmp_path / "stop.txt").write_text(STOPWORDS_ONLY, "utf-8")
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.txt").write_text(" \n\n\u00a0\t\n", "utf-8")
-    documents = list(read_documents([tmp_path / "stop.txt", tmp_path / "empty.txt", tmp_path / "blank.txt"]))
+    documents = list(
+        read_documents([tmp_path / "stop.txt", tmp_path / "empty.txt", tmp_path / "blank.txt"])
+    )
     assert [(d.id, d.paragraphs) for d in documents] == [
         ("stop", [STOPWORDS_ONLY.strip()]),
         ("empty", []),
@@ -155,10 +158,14 @@ def test_adding_a_bad_file_changes_nothing(ix, tmp_path, bad_files, which):
 def test_updating_from_a_folder_with_a_bad_file_changes_nothing(tmp_path, bad_files, which):
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "one.txt").write_text("Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8")
+    (folder / "one.txt").write_text(
+        "Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8"
+    )
     nato_search.build_index(folder, tmp_path / "ix").close()
     manifest = (tmp_path / "ix" / "sources.json").read_text("utf-8")
-    (folder / "one.txt").write_text("Les frégates remplacent les batteries cette semaine.\n", "utf-8")
+    (folder / "one.txt").write_text(
+        "Les frégates remplacent les batteries cette semaine.\n", "utf-8"
+    )
     (folder / "two.txt").write_text("Un autre texte sur la mer Noire et ses ports.\n", "utf-8")
     shutil.copy(bad_files[which], folder / "zz.txt")
     with pytest.raises(CorpusError, match="zz.txt"):
@@ -174,12 +181,16 @@ def test_updating_from_a_folder_with_a_bad_file_changes_nothing(tmp_path, bad_fi
 
 # --- markup in the text ------------------------------------------------------------------------
 
-HOSTILE = """Alerte : <script>alert(1)</script> & &amp; "quotes" 'single' <mark>faux</mark> munitions."""
+HOSTILE = (
+    """Alerte : <script>alert(1)</script> & &amp; "quotes" 'single' <mark>faux</mark> munitions."""
+)
 
 
 @pytest.fixture
 def hostile_ix(tmp_path):
-    with nato_search.build_index([doc("x", HOSTILE, title="<b>Titre</b>")], tmp_path / "ix") as index:
+    with nato_search.build_index(
+        [doc("x", HOSTILE, title="<b>Titre</b>")], tmp_path / "ix"
+    ) as index:
         yield index
 
 
@@ -216,8 +227,25 @@ def test_html_snippets_escape_the_text_and_mark_only_the_matches(hostile_ix, que
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "(((", ")))", ":", "*", "~", "^", "date:", "-", "OR", "OR OR", '-"', "-(", '" "', "\x00",
-     "?!…", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("],
+    [
+        '"',
+        "(((",
+        ")))",
+        ":",
+        "*",
+        "~",
+        "^",
+        "date:",
+        "-",
+        "OR",
+        "OR OR",
+        '-"',
+        "-(",
+        '" "',
+        "\x00",
+        "?!…",
+        "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+    ],
 )
 def test_a_query_of_pure_syntax_finds_nothing_quickly(seeds_index, query):
     results, seconds = timed_search(seeds_index, query)
@@ -228,8 +256,19 @@ def test_a_query_of_pure_syntax_finds_nothing_quickly(seeds_index, query):
 
 @pytest.mark.parametrize(
     "query",
-    ['"unbalanced', "a:b:c", "date:2024-13", "date:..", "date:2024..2023", "date:9999-12-31..",
-     "date:0000", "-OTAN", "OTAN -(", 'OTAN "', "(OTAN OR) Ukraine"],
+    [
+        '"unbalanced',
+        "a:b:c",
+        "date:2024-13",
+        "date:..",
+        "date:2024..2023",
+        "date:9999-12-31..",
+        "date:0000",
+        "-OTAN",
+        "OTAN -(",
+        'OTAN "',
+        "(OTAN OR) Ukraine",
+    ],
 )
 def test_a_query_with_odd_syntax_answers_quickly(seeds_index, query):
     results, seconds = timed_search(seeds_index, query)
@@ -252,12 +291,16 @@ def test_a_regular_file_or_an_empty_folder_is_not_an_index(tmp_path):
     for path in (tmp_path / "file.txt", tmp_path / "empty"):
         with pytest.raises(IndexNotFoundError, match=f"no index at {path}"):
             nato_search.open_index(path)
-    with pytest.raises(FileExistsError, match=f"{tmp_path / 'file.txt'} exists and is not a nato-search index"):
+    with pytest.raises(
+        FileExistsError, match=f"{tmp_path / 'file.txt'} exists and is not a nato-search index"
+    ):
         nato_search.build_index([doc("a", "Un texte.")], tmp_path / "file.txt")
     assert (tmp_path / "file.txt").read_text("utf-8") == "Pas un index.\n"
 
 
-@pytest.mark.parametrize("damage", ["truncated table of contents", "garbage segment", "missing segment"])
+@pytest.mark.parametrize(
+    "damage", ["truncated table of contents", "garbage segment", "missing segment"]
+)
 def test_a_damaged_index_is_reported_with_its_path(ix, damage):
     path = ix.path
     ix.close()

@@ -1,6 +1,7 @@
 """Reliability: properties that hold for any text, any query and any highlights (hypothesis)."""
 
 import html
+import itertools
 import random
 import re
 
@@ -25,18 +26,89 @@ NAMES = names_analyzer()
 # Pieces of French text and the odd characters it carries: apostrophes ’ ' ʼ ‘, hyphens,
 # accents (composed and combining), œ, ligatures, non-breaking spaces, emoji, NUL.
 PIECES = [
-    "l’", "d'", "qu’", "jusqu’", "lorsqu'", "aujourd’hui", "c’est", "s’", "n’", "l’l’",
-    "OTAN-Ukraine", "Asie-Pacifique", "a-t-il", "-", "‐", "‑", "—", "–",
-    "œuvre", "Œuvre", "d’œuvrer", "cœur", "ﬁnance", "ﬂotte", "ﬀ", "ǅ", "ß", "İstanbul",
-    "e\u0301te\u0301", "\u0301", "\u0308", "Ukraine", "Stoltenberg", "Poutine", "Kouleba",
-    "défense", "aérienne", "Alliés", "interopérabilité", "munitions", "les", "le", "de", "et",
-    "«", "»", "\u00a0", "\u202f", "\u2007", " ", "\n", "\t", ".", ",", "!", "?", "…",
-    "😀", "👍🏽", "\x00", "_", "’", "'", "ʼ", "‘", "(", ")", "\"", ":", "2024", "155",
-    "Ⅻ", "①", "٣", "中文", "Ελλάδα", "Москва", "\ufeff", "\u200b",
+    "l’",
+    "d'",
+    "qu’",
+    "jusqu’",
+    "lorsqu'",
+    "aujourd’hui",
+    "c’est",
+    "s’",
+    "n’",
+    "l’l’",
+    "OTAN-Ukraine",
+    "Asie-Pacifique",
+    "a-t-il",
+    "-",
+    "‐",
+    "‑",
+    "—",
+    "–",
+    "œuvre",
+    "Œuvre",
+    "d’œuvrer",
+    "cœur",
+    "ﬁnance",
+    "ﬂotte",
+    "ﬀ",
+    "ǅ",
+    "ß",
+    "İstanbul",
+    "e\u0301te\u0301",
+    "\u0301",
+    "\u0308",
+    "Ukraine",
+    "Stoltenberg",
+    "Poutine",
+    "Kouleba",
+    "défense",
+    "aérienne",
+    "Alliés",
+    "interopérabilité",
+    "munitions",
+    "les",
+    "le",
+    "de",
+    "et",
+    "«",
+    "»",
+    "\u00a0",
+    "\u202f",
+    "\u2007",
+    " ",
+    "\n",
+    "\t",
+    ".",
+    ",",
+    "!",
+    "?",
+    "…",
+    "😀",
+    "👍🏽",
+    "\x00",
+    "_",
+    "’",
+    "'",
+    "ʼ",
+    "‘",
+    "(",
+    ")",
+    '"',
+    ":",
+    "2024",
+    "155",
+    "Ⅻ",
+    "①",
+    "٣",
+    "中文",
+    "Ελλάδα",
+    "Москва",
+    "\ufeff",
+    "\u200b",
 ]
-french_text = st.lists(
-    st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=40
-).map("".join)
+french_text = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=40).map(
+    "".join
+)
 any_text = st.one_of(st.text(), french_text)
 
 
@@ -70,7 +142,7 @@ def test_the_analyzer_gives_nonempty_terms_with_offsets_inside_the_text(text):
 @example("   \n\t\u00a0")
 @example('"')
 @example("((((((((((((((((((((((((((((((((((((((((")
-@example("-OR OR - date: date:2024-13 a:b:c \"unbalanced")
+@example('-OR OR - date: date:2024-13 a:b:c "unbalanced')
 @example("Stoltemberg munition l'Ukraine")
 def test_any_query_returns_results_and_highlights_that_mark_words(seeds_index, query):
     if not query.strip():
@@ -84,7 +156,7 @@ def test_any_query_returns_results_and_highlights_that_mark_words(seeds_index, q
         spans = hit.highlights
         assert spans == sorted(spans)
         assert all(0 <= s < e <= len(hit.text) for s, e in spans), spans
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), spans
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
         for s, e in spans:
             assert seeds_index.analyze(hit.text[s:e]), (query, hit.text[s:e])
         snippet = hit.snippet("html")
@@ -102,7 +174,7 @@ def text_and_spans(draw, alphabet=None, trimmed=True):
     text = draw(st.text(alphabet=alphabet, max_size=600) if alphabet is not None else any_text)
     cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=20))))
     spans = []
-    for s, e in zip(cuts[::2], cuts[1::2]):
+    for s, e in zip(cuts[::2], cuts[1::2], strict=False):
         while trimmed and s < e and text[s].isspace():
             s += 1
         while trimmed and e > s and text[e - 1].isspace():
@@ -113,8 +185,24 @@ def text_and_spans(draw, alphabet=None, trimmed=True):
 
 
 HOSTILE = st.sampled_from(
-    ["<script>alert(1)</script>", "&amp;", "&", '"quotes"', "'single'", "<mark>", "</mark>",
-     "<", ">", "<b>x</b>", "&lt;", " ", "mot", "défense", "…", "\n"]
+    [
+        "<script>alert(1)</script>",
+        "&amp;",
+        "&",
+        '"quotes"',
+        "'single'",
+        "<mark>",
+        "</mark>",
+        "<",
+        ">",
+        "<b>x</b>",
+        "&lt;",
+        " ",
+        "mot",
+        "défense",
+        "…",
+        "\n",
+    ]
 )
 hostile_text = st.lists(st.one_of(HOSTILE, st.text(max_size=4)), max_size=80).map("".join)
 
@@ -144,7 +232,7 @@ def test_html_snippets_hold_no_markup_but_their_marks(case, max_chars, max_fragm
 @given(hostile_text, st.data())
 def test_html_snippets_of_hostile_text_escape_everything(text, data):
     cuts = sorted(set(data.draw(st.lists(st.integers(0, len(text)), max_size=10))))
-    spans = [(s, e) for s, e in zip(cuts[::2], cuts[1::2]) if s < e]
+    spans = [(s, e) for s, e in zip(cuts[::2], cuts[1::2], strict=False) if s < e]
     snippet = make_snippet(text, spans, "html", max_chars=10_000)
     assert snippet == "".join(
         f"<mark>{html.escape(text[s:e])}</mark>" if marked else html.escape(text[s:e])
@@ -171,7 +259,9 @@ PLAIN = st.characters(blacklist_characters="[]…", blacklist_categories=("Cs",)
     st.integers(1, 300),
     st.integers(1, 4),
 )
-def test_text_snippets_are_pieces_of_the_text_in_order_with_whole_spans_marked(case, max_chars, max_fragments):
+def test_text_snippets_are_pieces_of_the_text_in_order_with_whole_spans_marked(
+    case, max_chars, max_fragments
+):
     text, spans = case
     snippet = make_snippet(text, spans, "text", max_chars=max_chars, max_fragments=max_fragments)
     if len(text) <= max_chars:
@@ -198,7 +288,9 @@ def test_text_snippets_are_pieces_of_the_text_in_order_with_whole_spans_marked(c
 @given(
     st.one_of(
         text_and_spans(trimmed=False),
-        st.tuples(any_text, st.lists(st.tuples(st.integers(-5, 700), st.integers(-5, 700)), max_size=12)),
+        st.tuples(
+            any_text, st.lists(st.tuples(st.integers(-5, 700), st.integers(-5, 700)), max_size=12)
+        ),
     ),
     st.integers(1, 100),
     st.integers(1, 3),
@@ -219,7 +311,9 @@ def test_make_snippet_never_raises_on_any_spans(case, max_chars, max_fragments):
 @pytest.fixture(scope="module")
 def scratch_index(tmp_path_factory):
     path = tmp_path_factory.mktemp("props") / "ix"
-    nato_search.build_index([Document(id="base", title="Base", paragraphs=["Un début."])], path).close()
+    nato_search.build_index(
+        [Document(id="base", title="Base", paragraphs=["Un début."])], path
+    ).close()
     return path
 
 
@@ -252,5 +346,7 @@ def test_snippets_of_indexed_hostile_paragraphs_escape_everything(scratch_index,
         start = len(texts[hit.paragraph]) + 1
         assert hit.highlights == [(start, start + len(word))]
         assert snippet == (
-            html.escape(texts[hit.paragraph]) + f" <mark>{word}</mark> " + html.escape(texts[hit.paragraph])
+            html.escape(texts[hit.paragraph])
+            + f" <mark>{word}</mark> "
+            + html.escape(texts[hit.paragraph])
         )

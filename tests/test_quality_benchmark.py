@@ -360,7 +360,12 @@ def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path:
     assert quality.main(argv) == 0
     rows = [r["system"] for r in json.loads(out.read_text(encoding="utf-8"))["rows"]]
     assert rows == ["nato-search"] + [f"nato-search, {a}" for a in quality.ABLATIONS]
-    assert (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.FrenchBM25) == settings
+    assert (
+        search.PROXIMITY_BOOST,
+        search.ALL_WORDS_FIRST,
+        search.BM25_K1,
+        engine.FrenchBM25,
+    ) == settings
 
 
 def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:
@@ -378,11 +383,22 @@ def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:
 def test_xapian_rows_report_parity_with_the_whoosh_row(piaf: Path, tmp_path: Path) -> None:
     pytest.importorskip("xapian")
     out = tmp_path / "q.json"
-    argv = ["--piaf", str(piaf), "--systems", "nato-search", "--backend", "xapian", "--shards", "1,2"]
+    argv = [
+        "--piaf",
+        str(piaf),
+        "--systems",
+        "nato-search",
+        "--backend",
+        "xapian",
+        "--shards",
+        "1,2",
+    ]
     assert quality.main([*argv, "--json", str(out)]) == 0
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
     assert [r["system"] for r in rows] == [
-        "nato-search", "nato-search (xapian, 1 shard)", "nato-search (xapian, 2 shards)",
+        "nato-search",
+        "nato-search (xapian, 1 shard)",
+        "nato-search (xapian, 2 shards)",
     ]
     for row in rows[1:]:
         assert row["same_top_hit"] == 1.0 and row["mrr_minus_whoosh"] == 0.0, row

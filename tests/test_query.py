@@ -22,7 +22,10 @@ def test_plain_words_are_separate_clauses_and_stopwords_drop_out():
 
 def test_phrase_and_compound_keep_their_terms_together():
     q = p('"ministres des affaires" OTAN-Ukraine')
-    assert q.include == [Terms("ministres des affaires", ("ministr", "affair")), Terms("OTAN-Ukraine", ("otan", "ukrain"))]
+    assert q.include == [
+        Terms("ministres des affaires", ("ministr", "affair")),
+        Terms("OTAN-Ukraine", ("otan", "ukrain")),
+    ]
 
 
 def test_exclusions_words_and_phrases():
@@ -34,7 +37,9 @@ def test_exclusions_words_and_phrases():
 def test_or_groups_alternatives():
     q = p("otan OR nato OR alliance ukraine")
     assert q.include == [
-        AnyOf((Terms("otan", ("otan",)), Terms("nato", ("nato",)), Terms("alliance", ("allianc",)))),
+        AnyOf(
+            (Terms("otan", ("otan",)), Terms("nato", ("nato",)), Terms("alliance", ("allianc",)))
+        ),
         Terms("ukraine", ("ukrain",)),
     ]
 
@@ -68,7 +73,10 @@ def test_malformed_dates_are_none(value):
 def test_date_filter_is_taken_out_of_the_words_and_bad_ones_stay_words():
     q = p("date:2024 munitions date:demain")
     assert q.dates == [DateRange(dt.date(2024, 1, 1), dt.date(2024, 12, 31))]
-    assert q.include == [Terms("munitions", ("munition",)), Terms("date:demain", ("date", "demain"))]
+    assert q.include == [
+        Terms("munitions", ("munition",)),
+        Terms("date:demain", ("date", "demain")),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -77,7 +85,10 @@ def test_date_filter_is_taken_out_of_the_words_and_bad_ones_stay_words():
         ('"munitions ukraine', [("munitions ukraine", ("munition", "ukrain"))]),
         ("(munitions (ukraine", [None]),
         ("munitions) ukraine)", [("munitions", ("munition",)), ("ukraine", ("ukrain",))]),
-        ("munitions:* ~ukraine^2", [("munitions:*", ("munition",)), ("~ukraine^2", ("ukrain", "2"))]),
+        (
+            "munitions:* ~ukraine^2",
+            [("munitions:*", ("munition",)), ("~ukraine^2", ("ukrain", "2"))],
+        ),
         ("OR munitions OR", [("munitions", ("munition",))]),
         ("- -- ---", []),
     ],

@@ -5,12 +5,11 @@ import threading
 import time
 
 import pytest
+from conftest import SEEDS
 
 import nato_search
 from nato_search import Document, Hit, Results
 from nato_search.analysis import analyze
-
-from conftest import SEEDS
 
 
 def where(results):
@@ -27,7 +26,11 @@ def test_results_and_hits_have_the_documented_shape(seeds_index):
     assert isinstance(results, Results) and results.total == 2 and len(results) == 2
     hit = results[0]
     assert isinstance(hit, Hit)
-    assert (hit.doc_id, hit.paragraph, hit.date) == ("003_1bfd15bd7f542d98", 1, dt.date(2024, 8, 28))
+    assert (hit.doc_id, hit.paragraph, hit.date) == (
+        "003_1bfd15bd7f542d98",
+        1,
+        dt.date(2024, 8, 28),
+    )
     assert hit.title == "Le Conseil OTAN-Ukraine s’est réuni ce mercredi (28 août 2024)"
     assert hit.text.startswith("Le secrétaire général de l’OTAN, Jens Stoltenberg")
     assert hit.highlights == [(534, 543)] and marked(hit) == ["munitions"]
@@ -52,7 +55,9 @@ def test_limit_cuts_hits_but_not_total(seeds_index):
         ("Boutcha", ("001", 1), ["Boutcha"]),
     ],
 )
-def test_forgiving_queries_find_the_right_paragraph_and_mark_the_original_words(seeds_index, query, top, words):
+def test_forgiving_queries_find_the_right_paragraph_and_mark_the_original_words(
+    seeds_index, query, top, words
+):
     results = seeds_index.search(query, limit=3)
     assert where(results)[0] == top
     assert marked(results[0]) == words
@@ -145,13 +150,20 @@ def test_date_filter_alone_lists_the_paragraphs_of_that_period(seeds_index):
 
 
 def test_all_words_first_beats_a_higher_scoring_partial_match(tmp_path):
-    filler = [Document(f"f{i}", "Chronique", None, [f"La guerre continue, jour {i}."]) for i in range(20)]
+    filler = [
+        Document(f"f{i}", "Chronique", None, [f"La guerre continue, jour {i}."]) for i in range(20)
+    ]
     docs = [
         Document("partial", "Note", None, ["Paix, paix, paix et encore paix."]),
-        Document("both", "Note", None, [
-            "Un long paragraphe qui évoque la paix puis, bien plus loin, après de nombreux autres "
-            "mots sans rapport avec le sujet, la guerre."
-        ]),
+        Document(
+            "both",
+            "Note",
+            None,
+            [
+                "Un long paragraphe qui évoque la paix puis, bien plus loin, après de nombreux autres "
+                "mots sans rapport avec le sujet, la guerre."
+            ],
+        ),
     ]
     with nato_search.build_index(filler + docs, tmp_path / "ix") as ix:
         results = ix.search("paix guerre")
@@ -180,7 +192,23 @@ def test_empty_query_is_a_clear_value_error(seeds_index, query):
 
 @pytest.mark.parametrize(
     "query",
-    ['"munitions', "(munitions", "munitions)", ":", "*", "~", "^", "munitions:", "OR", "-", '"', "()", "date:", "\x00", "‮"],
+    [
+        '"munitions',
+        "(munitions",
+        "munitions)",
+        ":",
+        "*",
+        "~",
+        "^",
+        "munitions:",
+        "OR",
+        "-",
+        '"',
+        "()",
+        "date:",
+        "\x00",
+        "‮",
+    ],
 )
 def test_stray_syntax_returns_results_or_nothing(seeds_index, query):
     results = seeds_index.search(query)
@@ -207,12 +235,18 @@ def test_bad_limit(seeds_index):
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
-    with pytest.raises(nato_search.IndexNotFoundError, match=r"no index at .*nowhere; build one with `nato-search index"):
+    with pytest.raises(
+        nato_search.IndexNotFoundError,
+        match=r"no index at .*nowhere; build one with `nato-search index",
+    ):
         nato_search.open_index(tmp_path / "nowhere")
 
 
 def test_search_from_many_threads_at_once(seeds_index):
-    expected = {q: where(seeds_index.search(q)) for q in ("munitions", "allies", "ukraine -russie", '"conseil otan ukraine"')}
+    expected = {
+        q: where(seeds_index.search(q))
+        for q in ("munitions", "allies", "ukraine -russie", '"conseil otan ukraine"')
+    }
     errors, seen = [], []
 
     def worker():
@@ -232,7 +266,9 @@ def test_search_from_many_threads_at_once(seeds_index):
 
 
 def test_closed_index_refuses_to_search(tmp_path):
-    with nato_search.build_index([Document("a", "Titre", None, ["La paix."])], tmp_path / "ix") as ix:
+    with nato_search.build_index(
+        [Document("a", "Titre", None, ["La paix."])], tmp_path / "ix"
+    ) as ix:
         assert len(ix) == 1
     with pytest.raises(ValueError, match="is closed"):
         ix.search("paix")
@@ -252,7 +288,9 @@ def test_html_snippet_escapes_the_document_text(tmp_path):
 
 def test_title_words_find_every_paragraph_but_no_phrase_spans_title_and_text(tmp_path):
     doc = Document(
-        id="v", title="Sommet de Vilnius", date=None,
+        id="v",
+        title="Sommet de Vilnius",
+        date=None,
         paragraphs=["Les Alliés arrivent.", "Les Ukrainiens aussi."],
     )
     with nato_search.build_index([doc], tmp_path / "ix") as ix:

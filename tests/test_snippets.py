@@ -52,7 +52,9 @@ def test_short_text_style_html():
 
 def test_short_text_style_ansi():
     got = make_snippet(SHORT, spans(SHORT, "OTAN"), "ansi")
-    assert got == f"L’Ukraine a besoin d’œuvrer avec l’\x1b[1;31mOTAN\x1b[0m «{NBSP}sans délai{NBSP}»."
+    assert (
+        got == f"L’Ukraine a besoin d’œuvrer avec l’\x1b[1;31mOTAN\x1b[0m «{NBSP}sans délai{NBSP}»."
+    )
 
 
 def test_text_that_fits_exactly_is_whole():
@@ -87,7 +89,7 @@ def test_html_escapes_everything_but_the_marks():
 
 
 def test_html_escapes_quotes_and_fragments_of_a_long_text():
-    text = "a " * 200 + "& \"Kyiv\" d'abord <b> " + "b " * 200
+    text = "a " * 200 + '& "Kyiv" d\'abord <b> ' + "b " * 200
     got = make_snippet(text, spans(text, "Kyiv"), "html", max_chars=40)
     assert got == "…a a a &amp; &quot;<mark>Kyiv</mark>&quot; d&#x27;abord &lt;b&gt; b b b b b b…"
 
@@ -250,9 +252,15 @@ def test_mark_each_style():
 
 
 def test_opening_and_closing_quotes_are_kept_rather_than_cut_off():
-    text = "« Les Ukrainiens ne manquent pas de courage, ils manquent de munitions », a déclaré " + "le secrétaire général " * 12 + "»."
+    text = (
+        "« Les Ukrainiens ne manquent pas de courage, ils manquent de munitions », a déclaré "
+        + "le secrétaire général " * 12
+        + "»."
+    )
     start = text.index("munitions")
     assert start == 61  # the lead-in (a quarter of 240) would start one character in, after «
     snippet = make_snippet(text, [(start, start + 9)], max_chars=240, max_fragments=1)
-    assert snippet.startswith("« Les Ukrainiens ne manquent pas de courage, ils manquent de [munitions] »")
+    assert snippet.startswith(
+        "« Les Ukrainiens ne manquent pas de courage, ils manquent de [munitions] »"
+    )
     assert snippet.endswith("…")

@@ -81,8 +81,18 @@ def run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One end-to-end run shared by the tests below: (exit code, stdout, JSON report)."""
     out = tmp_path_factory.mktemp("out") / "speed.json"
     argv = [
-        sys.executable, str(SCRIPT), "--corpus", str(corpus), "--sizes", "200,all",
-        "--queries", "10", "--systems", ",".join(SYSTEMS), "--json", str(out),
+        sys.executable,
+        str(SCRIPT),
+        "--corpus",
+        str(corpus),
+        "--sizes",
+        "200,all",
+        "--queries",
+        "10",
+        "--systems",
+        ",".join(SYSTEMS),
+        "--json",
+        str(out),
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else None
@@ -184,8 +194,16 @@ def test_end_to_end_exit_code_and_table(run: dict) -> None:
 def test_end_to_end_json_report(run: dict, corpus: Path) -> None:
     report = run["report"]
     assert report is not None, run["stderr"][-3000:]
-    assert {"corpus", "corpus_paragraphs", "sizes", "systems", "machine", "queries", "rows",
-            "incremental"} <= report.keys()
+    assert {
+        "corpus",
+        "corpus_paragraphs",
+        "sizes",
+        "systems",
+        "machine",
+        "queries",
+        "rows",
+        "incremental",
+    } <= report.keys()
     assert report["sizes"] == [200, N_PARAGRAPHS] and report["corpus_paragraphs"] == N_PARAGRAPHS
     assert {"cpu", "cores", "python", "date"} <= report["machine"].keys()
 
@@ -232,7 +250,9 @@ def test_missing_corpus_is_a_skip(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--corpus", str(missing), "--json", str(out)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert "skip" in proc.stdout and str(missing) in proc.stdout
@@ -249,8 +269,12 @@ def test_a_failing_system_fails_the_run(
 ) -> None:
     result = {"status": "error", "reason": "boom"}
     monkeypatch.setattr(speed, "run_job", lambda spec, workdir: result)
-    assert speed.main(["--corpus", str(corpus), "--sizes", "50", "--queries", "3",
-                       "--systems", "sqlite-fts5"]) == 1
+    assert (
+        speed.main(
+            ["--corpus", str(corpus), "--sizes", "50", "--queries", "3", "--systems", "sqlite-fts5"]
+        )
+        == 1
+    )
     assert "error (boom)" in capsys.readouterr().out
 
 
@@ -259,8 +283,12 @@ def test_a_skipped_system_does_not_fail_the_run(
 ) -> None:
     result = {"status": "skipped", "reason": "cannot import tantivy: nope"}
     monkeypatch.setattr(speed, "run_job", lambda spec, workdir: result)
-    assert speed.main(["--corpus", str(corpus), "--sizes", "50", "--queries", "3",
-                       "--systems", "tantivy"]) == 0
+    assert (
+        speed.main(
+            ["--corpus", str(corpus), "--sizes", "50", "--queries", "3", "--systems", "tantivy"]
+        )
+        == 0
+    )
     assert "skipped (cannot import tantivy" in capsys.readouterr().out
 
 

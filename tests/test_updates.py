@@ -3,12 +3,11 @@
 import os
 
 import pytest
+from conftest import doc, ids
 
 import nato_search
 from nato_search import CorpusError, IndexLockedError, update_index
 from nato_search.cli import main
-
-from conftest import doc, ids
 
 
 def test_added_documents_are_found_at_once(ix):
@@ -66,8 +65,12 @@ def test_a_writer_that_holds_the_lock_makes_others_wait_then_fail_clearly(ix):
 def folder(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "one.txt").write_text("Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8")
-    (folder / "two.txt").write_text("La défense aérienne ukrainienne tient bon face aux drones.\n", "utf-8")
+    (folder / "one.txt").write_text(
+        "Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8"
+    )
+    (folder / "two.txt").write_text(
+        "La défense aérienne ukrainienne tient bon face aux drones.\n", "utf-8"
+    )
     return folder
 
 
@@ -80,8 +83,12 @@ def test_unchanged_files_are_not_read_again(folder, tmp_path):
 
 def test_a_changed_file_replaces_its_paragraphs_and_a_new_one_is_added(folder, tmp_path):
     nato_search.build_index(folder, tmp_path / "ix").close()
-    (folder / "one.txt").write_text("Les obus de 155 mm arrivent en Ukraine cette semaine.\n", "utf-8")
-    (folder / "three.txt").write_text("Le sommet de Vilnius a eu lieu en juillet dernier.\n", "utf-8")
+    (folder / "one.txt").write_text(
+        "Les obus de 155 mm arrivent en Ukraine cette semaine.\n", "utf-8"
+    )
+    (folder / "three.txt").write_text(
+        "Le sommet de Vilnius a eu lieu en juillet dernier.\n", "utf-8"
+    )
     assert update_index(folder, tmp_path / "ix") == {"changed": 2, "unchanged": 1, "removed": 0}
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert ix.search("patriot").total == 0

@@ -13,13 +13,12 @@ import sys
 import time
 
 import pytest
+from conftest import SEEDS, doc, ids
 
 import nato_search
 from nato_search import xapian_engine
 from nato_search.cli import main
 from nato_search.xapian_engine import ClusterConfigError, ShardError, shard_of
-
-from conftest import SEEDS, doc, ids
 
 xapian = pytest.importorskip("xapian")
 TCPSRV = shutil.which("xapian-tcpsrv")
@@ -62,7 +61,9 @@ def test_local_shards_answer_like_the_whoosh_index(whoosh_seeds, tmp_path, shard
 
 
 def test_documents_go_to_one_shard_by_a_stable_hash():
-    assert [shard_of(f"doc-{i}", 4) for i in range(8)] == [shard_of(f"doc-{i}", 4) for i in range(8)]
+    assert [shard_of(f"doc-{i}", 4) for i in range(8)] == [
+        shard_of(f"doc-{i}", 4) for i in range(8)
+    ]
     assert {shard_of(f"doc-{i}", 4) for i in range(100)} == {0, 1, 2, 3}
     assert shard_of("003_1bfd15bd7f542d98", 2) == shard_of("003_1bfd15bd7f542d98", 2)
 
@@ -105,8 +106,18 @@ def cluster(tmp_path):
         port = free_port()
         servers.append(
             subprocess.Popen(
-                [TCPSRV, "--interface", "127.0.0.1", "--port", str(port), "--writable", str(folder)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                [
+                    TCPSRV,
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--writable",
+                    str(folder),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
         )
         lines.append(f'[[shards]]\naddress = "127.0.0.1:{port}"\nwritable = true\n')
@@ -185,7 +196,9 @@ def test_a_partial_session_goes_on_without_a_shard_that_stops(cluster):
 
 
 def read_cluster_addresses(config):
-    return [line.split('"')[1] for line in config.read_text("utf-8").splitlines() if "address" in line]
+    return [
+        line.split('"')[1] for line in config.read_text("utf-8").splitlines() if "address" in line
+    ]
 
 
 def wait_for(port):
@@ -207,9 +220,18 @@ def test_serve_shard_serves_one_shard_of_a_local_index(tmp_path, capsys):
     assert "not a Xapian shard folder" in capsys.readouterr().err
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "nato_search", "serve-shard", str(tmp_path / "ix" / "shard-000"),
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "nato_search",
+            "serve-shard",
+            str(tmp_path / "ix" / "shard-000"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_for(port)
@@ -228,7 +250,10 @@ def test_serve_shard_serves_one_shard_of_a_local_index(tmp_path, capsys):
     [
         ('[[shards]]\naddress = "no-such-host.invalid:8100"\n', "unknown host"),
         ('[[shards]]\naddress = "127.0.0.1:99999"\n', "bad port"),
-        ('[[shards]]\naddress = "127.0.0.1:8101"\n[[shards]]\naddress = "127.0.0.1:8101"\n', "twice"),
+        (
+            '[[shards]]\naddress = "127.0.0.1:8101"\n[[shards]]\naddress = "127.0.0.1:8101"\n',
+            "twice",
+        ),
         ("shards = 3\n", "one or more"),
         ("[[shards]\n", "cluster file"),
     ],
@@ -251,10 +276,16 @@ def test_a_shard_nobody_serves_is_named_before_any_write(tmp_path):
 def test_nato_search_index_updates_local_shards_with_the_files_that_changed(tmp_path, capsys):
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "one.txt").write_text("Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8")
+    (folder / "one.txt").write_text(
+        "Les batteries Patriot arrivent en Ukraine cette semaine.\n", "utf-8"
+    )
     index = str(tmp_path / "ix")
-    assert main(["index", str(folder), "--index", index, "--backend", "xapian", "--shards", "2"]) == 0
-    (folder / "two.txt").write_text("Des frégates patrouillent en mer Noire depuis lundi.\n", "utf-8")
+    assert (
+        main(["index", str(folder), "--index", index, "--backend", "xapian", "--shards", "2"]) == 0
+    )
+    (folder / "two.txt").write_text(
+        "Des frégates patrouillent en mer Noire depuis lundi.\n", "utf-8"
+    )
     assert main(["index", str(folder), "--index", index]) == 0
     assert "1 files changed, 1 unchanged, 0 removed; 2 paragraphs" in capsys.readouterr().out
     with nato_search.open_index(index) as ix:

@@ -4,7 +4,9 @@ chain = FrenchTokenizer() | ElisionFilter() | CompoundFilter()
 
 
 def tokens(text):
-    return [(t.text, t.pos, t.startchar, t.endchar) for t in chain(text, positions=True, chars=True)]
+    return [
+        (t.text, t.pos, t.startchar, t.endchar) for t in chain(text, positions=True, chars=True)
+    ]
 
 
 def test_compound_parts_get_their_own_offsets_and_consecutive_positions():

@@ -33,7 +33,10 @@ def test_elided_prefix_is_dropped_and_start_moves_past_it(text, expected):
 
 
 def test_words_that_merely_contain_an_apostrophe_stay_whole():
-    assert stream(chain, "aujourd’hui presqu’île") == [("aujourd’hui", 0, 11), ("presqu’île", 12, 22)]
+    assert stream(chain, "aujourd’hui presqu’île") == [
+        ("aujourd’hui", 0, 11),
+        ("presqu’île", 12, 22),
+    ]
 
 
 def test_only_the_first_elision_is_dropped_from_a_compound():

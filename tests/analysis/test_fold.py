@@ -17,7 +17,9 @@ def test_accents_and_ligatures_fold_to_ascii_but_offsets_stay_on_the_original():
 
 
 def test_typographic_apostrophes_fold_to_one_form():
-    assert [t for t, *_ in stream(chain, "aujourd’hui aujourdʼhui aujourd'hui")] == ["aujourd'hui"] * 3
+    assert [t for t, *_ in stream(chain, "aujourd’hui aujourdʼhui aujourd'hui")] == [
+        "aujourd'hui"
+    ] * 3
 
 
 def test_a_word_that_folds_to_nothing_is_dropped():

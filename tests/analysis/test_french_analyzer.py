@@ -17,7 +17,9 @@ def test_elision_compound_stopwords_and_folding_together():
 
 
 def test_quotes_and_non_breaking_spaces_from_the_seeds():
-    text = "« Les Ukrainiens ne manquent pas de courage, ils manquent de munitions »,\u00a0a déclaré"
+    text = (
+        "« Les Ukrainiens ne manquent pas de courage, ils manquent de munitions »,\u00a0a déclaré"
+    )
     assert analyze(text) == [
         ("ukrainien", 0, 6, 16),
         ("manquent", 1, 20, 28),
@@ -40,5 +42,10 @@ def test_query_typed_without_accents_or_with_a_straight_apostrophe_matches():
 
 def test_numbers_and_acronyms_survive():
     assert [t for t, *_ in analyze("40 milliards d’euros, DIANA et JATEC en 2024")] == [
-        "40", "milliard", "euro", "diana", "jatec", "2024",
+        "40",
+        "milliard",
+        "euro",
+        "diana",
+        "jatec",
+        "2024",
     ]

@@ -23,7 +23,10 @@ def test_transliterations_share_a_key(french, english):
 
 def test_exact_keys():
     assert [name_key(w) for w in ("poutine", "boutcha", "oumierov", "stoltenberg")] == [
-        "putin", "busha", "umerov", "stoltenberg",
+        "putin",
+        "busha",
+        "umerov",
+        "stoltenberg",
     ]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from nato_search.analysis import StemFilter, FrenchTokenizer
+from nato_search.analysis import FrenchTokenizer, StemFilter
 
 
 def stems(stemmer, text):
@@ -27,7 +27,12 @@ def test_light_stemmer_merges_number_and_gender(forms):
 
 def test_light_stemmer_exact_stems():
     assert stems("light", "munitions aeriennes securite pays ministres ukraine") == [
-        "munition", "aerien", "securit", "pay", "ministr", "ukrain",
+        "munition",
+        "aerien",
+        "securit",
+        "pay",
+        "ministr",
+        "ukrain",
     ]
 
 
@@ -36,7 +41,12 @@ def test_short_words_are_left_alone():
 
 
 def test_minimal_stemmer_only_merges_plurals():
-    assert stems("minimal", "munitions aeriennes chevaux jeux") == ["munition", "aerienne", "cheval", "jeu"]
+    assert stems("minimal", "munitions aeriennes chevaux jeux") == [
+        "munition",
+        "aerienne",
+        "cheval",
+        "jeu",
+    ]
 
 
 def test_snowball_and_none():

@@ -14,7 +14,9 @@ def test_packaged_list_is_the_snowball_list_plus_interrogatives_in_folded_form()
 
 
 def test_stopwords_are_removed_and_positions_close_the_gap():
-    tokens = [(t.text, t.pos) for t in chain("Les ministres des Affaires étrangères", positions=True)]
+    tokens = [
+        (t.text, t.pos) for t in chain("Les ministres des Affaires étrangères", positions=True)
+    ]
     assert tokens == [("ministres", 0), ("affaires", 1), ("etrangeres", 2)]
 
 

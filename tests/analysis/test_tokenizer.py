@@ -15,7 +15,13 @@ def test_words_keep_inner_apostrophes_and_hyphens_with_exact_offsets():
 
 
 def test_punctuation_underscores_and_edge_hyphens_separate_words():
-    assert [t for t, *_ in stream(FrenchTokenizer(), "-mot_clé- 40,5 % d'")] == ["mot", "clé", "40", "5", "d"]
+    assert [t for t, *_ in stream(FrenchTokenizer(), "-mot_clé- 40,5 % d'")] == [
+        "mot",
+        "clé",
+        "40",
+        "5",
+        "d",
+    ]
 
 
 def test_decomposed_accents_stay_inside_the_word():

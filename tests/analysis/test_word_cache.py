@@ -3,8 +3,15 @@ import pickle
 from whoosh.analysis import LowercaseFilter
 
 from nato_search.analysis import (
-    CompoundFilter, ElisionFilter, FoldFilter, FrenchTokenizer, NormalizeFilter, StemFilter,
-    StopFilter, WordCachedAnalyzer, french_analyzer,
+    CompoundFilter,
+    ElisionFilter,
+    FoldFilter,
+    FrenchTokenizer,
+    NormalizeFilter,
+    StemFilter,
+    StopFilter,
+    WordCachedAnalyzer,
+    french_analyzer,
 )
 
 TEXT = (
@@ -15,8 +22,14 @@ TEXT = (
 
 def plain_chain():
     return (
-        FrenchTokenizer() | ElisionFilter() | CompoundFilter() | NormalizeFilter()
-        | LowercaseFilter() | FoldFilter() | StopFilter() | StemFilter("light")
+        FrenchTokenizer()
+        | ElisionFilter()
+        | CompoundFilter()
+        | NormalizeFilter()
+        | LowercaseFilter()
+        | FoldFilter()
+        | StopFilter()
+        | StemFilter("light")
     )
 
 
