@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, overload
+from typing import Any, Protocol, overload
+
+from whoosh.analysis import Analyzer
 
 from .analysis import analyze
 from .corpus import Document, Sources, read_documents
@@ -32,6 +36,17 @@ BM25_B = 0.75
 
 class IndexLockedError(RuntimeError):
     """Another writer holds the index's lock (it is released when that writer ends or dies)."""
+
+
+class IndexDamagedError(RuntimeError):
+    """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
+
+
+def damage_message(path: str | os.PathLike[str], exc: BaseException) -> str:
+    return (
+        f"the index at {path} is damaged ({type(exc).__name__}: {exc}); "
+        f"rebuild it with `nato-search index SOURCE... --index {path} --rebuild`"
+    )
 
 
 @dataclass(frozen=True)
@@ -59,25 +74,19 @@ class Results(Sequence[Hit]):
     def __init__(
         self,
         hits: list[Hit],
-        total: int | Callable[[], int],
+        total: int,
         query: str,
         suggestion: str | None = None,
         partial: bool = False,
     ):
         self._hits = hits
-        self._total = total
+        self.total = total
+        """Every matching paragraph, counted on the snapshot the hits came from."""
         self.query = query
         self.suggestion = suggestion
         """The query with unknown words corrected (``Stoltemberg`` → ``Stoltenberg``), else None."""
         self.partial = partial
         """True when some shards did not answer (only with ``allow_partial=True``)."""
-
-    @property
-    def total(self) -> int:
-        """Every matching paragraph; counted on first use, on the snapshot the hits came from."""
-        if callable(self._total):
-            self._total = self._total()
-        return self._total
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -94,14 +103,16 @@ class Results(Sequence[Hit]):
 
 
 class Snapshot(Lexicon, Protocol):
-    """One consistent state of an engine's index, as one thread sees it."""
+    """One consistent state of an engine's index, lent to one search at a time."""
 
     partial: bool
+    analyzer: Analyzer
+    names: Analyzer
 
     def count(self) -> int: ...
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict, float]], Callable[[], int]]:
-        """Stored fields and scores of the best paragraphs, and a way to count every match."""
+    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
+        """Stored fields and scores of the best paragraphs, and how many match in all."""
         ...
 
 
@@ -109,12 +120,24 @@ class Engine(Protocol):
     """Where paragraphs are stored and searched (an index folder, Xapian shards)."""
 
     path: str
-    analyzer: Callable
-    names: Callable
 
-    def snapshot(self, allow_partial: bool = False) -> Snapshot: ...
+    @property
+    def analyzer(self) -> Analyzer: ...
 
-    def write(self, documents: list[Document], *, replace: bool, timeout: float) -> None: ...
+    def snapshot(self, allow_partial: bool = False) -> AbstractContextManager[Snapshot]:
+        """The latest committed state, for one search (then given back)."""
+        ...
+
+    def write(
+        self,
+        documents: list[Document],
+        *,
+        replace: bool,
+        timeout: float,
+        delete: Iterable[str] = (),
+    ) -> None:
+        """One commit: removes the ``delete`` ids, then adds (or replaces) ``documents``."""
+        ...
 
     def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int: ...
 
@@ -124,11 +147,9 @@ class Engine(Protocol):
 class Index:
     """An open index. Use it as a context manager; one object serves many threads."""
 
-    def __init__(self, engine: Engine, synonyms: Sequence = ()):
+    def __init__(self, engine: Engine, synonyms: Iterable[str | os.PathLike[str]] = ()):
         self._engine = engine
         self.path = engine.path
-        self._analyzer = engine.analyzer
-        self._names = engine.names
         self.synonyms = Synonyms.load(self.analyze, synonyms)
         self._closed = False
 
@@ -147,12 +168,16 @@ class Index:
 
     def __len__(self) -> int:
         """Number of indexed paragraphs."""
-        return self._snapshot().count()
+        with self._snapshot() as snapshot:
+            return snapshot.count()
 
-    def _snapshot(self, allow_partial: bool = False) -> Snapshot:
+    def _snapshot(self, allow_partial: bool = False) -> AbstractContextManager[Snapshot]:
+        self._check_open()
+        return self._engine.snapshot(allow_partial)
+
+    def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"index {self.path} is closed")
-        return self._engine.snapshot(allow_partial)
 
     def add(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Indexes new documents (files, folders or Documents); returns the paragraphs added.
@@ -161,24 +186,34 @@ class Index:
         Sources are read in full before the index is touched, so a bad file
         changes nothing. Searches see the new paragraphs once this returns.
         """
+        self._check_open()
         documents = list(read_documents(documents))
         self._engine.write(documents, replace=False, timeout=timeout)
         return sum(len(d.paragraphs) for d in documents)
 
     def update(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Indexes documents, replacing every paragraph their ids held; returns the paragraphs written."""
+        return self.replace(documents, delete=(), timeout=timeout)
+
+    def replace(
+        self, documents: Sources, *, delete: Iterable[str], timeout: float = LOCK_TIMEOUT
+    ) -> int:
+        """In one commit, removes the ``delete`` ids and indexes ``documents`` (replacing
+        their ids); a search sees the index before or after, never between."""
+        self._check_open()
         documents = list(read_documents(documents))
-        self._engine.write(documents, replace=True, timeout=timeout)
+        self._engine.write(documents, replace=True, delete=list(delete), timeout=timeout)
         return sum(len(d.paragraphs) for d in documents)
 
     def delete(self, doc_ids: Iterable[str] | str, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Removes documents by id; returns the paragraphs removed (0 for unknown ids)."""
-        ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        self._check_open()
+        ids = [doc_ids] if isinstance(doc_ids, str) else list(dict.fromkeys(doc_ids))
         return self._engine.delete(ids, timeout=timeout)
 
     def analyze(self, text: str) -> list[str]:
         """Terms of ``text`` as this index sees them."""
-        return [term for term, *_ in analyze(text, self._analyzer)]
+        return [term for term, *_ in analyze(text, self._engine.analyzer)]
 
     def search(
         self,
@@ -200,24 +235,31 @@ class Index:
         """
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"limit must be a positive whole number, not {limit!r}")
-        parsed = parse(query, self.analyze)
-        if not (parsed.include or parsed.exclude or parsed.dates):
-            return Results([], 0, query)
-        snapshot = self._snapshot(allow_partial)
-        expander = Expander(
-            snapshot,
-            self.synonyms,
-            lambda text: [term for term, *_ in analyze(text, self._names)],
-            Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
-        )
-        parsed = expander.expand(parsed)
-        near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
-        plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST)
-        rows, total = snapshot.ranked(plan, limit)
-        hits = [self._hit(stored, score, parsed) for stored, score in rows]
-        return Results(hits, total, query, expander.suggestion(query), snapshot.partial)
+        with self._snapshot(allow_partial) as snapshot:
+            terms = snapshot.analyzer
 
-    def _hit(self, stored: dict, score: float, parsed: Query) -> Hit:
+            def analyze_query(text: str) -> list[str]:
+                return [term for term, *_ in analyze(text, terms)]
+
+            parsed = parse(query, analyze_query)
+            if not (parsed.include or parsed.exclude or parsed.dates):
+                return Results([], 0, query)
+            expander = Expander(
+                snapshot,
+                self.synonyms,
+                lambda text: [term for term, *_ in analyze(text, snapshot.names)],
+                Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
+            )
+            parsed = expander.expand(parsed)
+            near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
+            plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST)
+            rows, total = snapshot.ranked(plan, limit)
+            suggestion = expander.suggestion(query)
+            partial = snapshot.partial
+        hits = [self._hit(stored, score, parsed, snapshot) for stored, score in rows]
+        return Results(hits, total, query, suggestion, partial)
+
+    def _hit(self, stored: dict[str, Any], score: float, parsed: Query, snapshot: Snapshot) -> Hit:
         text = stored["text"]
         return Hit(
             doc_id=stored["doc_id"],
@@ -226,7 +268,7 @@ class Index:
             paragraph=stored["paragraph"],
             text=text,
             score=float(score or 0.0),
-            highlights=highlight(text, parsed, self._analyzer, self._names),
+            highlights=highlight(text, parsed, snapshot.analyzer, snapshot.names),
         )
 
 

@@ -1,17 +1,30 @@
 """The Whoosh backend: the embedded default, an index folder with no server.
 
 Translates the engine-neutral query plan to Whoosh queries, ranks with BM25,
-and keeps one searcher per thread, replaced when the index changes.
+and lends searches a searcher from a bounded pool, replaced when the index changes.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import struct
 import threading
-from collections.abc import Callable, Iterable
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from math import log
+from typing import Any, TypeVar
 
+import whoosh
+from whoosh import index as windex
 from whoosh import query as wq
 from whoosh import scoring
+from whoosh.analysis import Analyzer
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import FileFormatError
+from whoosh.index import TOC
 from whoosh.index import Index as WhooshIndex
 from whoosh.matching import DisjunctionMaxMatcher
 from whoosh.searching import Searcher
@@ -20,9 +33,13 @@ from whoosh.support.levenshtein import distance
 from . import search as policy
 from .analysis import analyze
 from .corpus import Document
+from .pool import Pool
 from .query import AnyOf, Clause, Plan, Query, Terms, Variants
-from .schema import day_key
+from .schema import META_FILE, day_key
+from .search import IndexDamagedError, damage_message
 from .writing import open_writer, write_documents
+
+T = TypeVar("T")
 
 
 class FrenchBM25(scoring.BM25F):
@@ -45,33 +62,91 @@ def _weighting() -> scoring.WeightingModel:
 
 
 class WhooshEngine:
-    """An index folder; one object serves many threads."""
+    """An index folder; one object serves many threads.
 
-    def __init__(self, whoosh_index: WhooshIndex, path: str):
-        self._ix = whoosh_index
+    Searches borrow a searcher from a bounded pool. Before each search the
+    pool checks the folder's identity (its metadata file, which a rebuild
+    replaces) and Whoosh's commit generation, so a long-running process sees
+    what any other process committed, rebuilds included.
+    """
+
+    def __init__(self, path: str, validate: Callable[[], None] = lambda: None):
         self.path = path
-        self.analyzer = whoosh_index.schema["text"].analyzer
-        self.names = whoosh_index.schema["names"].analyzer
-        self._local = threading.local()
-        self._searchers: list[Searcher] = []
-        self._lock = threading.Lock()
+        self.analyzer: Analyzer
+        """The analyzer of the latest build opened (a rebuild may change the stemmer)."""
+        self._validate = validate
+        self._opened: tuple[object, WhooshIndex] | None = None
+        self._opening = threading.Lock()
+        self._pool: Pool[WhooshSnapshot] = Pool(
+            self._open_snapshot, WhooshSnapshot.close, self._is_current
+        )
+        self._open_snapshot().close()  # damage and missing files show now, not on a search
 
-    def snapshot(self, allow_partial: bool = False) -> WhooshSnapshot:
-        """This thread's searcher, replaced when the index has changed since it was opened."""
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is None or not searcher.up_to_date():
-            # A new searcher rather than searcher.refresh(), which closes the old one's
-            # readers: Results still counting their total may hold the old snapshot.
-            fresh = self._ix.searcher(weighting=_weighting())
-            with self._lock:
-                if searcher is not None and searcher in self._searchers:
-                    self._searchers.remove(searcher)
-                self._searchers.append(fresh)
-            self._local.searcher = searcher = fresh
-        return WhooshSnapshot(searcher, self.analyzer)
+    @property
+    def open_searchers(self) -> int:
+        return self._pool.open_readers
 
-    def write(self, documents: list[Document], *, replace: bool, timeout: float) -> None:
-        with open_writer(self._ix, self.path, timeout) as writer:
+    def _identity(self) -> tuple[object, int]:
+        """Which build is at ``path`` (its metadata file), and its latest commit."""
+        meta = os.stat(os.path.join(self.path, META_FILE))
+        build = (meta.st_dev, meta.st_ino, meta.st_mtime_ns)
+        return build, TOC._latest_generation(FileStorage(self.path), "MAIN")
+
+    def _index(self, build: object) -> WhooshIndex:
+        """The Whoosh index of that build, reopened (and its settings checked) after a rebuild."""
+        with self._opening:
+            if self._opened is None or self._opened[0] != build:
+                self._validate()
+                ix = _retry_replaced(self.path, lambda: windex.open_dir(self.path))
+                # ix.schema reads the table of contents again, which a commit may replace
+                schema = _retry_replaced(self.path, lambda: ix.schema)
+                self.analyzer = schema["text"].analyzer
+                self._opened = (build, ix)
+            return self._opened[1]
+
+    def _open_snapshot(self) -> WhooshSnapshot:
+        def attempt() -> WhooshSnapshot:
+            identity = self._identity()
+            ix = self._index(identity[0])
+            searcher = ix.searcher(weighting=_weighting())
+            if searcher.reader().generation() != identity[1]:
+                searcher.close()
+                raise FileNotFoundError("a commit landed while the searcher opened")
+            schema = searcher.schema
+            return WhooshSnapshot(
+                searcher, identity, schema["text"].analyzer, schema["names"].analyzer
+            )
+
+        return _retry_replaced(self.path, attempt)
+
+    def _is_current(self, snapshot: WhooshSnapshot) -> bool:
+        try:
+            return snapshot.identity == self._identity()
+        except OSError:
+            return False
+
+    @contextmanager
+    def snapshot(self, allow_partial: bool = False) -> Iterator[WhooshSnapshot]:
+        """The latest committed state, lent to this search alone."""
+        try:
+            with self._pool.lease() as snapshot:
+                yield snapshot
+        except Exception as exc:
+            if _is_damage(exc):
+                raise IndexDamagedError(damage_message(self.path, exc)) from exc
+            raise
+
+    def write(
+        self,
+        documents: list[Document],
+        *,
+        replace: bool,
+        timeout: float,
+        delete: Iterable[str] = (),
+    ) -> None:
+        with open_writer(self.path, timeout) as writer:
+            for doc_id in delete:
+                writer.delete_by_term("doc_id", doc_id)
             if not replace:
                 reader = writer.reader()
                 taken = [d.id for d in documents if reader.doc_frequency("doc_id", d.id)]
@@ -83,25 +158,72 @@ class WhooshEngine:
             write_documents(writer, documents, replace=replace)
 
     def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int:
-        with open_writer(self._ix, self.path, timeout) as writer:
+        with open_writer(self.path, timeout) as writer:
             return sum(writer.delete_by_term("doc_id", doc_id) for doc_id in doc_ids)
 
     def close(self) -> None:
-        with self._lock:
-            for searcher in self._searchers:
-                searcher.close()
-            self._searchers.clear()
+        self._pool.close()
+
+
+# Whoosh reports unreadable segment data with these; and with a bare Exception
+# ("Block tag error") or an IndexError, KeyError, ValueError or OverflowError raised
+# inside its storage code, where only bad bytes can cause them.
+_DAMAGE_TYPES = (
+    zlib.error,
+    struct.error,
+    EOFError,
+    pickle.UnpicklingError,
+    UnicodeDecodeError,
+    FileFormatError,
+)
+_DAMAGE_IN_STORAGE = (Exception, IndexError, KeyError, ValueError, OverflowError)
+_STORAGE_CODE = tuple(
+    os.path.join(os.path.dirname(whoosh.__file__), part, "") for part in ("codec", "filedb", "util")
+)
+
+
+def _retry_replaced(path: str, attempt: Callable[[], T], tries: int = 20) -> T:
+    """``attempt()``, again when a commit in another process replaced a file under it."""
+    for remaining in range(tries - 1, -1, -1):
+        try:
+            return attempt()
+        except FileNotFoundError:
+            if remaining == 0 or not os.path.isdir(path):
+                raise
+        except Exception as exc:
+            if remaining == 0 or not _is_damage(exc):
+                raise
+        time.sleep(0.01)
+    raise AssertionError("unreachable")
+
+
+def _is_damage(exc: BaseException) -> bool:
+    if isinstance(exc, _DAMAGE_TYPES):
+        return True
+    if type(exc) not in _DAMAGE_IN_STORAGE or exc.__traceback__ is None:
+        return False
+    innermost = exc.__traceback__
+    while innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return innermost.tb_frame.f_code.co_filename.startswith(_STORAGE_CODE)
 
 
 class WhooshSnapshot:
-    """One committed state of the index, for one thread: its vocabulary and its searches."""
+    """One committed state of the index: its vocabulary and its searches (one search at a time)."""
 
     partial = False
 
-    def __init__(self, searcher: Searcher, analyzer):
+    def __init__(
+        self, searcher: Searcher, identity: tuple[object, int], analyzer: Analyzer, names: Analyzer
+    ):
         self.searcher = searcher
         self.reader = searcher.reader()
+        self.identity = identity
         self.analyzer = analyzer
+        self.names = names
+
+    def close(self) -> None:
+        self.searcher.close()
 
     def count(self) -> int:
         return self.searcher.doc_count()
@@ -121,8 +243,8 @@ class WhooshSnapshot:
                 found.append((candidate, edits, self.reader.doc_frequency("text", candidate)))
         return found
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict, float]], Callable[[], int]]:
-        """Stored fields and scores of the best paragraphs, and a way to count them all."""
+    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
+        """Stored fields and scores of the best paragraphs, and how many match in all."""
         searcher, parsed = self.searcher, plan.query
         include = [_to_whoosh(c) for c in parsed.include]
         restrict = _date_filter(parsed)
@@ -130,7 +252,7 @@ class WhooshSnapshot:
             # Whoosh reads an empty filter as "no filter", so an empty period must stop here.
             restrict = set(searcher.docs_for_query(restrict))
             if not restrict:
-                return [], lambda: 0
+                return [], 0
         mask = _Union([_to_whoosh(c) for c in parsed.exclude]) if parsed.exclude else None
         near = [wq.Phrase("text", [a, b], slop=1, boost=plan.near_weight) for a, b in plan.near]
         any_words = _Union(include + near) if include else wq.Every()
@@ -143,7 +265,6 @@ class WhooshSnapshot:
             mask=mask,
             scored=bool(include),
         )
-        total = ranked.__len__  # counting every match is costly: done only if asked
         order = [(h.docnum, h.score) for h in ranked]
         if tiered:
             all_words = wq.AndMaybe(wq.And(include), _Union(near)) if near else wq.And(include)
@@ -151,14 +272,15 @@ class WhooshSnapshot:
             first = [(h.docnum, h.score) for h in all_words]
             seen = {docnum for docnum, _ in first}
             order = first + [(docnum, score) for docnum, score in order if docnum not in seen]
-        return [(searcher.stored_fields(d), score) for d, score in order[:limit]], total
+        rows = [(searcher.stored_fields(d), score) for d, score in order[:limit]]
+        return rows, len(ranked)
 
     def surface(self, term: str) -> str | None:
         for docnum in self.searcher.docs_for_query(wq.Term("text", term)):
             text = self.searcher.stored_fields(docnum)["text"]
             for found, _, start, end in analyze(text, self.analyzer):
                 if found == term:
-                    return text[start:end]
+                    return str(text[start:end])
         return None
 
 

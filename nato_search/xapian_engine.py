@@ -8,21 +8,24 @@ shard, chosen by a stable hash of its id; a client searches all shards as one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import socket
-import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from whoosh.support.levenshtein import distance
 
 from .analysis import analyze
 from .corpus import Document
+from .pool import Pool
 from .query import AllOf, AnyOf, Clause, Plan, Terms, Variants
 from .schema import day_key, indexed_text
 from .search import IndexLockedError
@@ -166,7 +169,10 @@ class XapianEngine:
         self.analyzer = analyzer
         self.names = names
         self.k1, self.b = k1, b
-        self._local = threading.local()
+        self._pools = {
+            partial: Pool(functools.partial(XapianSnapshot, self, partial), XapianSnapshot.close)
+            for partial in (False, True)
+        }
 
     def check(self) -> None:
         """Every shard answers: raises ShardError naming the first that doesn't."""
@@ -197,15 +203,13 @@ class XapianEngine:
             db.close()
         return json.loads(text) if text else {}
 
-    def snapshot(self, allow_partial: bool = False) -> XapianSnapshot:
-        """This thread's view of every shard (Xapian databases are not shared between threads)."""
-        cached = getattr(self._local, "snapshot", None)
-        if cached is None or cached.allow_partial != allow_partial:
-            cached = XapianSnapshot(self, allow_partial)
-            self._local.snapshot = cached
-        else:
-            cached.reopen()
-        return cached
+    @contextmanager
+    def snapshot(self, allow_partial: bool = False) -> Iterator[XapianSnapshot]:
+        """A view of every shard, lent to one search (Xapian databases are not shared
+        between threads), reopened on the latest commit."""
+        with self._pools[allow_partial].lease() as snapshot:
+            snapshot.reopen()
+            yield snapshot
 
     def _by_shard(self, items: Iterable, doc_id: Callable = lambda item: item) -> dict[int, list]:
         groups: dict[int, list] = {}
@@ -213,8 +217,17 @@ class XapianEngine:
             groups.setdefault(shard_of(doc_id(item), len(self.shards)), []).append(item)
         return groups
 
-    def write(self, documents: list[Document], *, replace: bool, timeout: float) -> None:
+    def write(
+        self,
+        documents: list[Document],
+        *,
+        replace: bool,
+        timeout: float,
+        delete: Iterable[str] = (),
+    ) -> None:
+        """One transaction per shard: a shard's readers see all of its part of the change or none."""
         by_shard = self._by_shard(documents, lambda d: d.id)
+        deleted = self._by_shard(delete)
         if not replace:
             taken = [
                 doc_id
@@ -226,12 +239,14 @@ class XapianEngine:
                     f"already in the index at {self.path}: {', '.join(map(repr, taken[:5]))}; "
                     "use update() to replace documents"
                 )
-        for number, group in sorted(by_shard.items()):
+        for number in sorted(by_shard.keys() | deleted.keys()):
             shard = self.shards[number]
             db = shard.open_writable(timeout)
             try:
                 db.begin_transaction()
-                for document in group:
+                for doc_id in deleted.get(number, ()):
+                    db.delete_document(DOC_ID + doc_id)
+                for document in by_shard.get(number, ()):
                     db.delete_document(DOC_ID + document.id)
                     for paragraph, text in enumerate(document.paragraphs):
                         db.add_document(self._paragraph(document, paragraph, text))
@@ -286,9 +301,8 @@ class XapianEngine:
         return doc
 
     def close(self) -> None:
-        snapshot = getattr(self._local, "snapshot", None)
-        if snapshot is not None:
-            snapshot.close()
+        for pool in self._pools.values():
+            pool.close()
 
 
 class XapianSnapshot:
@@ -297,6 +311,8 @@ class XapianSnapshot:
     def __init__(self, engine: XapianEngine, allow_partial: bool):
         self.engine = engine
         self.allow_partial = allow_partial
+        self.analyzer = engine.analyzer
+        self.names = engine.names
         self._open()
 
     def _open(self) -> None:
@@ -368,7 +384,7 @@ class XapianSnapshot:
 
     # -- ranking ---------------------------------------------------------------
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict, float]], Callable[[], int]]:
+    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
         include = [_translate(c) for c in plan.query.include]
         near = [
             xapian.Query(
@@ -390,7 +406,7 @@ class XapianSnapshot:
                 self._recover(exc)  # raises, or drops the shards that are down
                 if attempt == 2:
                     raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
-        return hits, lambda: self._mset(anything, 0, exact=True).get_matches_estimated()
+        return hits, self._mset(anything, 0, exact=True).get_matches_estimated()
 
     def _best(self, anything, include, near, plan: Plan, limit: int) -> list[tuple[dict, float]]:
         ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
