@@ -1,3 +1,5 @@
+"""``python -m nato_search``: the command line, as ``nato-search``."""
+
 import sys
 
 from .cli import main

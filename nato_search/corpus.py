@@ -220,8 +220,8 @@ def parse_page(text: str, doc_id: str) -> Document:
 # --- files -------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def _read_text(path: Path, data: bytes | None = None) -> str:
+    data = path.read_bytes() if data is None else data
     if b"\x00" in data:
         raise CorpusError(f"{path}: a binary file (it holds NUL bytes), not text")
     try:
@@ -242,9 +242,9 @@ def _parse_date_field(value: object, where: str) -> dt.date | None:
         raise CorpusError(f"{where}: date {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
-def read_jsonl(path: Path) -> Iterator[Document]:
+def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
     """One JSON object a line: ``id``, ``title``, ``date``, and ``text`` or ``paragraphs``."""
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
+    for number, line in enumerate(_read_text(path, data).splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -272,12 +272,14 @@ def read_jsonl(path: Path) -> Iterator[Document]:
         )
 
 
-def read_file(path: Path, doc_id: str | None = None) -> Iterator[Document]:
-    """Documents in one file, by its suffix."""
+def read_file(
+    path: Path, doc_id: str | None = None, *, data: bytes | None = None
+) -> Iterator[Document]:
+    """Documents in one file, by its suffix; from ``data`` when the caller already read it."""
     if path.suffix.lower() in JSONL_SUFFIXES:
-        yield from read_jsonl(path)
+        yield from read_jsonl(path, data)
     else:
-        yield parse_page(_read_text(path), doc_id or path.stem)
+        yield parse_page(_read_text(path, data), doc_id or path.stem)
 
 
 def source_files(folder: Path) -> Iterator[tuple[Path, str]]:

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as windex
 
 from . import search
 from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
-from .corpus import CorpusError, Document, Sources, read_by_file, read_documents, source_files
+from .corpus import CorpusError, Document, Sources, read_documents, read_file, source_files
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
-from .search import Index
-from .whoosh_engine import WhooshEngine
-from .writing import Progress, open_writer, write_documents
+from .search import Index, IndexDamagedError, damage_message
+from .whoosh_engine import WhooshEngine, _retry_replaced
+from .writing import Progress, open_writer, write_documents, write_lock
 from .xapian_engine import ShardError, XapianEngine, local_shards, read_cluster, require_xapian
 
 
@@ -29,10 +35,6 @@ class IndexNotFoundError(FileNotFoundError):
 
 class IndexVersionError(RuntimeError):
     """The index was built by other analysis or another format; it must be rebuilt."""
-
-
-class IndexDamagedError(RuntimeError):
-    """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
 
 
 BACKENDS = ("whoosh", "xapian")
@@ -80,66 +82,80 @@ def build_index(
             f"{path} exists and is not a nato-search index; choose another path or remove it"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent))
-    try:
-        manifest: dict[str, dict] = {}
+    _remove_abandoned_builds(path)
+    with _building_folder(path) as building:
+        manifest: dict[str, dict[str, Any]] = {}
         documents = _recorded(sources, manifest)
         if backend == "xapian":
             engine = _xapian(local_shards(building, shards), building, stemmer)
             _write_batches(engine, documents, progress)
             engine.stamp(_settings(stemmer, backend, shards))
         else:
-            ix = windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
+            windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
             # One process: the helper processes of Whoosh's multi-process writer outlive a
             # killed build and hang a failed one (tests/test_crash_safety.py).
-            with open_writer(ix, str(building), limitmb=256) as writer:
+            with open_writer(building, limitmb=256) as writer:
                 write_documents(writer, documents, progress=progress)
         _write_json(building / SOURCES_FILE, manifest)
         _write_json(building / META_FILE, _settings(stemmer, backend, shards))
         _swap_in(building, path)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return open_index(path, synonyms=synonyms)
 
 
 def update_index(
-    sources: Sources, path: str | os.PathLike, *, progress: Progress | None = None
+    sources: Sources, path: str | os.PathLike[str], *, progress: Progress | None = None
 ) -> dict[str, int]:
     """Brings an index up to date with ``sources``: re-indexes the files that changed
     (size, modification time, then content hash), adds new ones, and removes the
-    documents of files that disappeared from the given folders.
+    documents of files that disappeared from the given folders, all in one commit.
 
+    A file that claims a document id another indexed file holds is a
+    :class:`CorpusError` naming both, and nothing changes.
     Returns counts: ``changed``, ``unchanged``, ``removed`` files.
     """
     path = Path(path)
     with open_index(path) as ix:
         manifest = _read_json(path / SOURCES_FILE)
-        current: dict[str, dict] = {}
+        current: dict[str, dict[str, Any]] = {}
         changed: list[Document] = []
         reindexed = 0
-        stale: set[str] = set()  # ids whose files changed or went: removed before writing
+        claims: dict[str, str] = {}  # id -> the changed file that holds it now
+        stale: set[str] = set()  # ids whose files changed or went: removed in the same commit
         for file in _source_files(sources):
             key = str(file.resolve())
             state = _unchanged(file, manifest.get(key))
             if state is None:
-                documents = list(read_documents(file))
-                state = {**_file_state(file), "docs": [d.id for d in documents]}
+                state, documents = _read_recorded(file)
+                for document in documents:
+                    if claims.setdefault(document.id, key) != key:
+                        raise _id_taken(document.id, key, claims[document.id])
                 stale.update(manifest.get(key, {}).get("docs", []))
                 changed.extend(documents)
                 reindexed += 1
             current[key] = state
         covered = _covered(sources)
-        gone = [k for k in manifest if k not in current and any(_under(k, c) for c in covered)]
+        gone = {k for k in manifest if k not in current and any(_under(k, c) for c in covered)}
         for key in gone:
             stale.update(manifest[key]["docs"])
-        ix.delete(sorted(stale))
-        ix.update(changed)
+        for key, state in manifest.items():
+            if key in gone or key in current and current[key]["docs"] is not state["docs"]:
+                continue  # that file's old ids are being removed or rewritten
+            for doc_id in state["docs"]:
+                if doc_id in claims and claims[doc_id] != key:
+                    raise _id_taken(doc_id, claims[doc_id], key)
+        ix.replace(changed, delete=sorted(stale - {d.id for d in changed}))
         if progress:
             progress(len(changed), sum(len(d.paragraphs) for d in changed))
         kept = {k: v for k, v in manifest.items() if k not in gone}
         _write_json(path / SOURCES_FILE, {**kept, **current})
     return {"changed": reindexed, "unchanged": len(current) - reindexed, "removed": len(gone)}
+
+
+def _id_taken(doc_id: str, new: str, holder: str) -> CorpusError:
+    return CorpusError(
+        f"{new}: document id {doc_id!r} is already held by {holder}; "
+        "rename one of them (nothing was changed)"
+    )
 
 
 def _xapian(shards: list, path: Path, stemmer: str) -> XapianEngine:
@@ -193,29 +209,55 @@ def _build_cluster(sources, path: Path, stemmer: str, progress, synonyms) -> Ind
     return Index(engine, synonyms=list(synonyms))
 
 
-def _recorded(sources: Sources, manifest: dict[str, dict]) -> Iterator[Document]:
+def _recorded(sources: Sources, manifest: dict[str, dict[str, Any]]) -> Iterator[Document]:
     """The documents of ``sources``, noting in ``manifest`` which file held which ids."""
-    for file, documents in read_by_file(sources):
-        if file is not None:
-            manifest[str(file.resolve())] = {**_file_state(file), "docs": [d.id for d in documents]}
-        yield from documents
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    for source in sources:
+        if isinstance(source, Document):
+            yield source
+            continue
+        for file, doc_id in _files_of(Path(source)):
+            state, documents = _read_recorded(file, doc_id)
+            manifest[str(file.resolve())] = state
+            yield from documents
 
 
-def _file_state(file: Path) -> dict:
-    stat = file.stat()
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+def _files_of(path: Path) -> Iterator[tuple[Path, str | None]]:
+    if path.is_dir():
+        yield from source_files(path)
+    elif path.is_file():
+        yield path, None
+    else:
+        raise CorpusError(f"{path}: no such file or folder")
 
 
-def _unchanged(file: Path, known: dict | None) -> dict | None:
+def _read_recorded(file: Path, doc_id: str | None = None) -> tuple[dict[str, Any], list[Document]]:
+    """A file's documents and its recorded state, both from one read: the hash recorded
+    is the hash of the content indexed, even if the file is rewritten meanwhile."""
+    stat = file.stat()  # before reading: a write after this changes the mtime we record
+    data = file.read_bytes()
+    documents = list(read_file(file, doc_id, data=data))
+    state = {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "docs": [d.id for d in documents],
+    }
+    return state, documents
+
+
+def _unchanged(file: Path, known: dict[str, Any] | None) -> dict[str, Any] | None:
     """``known``, refreshed, if ``file`` still holds what it recorded; else None."""
     if known is None:
         return None
     stat = file.stat()
     if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
         return known
-    state = _file_state(file)
-    return {**known, **state} if state["sha256"] == known["sha256"] else None
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    if digest != known["sha256"]:
+        return None
+    return {**known, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _source_files(sources: Sources) -> Iterator[Path]:
@@ -259,16 +301,79 @@ def _read_json(path: Path) -> dict:
 
 
 def _is_replaceable(path: Path) -> bool:
-    return path.is_dir() and ((path / META_FILE).exists() or not any(path.iterdir()))
+    """An empty folder, or one that nato-search built: only those are ever replaced."""
+    return path.is_dir() and (_is_ours(path) or not any(path.iterdir()))
+
+
+def _is_ours(path: Path) -> bool:
+    """A folder whose metadata file is one nato-search wrote (any version)."""
+    meta = _read_json(path / META_FILE)
+    return {"format", "analyzer", "stemmer", "backend"} <= meta.keys()
+
+
+_BUILDING_LOCK = ".building.lock"
+"""Held by the process building a folder; a folder whose lock is free was abandoned."""
+
+
+@contextlib.contextmanager
+def _building_folder(path: Path) -> Iterator[Path]:
+    """A new folder beside ``path`` to build in, removed unless it was swapped in.
+
+    Made with ``mkdir`` so that it follows the umask like any folder the user
+    creates; named ``.NAME.*.building`` only once its lock is held, so that
+    :func:`_remove_abandoned_builds` never takes a live build for a dead one.
+    """
+    token = secrets.token_hex(6)
+    new = path.with_name(f".{path.name}.{token}.new")
+    os.mkdir(new, 0o777)
+    lock = os.open(new / _BUILDING_LOCK, os.O_CREAT | os.O_WRONLY, 0o666)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        building = path.with_name(f".{path.name}.{token}.building")
+        os.replace(new, building)
+        try:
+            yield building
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path / _BUILDING_LOCK)  # swapped in: the index keeps no lock file
+            shutil.rmtree(building, ignore_errors=True)
+            shutil.rmtree(new, ignore_errors=True)
+    finally:
+        os.close(lock)
+
+
+def _remove_abandoned_builds(path: Path) -> None:
+    """Folders of builds that were killed: nobody holds their lock any more."""
+    for folder in path.parent.glob(f".{glob_escape(path.name)}.*.building"):
+        try:
+            lock = os.open(folder / _BUILDING_LOCK, os.O_CREAT | os.O_WRONLY, 0o666)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live build
+        finally:
+            os.close(lock)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def _finish_interrupted_swap(path: Path) -> None:
-    """A build killed between the two renames of its swap leaves no folder at ``path``:
-    put the new index there if it was complete (its metadata is written last), else the old one."""
+    """Where folders cannot be exchanged in one step (see :func:`_exchange`), a build
+    killed between its two renames leaves no folder at ``path``: put the new index there
+    if it was complete (its metadata is written last), else the old one."""
     if path.exists():
         return
-    complete = [p for p in path.parent.glob(f".{path.name}.*.building") if (p / META_FILE).exists()]
-    previous = sorted(path.parent.glob(f".{path.name}.*.old"))
+    complete = [
+        p
+        for p in path.parent.glob(f".{glob_escape(path.name)}.*.building")
+        if (p / META_FILE).exists()
+    ]
+    previous = sorted(path.parent.glob(f".{glob_escape(path.name)}.*.old"))
     if complete:
         os.replace(max(complete, key=lambda p: (p / META_FILE).stat().st_mtime), path)
     elif previous:
@@ -278,13 +383,59 @@ def _finish_interrupted_swap(path: Path) -> None:
 
 
 def _swap_in(building: Path, path: Path) -> None:
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.{os.getpid()}.old")
-        os.replace(path, old)
-    os.replace(building, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Puts the finished build at ``path`` in one step, under the old index's write lock,
+    so that a reader sees the old index or the new one and a writer waits for the swap.
+    The old index ends up at ``building``, removed by the caller."""
+    while True:
+        if not path.exists():
+            if _rename_no_replace(building, path):
+                return
+            continue  # another build got there first: replace it like any index
+        with write_lock(path, search.LOCK_TIMEOUT):
+            if _exchange(building, path):
+                return
+            old = path.with_name(f".{path.name}.{os.getpid()}.old")
+            os.replace(path, old)
+            os.replace(building, path)
+            shutil.rmtree(old, ignore_errors=True)
+            return
+
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+try:
+    _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+except (AttributeError, OSError):  # not Linux, or a C library without it
+    _renameat2 = None
+
+
+def _rename2(source: Path, target: Path, flags: int) -> bool:
+    """Linux's renameat2; False where the system or file system does not support ``flags``."""
+    if _renameat2 is None:
+        return False
+    at_cwd = -100
+    if _renameat2(at_cwd, os.fsencode(source), at_cwd, os.fsencode(target), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(target))
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    return _rename2(a, b, _RENAME_EXCHANGE)
+
+
+def _rename_no_replace(source: Path, target: Path) -> bool:
+    """Renames ``source`` to ``target`` unless ``target`` exists (then False)."""
+    try:
+        if _rename2(source, target, _RENAME_NOREPLACE):
+            return True
+    except FileExistsError:
+        return False
+    if target.exists():
+        return False
+    os.replace(source, target)
+    return True
 
 
 def open_index(
@@ -318,12 +469,17 @@ def open_index(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
         )
     _check_settings(path, meta)
+
+    def check() -> None:  # again whenever another process rebuilds the index
+        _check_settings(path, _read_json(path / META_FILE))
+
     try:
-        whoosh_index = windex.open_dir(str(path))
-        whoosh_index.reader().close()  # opens every segment: damage shows here, not later
+        engine = WhooshEngine(str(path), validate=check)
+    except (IndexVersionError, PermissionError):
+        raise
     except Exception as exc:  # a damaged index can fail in any of Whoosh's readers
         raise _damaged(path, exc) from exc
-    return Index(WhooshEngine(whoosh_index, str(path)), synonyms=list(synonyms))
+    return Index(engine, synonyms=list(synonyms))
 
 
 def _check_settings(path: Path, meta: dict) -> None:
@@ -352,17 +508,14 @@ def _reachable_settings(shards: list, path: Path) -> list[dict]:
 
 
 def _holds_whoosh_index(path: Path) -> bool:
-    try:
-        return windex.exists_in(str(path))
+    try:  # a commit in another process may replace the table of contents as it is read
+        return bool(_retry_replaced(str(path), lambda: windex.exists_in(str(path))))
     except Exception as exc:  # a table of contents that cannot be read
         raise _damaged(path, exc) from exc
 
 
 def _damaged(path: Path, exc: Exception) -> IndexDamagedError:
-    return IndexDamagedError(
-        f"the index at {path} is damaged ({type(exc).__name__}: {exc}); "
-        f"rebuild it with `nato-search index SOURCE... --index {path} --rebuild`"
-    )
+    return IndexDamagedError(damage_message(path, exc))
 
 
 # --- the default index -------------------------------------------------
@@ -392,8 +545,13 @@ def default_index_path() -> Path:
     return home() / f"seeds-{digest.hexdigest()[:16]}"
 
 
+_DEFAULT_NAME = re.compile(r"seeds-[0-9a-f]{16}")
+
+
 def _build_default(path: Path) -> None:
-    build_index(seeds_path(), path)
+    """Builds the seeds' index, then removes the ones earlier versions built: only
+    folders with the default index's name that nato-search marked as its own."""
+    build_index(seeds_path(), path).close()
     for stale in path.parent.glob("seeds-*"):
-        if stale != path:
+        if stale != path and _DEFAULT_NAME.fullmatch(stale.name) and _is_ours(stale):
             shutil.rmtree(stale, ignore_errors=True)

@@ -1,14 +1,17 @@
-"""Writing paragraphs into a Whoosh index: one writer, one lock, one commit per batch."""
+"""Writing paragraphs into a Whoosh index: one writer, one lock, one commit per change."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
+from whoosh import index as windex
 from whoosh.codec.base import Segment
-from whoosh.index import Index as WhooshIndex
-from whoosh.index import LockError
 from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter
 
@@ -20,29 +23,81 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""
 
 
+LOCK_FILE = "MAIN_WRITELOCK"
+"""Whoosh's own lock file, so stock Whoosh writers and ours exclude each other."""
+
+
+@contextlib.contextmanager
+def write_lock(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """The write lock of the index folder at ``path``, held while that folder is still there.
+
+    A rebuild swaps a new folder in while it holds the old folder's lock; a
+    writer that was waiting then holds the lock of a folder that is no longer
+    the index, so it lets go and takes the new folder's. The lock is an
+    ``flock``, released by the kernel when its file closes, so every exit
+    path (and a killed process) releases it.
+    """
+    name = os.path.join(path, LOCK_FILE)
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(name, os.O_CREAT | os.O_WRONLY, 0o666)
+        try:
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"the index at {path} is being written by another process; waited "
+                        f"{timeout:g} s. Try again when it is done (a writer that was killed "
+                        "releases the lock with it)."
+                    )
+                time.sleep(0.02)
+            if _same_file(fd, name):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the folder was swapped while we waited: lock the new one
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _same_file(fd: int, name: str) -> bool:
+    try:
+        found = os.stat(name)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (found.st_dev, found.st_ino)
+
+
 @contextlib.contextmanager
 def open_writer(
-    ix: WhooshIndex, path: str, timeout: float = LOCK_TIMEOUT, **options
+    path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT, **options: Any
 ) -> Iterator[IndexWriter]:
-    """A writer that commits on success and leaves the index untouched on any error."""
-    try:
-        writer = ix.writer(timeout=timeout, delay=0.05, **options)
-    except LockError:
-        raise IndexLockedError(
-            f"the index at {path} is being written by another process; waited {timeout:g} s. "
-            "Try again when it is done (a writer that was killed releases the lock with it)."
-        ) from None
-    try:
-        yield writer
-    except BaseException:
-        writer.cancel()
-        raise
-    try:
-        writer.commit()
-    except BaseException:
-        if writer.writelock:  # a failed commit must not keep the lock for this process
-            writer.writelock.release()
-        raise
+    """A writer on the index at ``path`` that commits on success, and on any error leaves
+    the index as it was, its lock released and its temporary files removed."""
+    with write_lock(path, timeout):
+        writer = windex.open_dir(str(path)).writer(_lk=False, **options)
+        try:
+            yield writer
+        except BaseException:
+            writer.cancel()
+            raise
+        try:
+            writer.commit()
+        except BaseException:
+            with contextlib.suppress(OSError):  # what cancel() would remove; commit got past it
+                writer._tempstorage.destroy()
+            raise
 
 
 def _unique_segment_id(cls, size: int = 16) -> str:
