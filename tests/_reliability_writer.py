@@ -7,8 +7,12 @@
         # builds from 150 Documents, then the source raises: "error: …"
     python tests/_reliability_writer.py build-slow-source PATH
         # builds from 150 Documents, then says "waiting" and waits a minute for more
-    python tests/_reliability_writer.py build-die-in-swap SOURCE PATH
-        # builds, then SIGKILLs itself right after the old index was moved aside
+    python tests/_reliability_writer.py build-die-in-swap MODE SOURCE PATH
+        # builds, then SIGKILLs itself in the swap (MODE: exchange or two-renames)
+    python tests/_reliability_writer.py update SOURCE PATH   # "updating", then "done"
+    python tests/_reliability_writer.py rebuild-loop SOURCE PATH SECONDS
+    python tests/_reliability_writer.py add-loop PATH SECONDS
+        # rebuild (or add a document) again and again; "done N" after SECONDS
 
 It imports the checkout (not an installed copy), like the tests do.
 """
@@ -69,8 +73,9 @@ def main(argv: list[str]) -> int:
     command, *args = argv
     if command == "hold":
         path, seconds = args[0], float(args[1])
-        ix = nato_search.open_index(path)
-        writer = ix._engine._ix.writer()
+        from whoosh import index as windex
+
+        writer = windex.open_dir(path).writer()  # stock Whoosh's writer: the same lock as ours
         say("locked")
         time.sleep(seconds)
         writer.cancel()
@@ -123,25 +128,57 @@ def main(argv: list[str]) -> int:
         say("done")
         return 0
     if command == "build-die-in-swap":
-        # A crash at the one instant between build_index's two renames (old index
-        # moved aside, new one not yet moved in), which random kills rarely hit.
+        # A crash at the instants of build_index's swap that random kills rarely hit:
+        # "exchange", right after the one-step swap (the old index not yet removed);
+        # "two-renames", where the system cannot exchange folders, between the two renames.
         import os
         import signal
 
         from nato_search import indexing
 
-        source, path = args
-        real_replace = os.replace
+        mode, source, path = args
+        if mode == "exchange":
+            real_exchange = indexing._exchange
 
-        def replace_then_die(src, dst):
-            real_replace(src, dst)
-            if str(dst).endswith(".old"):
+            def exchange_then_die(a, b):
+                assert real_exchange(a, b)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-        indexing.os.replace = replace_then_die
+            indexing._exchange = exchange_then_die
+        else:
+            real_replace = os.replace
+            indexing._renameat2 = None
+
+            def replace_then_die(src, dst):
+                real_replace(src, dst)
+                if str(dst).endswith(".old"):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            indexing.os.replace = replace_then_die
         say("building")
         nato_search.build_index(source, path).close()
         say("done")
+        return 0
+    if command == "update":
+        source, path = args
+        say("updating")
+        nato_search.update_index(source, path)
+        say("done")
+        return 0
+    if command in ("rebuild-loop", "add-loop"):
+        *target, seconds = args
+        deadline = time.monotonic() + float(seconds)
+        say("started")
+        rounds = 0
+        while time.monotonic() < deadline:
+            if command == "rebuild-loop":
+                nato_search.build_index(target[0], target[1]).close()
+            else:
+                with nato_search.open_index(target[0]) as ix:
+                    text = f"Le lot {rounds} du processus voisin."
+                    ix.add([Document(id=f"loop{rounds}", title="Lot", paragraphs=[text])])
+            rounds += 1
+        say(f"done {rounds}")
         return 0
     raise SystemExit(f"unknown command {command!r}")
 

@@ -203,11 +203,12 @@ def test_a_build_killed_midway_leaves_the_old_index_in_place(
     with nato_search.open_index(path) as ix:
         assert len(ix) == OLD_COUNT and ix.search(NEW_WORD, fuzzy=False).total == 0
         assert_original(ix)
-    # The dead build's half-written folder stays beside the index (nothing could remove
-    # it), and doesn't stop the next build.
+    # The dead build's half-written folder stays beside the index until the next build,
+    # which removes it (nobody holds its lock any more).
     assert [name.endswith(".building") for name in leftovers(path.parent)] == [True]
     with nato_search.build_index(generated, path) as ix:
         assert len(ix) == BUILT
+    assert leftovers(path.parent) == []
 
 
 def test_a_killed_build_leaves_no_process_behind(pristine, tmp_path, writers):
@@ -231,21 +232,28 @@ def test_a_killed_build_leaves_no_process_behind(pristine, tmp_path, writers):
         assert_original(ix)
 
 
-def test_a_build_killed_between_its_two_renames_still_leaves_an_index_at_the_path(
-    pristine, tmp_path, writers
+@pytest.mark.parametrize("mode", ["exchange", "two-renames"])
+def test_a_build_killed_in_its_swap_still_leaves_an_index_at_the_path(
+    pristine, tmp_path, writers, mode
 ):
-    """``build_index`` moves the old index aside, then the new one in: a crash between the
-    two must not leave the path empty (old or new contents are both acceptable)."""
+    """``build_index`` swaps the new folder in with one exchange (or, where the system
+    cannot, moves the old index aside, then the new one in): a crash at any point of the
+    swap must not leave the path empty (old or new contents are both acceptable), and
+    the next build removes what the dead one left."""
     path = copy_of(pristine, tmp_path / "site", "ix")
     sources = tmp_path / "new.txt"
     sources.write_text(f"Un tout nouveau paragraphe avec le mot {NEW_WORD} dedans.\n", "utf-8")
-    assert writers("build-die-in-swap", sources, path).wait() == (-signal.SIGKILL, "building\n")
+    outcome = writers("build-die-in-swap", mode, sources, path).wait()
+    assert outcome == (-signal.SIGKILL, "building\n")
     with nato_search.open_index(path) as ix:
         assert len(ix) in (OLD_COUNT, 1)
         if len(ix) == OLD_COUNT:
             assert_original(ix)
         else:
             assert ix.search(NEW_WORD, fuzzy=False).total == 1
+    with nato_search.build_index(sources, path) as ix:
+        assert len(ix) == 1
+    assert leftovers(path.parent) == []
 
 
 def test_a_build_that_fails_on_a_bad_file_leaves_the_old_index_and_no_temporary_folder(
