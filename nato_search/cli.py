@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -218,7 +217,11 @@ def _serve(args: argparse.Namespace) -> int:
     command = [server, "--interface", args.interface, "--port", str(args.port), args.shard]
     if args.writable:
         command.insert(-1, "--writable")
-    return subprocess.call(command)
+    # Become the server rather than wait for it: a service manager's SIGTERM (or a
+    # terminal's SIGINT) then reaches xapian-tcpsrv itself, and no orphan keeps the port.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(server, command)
 
 
 def _progress(documents: int, paragraphs: int) -> None:
