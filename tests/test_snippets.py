@@ -349,5 +349,5 @@ def test_highlights_inside_one_giant_word_snippet_fast():
     """A "word" without spaces is cut after _MAX_WORD characters rather than walked whole."""
     text = "x" * FIVE_MB
     got, took = _timed_snippet(text, [(i * 500, i * 500 + 3) for i in range(10_000)])
-    assert took < 0.5, took
+    assert took < 1.0, took  # 0.17 s here unloaded; over a minute before
     assert got.startswith(f"{RED}xxx{OFF}") and got.endswith("…") and len(got) < 5000
