@@ -4,6 +4,13 @@ nato-search munitions                      search the bundled seeds
 nato-search "défense aérienne" --limit 3   phrases, -exclusions, OR, date:2024
 nato-search index docs/ --index my-index   build an index from files
 nato-search --index my-index ukraine       search it
+nato-search ukraine -russie                exclusions need no quotes
+
+Whatever a document holds, nothing from it reaches the terminal raw: control
+characters are shown escaped (see ``snippets.escape_controls``), and ``--json``
+is valid UTF-8 (lone surrogates and other unsafe characters as ``\\uXXXX``).
+OS errors (permissions, full disk, a vanished file) are one line naming the
+path, exit code 1; a closed pipe (``| head``) ends the output quietly, exit 141.
 """
 
 from __future__ import annotations
@@ -11,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from . import __version__
 from .corpus import CorpusError
 from .indexing import (
     IndexDamagedError,
@@ -29,19 +37,32 @@ from .indexing import (
 )
 from .schema import META_FILE
 from .search import Hit, IndexLockedError
+from .snippets import escape_controls
 from .xapian_engine import ShardError
 
 COMMANDS = ("search", "index", "serve-shard")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal acts on (DEL, C1, bidi
+# controls, line separators) or that UTF-8 cannot encode (lone surrogates). They can only
+# stand inside JSON strings, so writing them as \uXXXX keeps the JSON valid and lossless.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# The exit code of a program killed by SIGPIPE (128 + 13), as `yes | head` gives.
+BROKEN_PIPE_EXIT = 141
 
 
 def _search_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nato-search",
         description="Search French paragraphs. Without --index, searches the bundled seed articles.",
-        epilog="Other command: nato-search index SOURCE... --index PATH",
+        epilog=(
+            "Words starting with - exclude them and need no quotes (nato-search ukraine -russie); "
+            "anything after -- is query. "
+            "Other commands: nato-search index SOURCE... --index PATH; "
+            "nato-search serve-shard PATH --port N."
+        ),
     )
     parser.add_argument("query", nargs="+", help='words, "phrases", -excluded, OR, date:2024')
+    parser.add_argument("--version", action="version", version=f"nato-search {__version__}")
     parser.add_argument("--limit", type=_positive, default=10, help="hits to show (default 10)")
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
     parser.add_argument("--json", action="store_true", help="one JSON object per hit")
@@ -55,7 +76,50 @@ def _search_parser() -> argparse.ArgumentParser:
         default=[],
         help="a file of your own synonym groups (repeatable)",
     )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help=(
+            "bold titles and marked matches: auto (default) colours a terminal unless NO_COLOR "
+            "is set or TERM=dumb, and colours any output if FORCE_COLOR is set (NO_COLOR wins)"
+        ),
+    )
     return parser
+
+
+def _split_query(parser: argparse.ArgumentParser, args: Sequence[str]) -> list[str]:
+    """``args`` as options, then ``--`` and the query words, so that ``-russie`` is a word.
+
+    Argparse would take an unquoted exclusion for an unknown option. Here a
+    token starting with ``-`` is an option only if it is one of the parser's
+    (or, for ``--long`` ones, an abbreviation argparse would accept: unknown
+    ``--words`` are left for argparse to refuse); ``--`` ends the options.
+    Options taking a value get it glued (``--index=-x``) so it may start with -.
+    """
+    # argparse has no public list of its options; _actions has been stable since 2.7.
+    takes_value = {
+        option: action.nargs != 0 for action in parser._actions for option in action.option_strings
+    }
+    options: list[str] = []
+    words: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            words.extend(tokens)
+            break
+        if not token.startswith("--"):
+            (options if token in takes_value else words).append(token)
+            continue
+        name, glued, _ = token.partition("=")
+        known = [option for option in takes_value if option.startswith(name)]
+        option = name if name in takes_value else known[0] if len(known) == 1 else None
+        if option is not None and takes_value[option] and not glued:
+            value = next(tokens, None)
+            options.append(option if value is None else f"{option}={value}")
+        else:
+            options.append(token)
+    return options + (["--", *words] if words else [])
 
 
 def _index_parser() -> argparse.ArgumentParser:
@@ -109,14 +173,29 @@ def _positive(value: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors are one line on stderr and an exit code, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args.pop(0) if args and args[0] in COMMANDS else "search"
+    where: str | None = None  # the folder an OS error without a file name is about
     try:
         if command == "index":
-            return _index(_index_parser().parse_args(args))
-        if command == "serve-shard":
-            return _serve(_serve_parser().parse_args(args))
-        return _search(_search_parser().parse_args(args))
+            options = _index_parser().parse_args(args)
+            where = options.index
+            code = _index(options)
+        elif command == "serve-shard":
+            options = _serve_parser().parse_args(args)
+            where = options.shard
+            code = _serve(options)
+        else:
+            parser = _search_parser()
+            options = parser.parse_args(_split_query(parser, args))
+            where = options.index
+            code = _search(options)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_EXIT
     except (
         IndexNotFoundError,
         IndexVersionError,
@@ -128,10 +207,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         ShardError,
         ImportError,
     ) as exc:
-        print(f"nato-search: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1
+    except OSError as exc:
+        _error(_describe(exc, where))
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _error(message: str) -> None:
+    print(f"nato-search: {escape_controls(message)}", file=sys.stderr)
+
+
+def _describe(exc: OSError, where: str | None) -> str:
+    """``PATH: reason``: the file the error names, else the folder the command works on."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    reason = reason[:1].lower() + reason[1:]
+    if exc.filename is not None:
+        path = os.fsdecode(exc.filename)
+        if exc.filename2 is not None:
+            path += f" -> {os.fsdecode(exc.filename2)}"
+    else:
+        path = where if where is not None else "the default index"
+    return f"{path}: {reason}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null after ``| head`` closed it (the recipe of Python's
+    signal docs), so that flushing it again at exit raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (say, captured by a test)
+        pass
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -142,11 +252,11 @@ def _search(args: argparse.Namespace) -> int:
         )
     if args.json:
         for hit in results:
-            print(json.dumps(_hit_json(hit), ensure_ascii=False))
+            print(_json_line(_hit_json(hit)))
         return 0
-    colour = _use_colour(sys.stdout)
+    colour = _use_colour(sys.stdout, args.color)
     if results.suggestion:
-        print(f"Did you mean: {results.suggestion}\n")
+        print(f"Did you mean: {escape_controls(results.suggestion)}\n")
     if not results:
         print("no results")
     for rank, hit in enumerate(results, 1):
@@ -154,7 +264,13 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hit_json(hit: Hit) -> dict:
+def _json_line(value: object) -> str:
+    """JSON that is valid UTF-8 and inert in a terminal, whatever the strings hold."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _hit_json(hit: Hit) -> dict[str, object]:
     return {
         "doc_id": hit.doc_id,
         "title": hit.title,
@@ -168,18 +284,27 @@ def _hit_json(hit: Hit) -> dict:
 
 
 def _print_hit(rank: int, hit: Hit, colour: bool) -> None:
+    """Four lines; every string from the document is escaped (the ansi snippet escapes its own)."""
     bold, dim, reset = (_BOLD, _DIM, _RESET) if colour else ("", "", "")
-    date = hit.date.isoformat() if hit.date else "undated"
-    print(f"{bold}{rank}. {hit.title}{reset}")
-    print(
-        f"   {dim}{date} · {hit.doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}"
-    )
-    print(f"   {hit.snippet('ansi' if colour else 'text')}")
+    date = escape_controls(hit.date.isoformat()) if hit.date else "undated"
+    title, doc_id = escape_controls(hit.title), escape_controls(hit.doc_id)
+    snippet = hit.snippet("ansi") if colour else escape_controls(hit.snippet("text"))
+    print(f"{bold}{rank}. {title}{reset}")
+    print(f"   {dim}{date} · {doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}")
+    print(f"   {snippet}")
     print()
 
 
-def _use_colour(stream: TextIO) -> bool:
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+def _use_colour(stream: TextIO, choice: str = "auto") -> bool:
+    """``--color``; for auto, NO_COLOR (no-color.org) beats FORCE_COLOR (force-color.org),
+    which beats whether ``stream`` is a terminal other than TERM=dumb."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -197,11 +322,11 @@ def _index(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     if update:
         print(
-            f"updated {args.index}: {counts['changed']} files changed, {counts['unchanged']} "
+            f"updated {escape_controls(args.index)}: {counts['changed']} files changed, {counts['unchanged']} "
             f"unchanged, {counts['removed']} removed; {count} paragraphs"
         )
     else:
-        print(f"indexed {count} paragraphs into {args.index}")
+        print(f"indexed {count} paragraphs into {escape_controls(args.index)}")
     return 0
 
 
@@ -213,12 +338,16 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     if not Path(args.shard, "iamglass").exists():
-        print(f"nato-search: {args.shard} is not a Xapian shard folder", file=sys.stderr)
+        _error(f"{args.shard} is not a Xapian shard folder")
         return 1
     command = [server, "--interface", args.interface, "--port", str(args.port), args.shard]
     if args.writable:
         command.insert(-1, "--writable")
-    return subprocess.call(command)
+    # Become the server rather than wait for it: a service manager's SIGTERM (or a
+    # terminal's SIGINT) then reaches xapian-tcpsrv itself, and no orphan keeps the port.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(server, command)
 
 
 def _progress(documents: int, paragraphs: int) -> None:

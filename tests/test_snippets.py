@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
-from nato_search.snippets import make_snippet, mark
+from nato_search.snippets import escape_controls, make_snippet, mark
 
 NBSP = "\u00a0"
 SHORT = f"L’Ukraine a besoin d’œuvrer avec l’OTAN «{NBSP}sans délai{NBSP}»."
@@ -264,3 +265,89 @@ def test_opening_and_closing_quotes_are_kept_rather_than_cut_off():
         "« Les Ukrainiens ne manquent pas de courage, ils manquent de [munitions] »"
     )
     assert snippet.endswith("…")
+
+
+# --- control characters -------------------------------------------------------
+
+RED, OFF = "\x1b[1;31m", "\x1b[0m"
+HOSTILE = (
+    "Alerte\x1b[2J : l’OTAN\x9b31m et \x1b]8;;http://x\x1b\\Kyiv\x1b]8;;\x1b\\ \r\b\x7f\u202efin."
+)
+
+
+def test_escape_controls_shows_each_kind_as_an_escape():
+    assert escape_controls("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert escape_controls("\t\n\r\b\x00\x7f\x85\x9b") == "\\t\\n\\r\\x08\\x00\\x7f\\x85\\x9b"
+    assert escape_controls("\u202a\u202e\u2066\u2069\u2028\u2029") == (
+        "\\u202a\\u202e\\u2066\\u2069\\u2028\\u2029"
+    )
+    assert escape_controls("\ud83d lone") == "\\ud83d lone"
+    # French text, non-breaking spaces and emoji are left alone.
+    assert escape_controls(SHORT + " 🇺🇦 \u200b") == SHORT + " 🇺🇦 \u200b"
+
+
+def test_ansi_snippets_escape_controls_piece_by_piece():
+    got = make_snippet(HOSTILE, spans(HOSTILE, "Alerte", "OTAN", "Kyiv"), "ansi")
+    # The matched words are still the ones marked; the only escapes left are the markers.
+    assert got == (
+        f"{RED}Alerte{OFF}\\x1b[2J : l’{RED}OTAN{OFF}\\x9b31m et \\x1b]8;;http://x\\x1b\\"
+        f"{RED}Kyiv{OFF}\\x1b]8;;\\x1b\\ \\r\\x08\\x7f\\u202efin."
+    )
+    assert got.replace(RED, "").replace(OFF, "").isprintable()
+
+
+def test_ansi_snippets_of_a_long_text_escape_controls_in_the_fragment():
+    text = "mot " * 100 + "\x1b[2J la défense\x1b]0;pwn\x07 " + "mot " * 100
+    start = text.index("défense")
+    got = make_snippet(text, [(start, start + 7)], "ansi", max_chars=40)
+    assert got == f"…\\x1b[2J la {RED}défense{OFF}\\x1b]0;pwn\\x07 mot mot mot mot…"
+    # A highlight holding a control character is escaped inside its markers.
+    assert make_snippet("a\x1bb c", [(0, 3)], "ansi") == f"{RED}a\\x1bb{OFF} c"
+    assert mark("a\x1bb c", [(0, 3)], "ansi") == f"{RED}a\\x1bb{OFF} c"
+
+
+def test_text_and_html_snippets_keep_control_characters_as_they_are():
+    """``text`` stays matchable to the paragraph (the CLI escapes it before printing);
+    ``html`` stays exactly ``html.escape`` of it: a browser shows controls inert."""
+    text = "la défense\x1b[2J\x9b"
+    assert make_snippet(text, spans(text, "défense")) == "la [défense]\x1b[2J\x9b"
+    assert make_snippet(text, spans(text, "défense"), "html") == (
+        "la <mark>défense</mark>\x1b[2J\x9b"
+    )
+
+
+# --- cost on huge paragraphs ----------------------------------------------------
+
+FIVE_MB = 5_000_000
+
+
+def _timed_snippet(text, highlights):
+    started = time.perf_counter()
+    got = make_snippet(text, highlights, "ansi")
+    return got, time.perf_counter() - started
+
+
+def test_five_megabytes_with_ten_thousand_highlights_snippets_fast():
+    text = ("la défense de l’Alliance reste solide " * (FIVE_MB // 37 + 1))[:FIVE_MB]
+    found = spans(text, "défense")
+    found = found[:: len(found) // 10_000][:10_000]
+    got, took = _timed_snippet(text, found)
+    assert took < 0.5, took
+    assert got.count(f"{RED}défense{OFF}") >= 2 and len(got) < 400
+
+
+def test_highlights_before_megabytes_of_punctuation_snippet_fast():
+    """Was quadratic: each window looked for a word past its end, to the end of the text."""
+    text = "mot " * 10_000 + "." * (FIVE_MB - 40_000)
+    got, took = _timed_snippet(text, [(i * 4, i * 4 + 3) for i in range(10_000)])
+    assert took < 0.5, took
+    assert got.startswith(f"{RED}mot{OFF} {RED}mot{OFF}") and got.endswith("…")
+    assert len(got) < 1000
+
+
+def test_highlights_inside_one_giant_word_snippet_fast():
+    """A "word" without spaces is cut after _MAX_WORD characters rather than walked whole."""
+    text = "x" * FIVE_MB
+    got, took = _timed_snippet(text, [(i * 500, i * 500 + 3) for i in range(10_000)])
+    assert took < 1.0, took  # 0.17 s here unloaded; over a minute before
+    assert got.startswith(f"{RED}xxx{OFF}") and got.endswith("…") and len(got) < 5000
