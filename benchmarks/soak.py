@@ -47,7 +47,8 @@ errors.
 Exit status: 1 if any request failed, if the writer had any error, or if the
 server's open files at the end exceed those at the start by more than
 ``--fd-margin`` (default 20); otherwise 0 (also 0 for a skip). RSS is
-reported, not judged.
+reported, not judged, except as a safety stop: if the server's RSS passes
+``--max-rss-mib`` (default 8192), the clients stop early and the run fails.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ DEFAULT_SECONDS = 60.0
 DEFAULT_CLIENTS = 32
 DEFAULT_REBUILD_EVERY = 10
 DEFAULT_FD_MARGIN = 20
+DEFAULT_MAX_RSS_MIB = 8192
 DEFAULT_QUERIES = 50
 DEFAULT_SEED = 1789
 LIMIT = 10
@@ -585,6 +587,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def verdict(report: dict, fd_margin: int) -> list[str]:
     """Why the run failed (an empty list: it passed)."""
     failures = []
+    if report["aborted"]:
+        failures.append(f"stopped early: {report['aborted']}")
     if report["errors"]:
         failures.append(f"{report['errors']} request errors")
     if report["writer"]["errors"]:
@@ -603,7 +607,7 @@ def format_report(r: dict) -> str:
     w, s, e = r["writer"], r["start"], r["end"]
     lines = [
         f"{r['source']}: {r['paragraphs']:,} paragraphs, {r['documents']:,} documents in "
-        f"{r['files']} files; {r['clients']} clients for {r['seconds']:g} s; server: {r['server']}; "
+        f"{r['files']} files; {r['clients']} clients for {r['elapsed_s']:g} s; server: {r['server']}; "
         f"rebuild every {r['rebuild_every']} writer rounds",
         "",
         "| measure | value |",
@@ -687,6 +691,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="open files may grow by at most N over the run (default: %(default)s)",
     )
     ap.add_argument(
+        "--max-rss-mib",
+        type=int,
+        default=DEFAULT_MAX_RSS_MIB,
+        metavar="MIB",
+        help="safety stop: end the run early (and fail it) if the server's RSS passes this; "
+        "0: no limit (default: %(default)s)",
+    )
+    ap.add_argument(
         "--queries",
         type=int,
         default=DEFAULT_QUERIES,
@@ -709,6 +721,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error("--seconds must be positive")
     if args.rebuild_every < 0 or args.fd_margin < 0:
         ap.error("--rebuild-every and --fd-margin cannot be negative")
+    if args.max_rss_mib < 0:
+        ap.error("--max-rss-mib cannot be negative")
     return args
 
 
@@ -736,6 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serving: threading.Thread | None = None
     writer: Writer | None = None
     clients: Clients | None = None
+    aborted: str | None = None
     try:
         if args.seeds:
             for page in sorted(SEEDS.glob("*.txt")):
@@ -791,9 +806,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients.start()
 
         def tick() -> None:
+            nonlocal aborted
+            rss = round(rss_mib(), 1)
             peak["open_files"] = max(peak["open_files"], open_files())
-            peak["rss_mib"] = max(peak["rss_mib"], round(rss_mib(), 1))
+            peak["rss_mib"] = max(peak["rss_mib"], rss)
             writer.poll()
+            if args.max_rss_mib and rss > args.max_rss_mib and not aborted:
+                aborted = f"RSS {rss:,.0f} MiB passed --max-rss-mib {args.max_rss_mib}"
+                say(f"{aborted} after {time.monotonic() - clients.started:.0f} s; stopping")
+                clients.stop_event.set()
 
         clients.wait(tick)
         end = measure()
@@ -852,6 +873,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "error_messages": _messages(writer.errors),
         },
         "fd_margin": args.fd_margin,
+        "max_rss_mib": args.max_rss_mib,
+        "aborted": aborted,
         "machine": machine_info(),
     }
     for key in ("p50_ms", "p99_ms"):
