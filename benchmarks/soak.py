@@ -637,6 +637,34 @@ def _messages(counts: Counter[str]) -> list[dict]:
 # ------------------------------------------------------------------------------ main
 
 
+def shutdown(
+    clients: Clients | None,
+    writer: Writer | None,
+    server: SoakServer | None,
+    serving: threading.Thread | None,
+    ix: Any,
+    workdir: Path,
+) -> None:
+    """Stop whatever was started, each step even if an earlier one failed; remove ``workdir``."""
+    steps: list[Callable[[], None]] = []
+    if clients is not None:
+        steps.append(clients.stop)
+    if writer is not None:
+        steps.append(writer.stop)
+    if server is not None:
+        if serving is not None and serving.is_alive():
+            steps += [server.shutdown, lambda: serving.join(10)]
+        steps += [server.stop_workers, server.server_close]
+    if ix is not None:
+        steps.append(ix.close)
+    steps.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    for step in steps:
+        try:
+            step()
+        except Exception as exc:
+            print(f"while stopping: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     doc = __doc__ or ""
     ap = argparse.ArgumentParser(
@@ -825,19 +853,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("interrupted; stopping")
         return 130
     finally:
-        if clients is not None:
-            clients.stop()
-        if writer is not None:
-            writer.stop()
-        if server is not None:
-            if serving is not None and serving.is_alive():
-                server.shutdown()
-                serving.join(10)
-            server.stop_workers()
-            server.server_close()
-        if ix is not None:
-            ix.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutdown(clients, writer, server, serving, ix, workdir)
 
     assert clients is not None and writer is not None and server is not None
     latencies = sorted(clients.latencies_ms)
