@@ -20,7 +20,10 @@ from unidecode import unidecode
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from whoosh.analysis.analyzers import Analyzer
 
-ANALYZER_VERSION = 2
+from .stemming import light_stem, minimal_stem
+
+ANALYZER_VERSION = 3
+"""Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules)."""
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
@@ -161,8 +164,9 @@ class StopFilter(Filter):
 class StemFilter(Filter):
     """Reduces lowercase words to a stem so that inflected forms meet.
 
-    It runs before accent folding because the Snowball rules read accents
-    (``-ité``, ``-ée``); the light stemmers fold first and work on plain letters.
+    It runs before the accent-folding filter because the Snowball rules read
+    accents (``-ité``, ``-ée``). The light stemmers fold first and work on
+    plain letters, so a query typed without accents gets the same stem.
     """
 
     def __init__(self, stemmer: str = DEFAULT_STEMMER):
@@ -371,68 +375,18 @@ def load_stopwords() -> frozenset[str]:
 
 
 # --- stemmers ------------------------------------------------------------
-# All work on folded, lowercase words. "minimal" only merges singular and
-# plural; "light" also merges masculine and feminine forms and drops a final
-# -e, following the idea of J. Savoy's light French stemmer ("A stemming
-# procedure and stopword list for general French corpora", JASIS 1999);
-# "snowball" is the Snowball French stemmer shipped with Whoosh.
-
-_FEMININE_ENDINGS = (
-    ("iennes", "ien"),
-    ("ienne", "ien"),
-    ("ennes", "en"),
-    ("enne", "en"),
-    ("onnes", "on"),
-    ("onne", "on"),
-    ("ettes", "et"),
-    ("ette", "et"),
-    ("elles", "el"),
-    ("elle", "el"),
-    ("euses", "eu"),
-    ("euse", "eu"),
-    ("eux", "eu"),
-    ("ives", "if"),
-    ("ive", "if"),
-    ("ieres", "ier"),
-    ("iere", "ier"),
-    ("ees", "e"),
-    ("ee", "e"),
-)
-
-
-def _minimal_stem(word: str) -> str:
-    if len(word) < 4:
-        return word
-    if word.endswith("aux"):
-        return word[:-3] + "al"
-    if word.endswith(("eux", "oux", "eaux")):
-        return word[:-1]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def _light_stem(word: str) -> str:
-    if len(word) < 4:
-        return word
-    for ending, replacement in _FEMININE_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 2:
-            word = word[: -len(ending)] + replacement
-            break
-    else:
-        word = _minimal_stem(word)
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
+# "minimal" and "light" live in stemming.py and work on folded words;
+# "snowball" is the Snowball French stemmer shipped with Whoosh, which reads
+# accents, so it folds after stemming.
 
 
 def _stem_function(name: str):
     if name == "none":
         return str
     if name == "minimal":
-        return lambda word: _minimal_stem(_fold(word))
+        return lambda word: minimal_stem(_fold(word))
     if name == "light":
-        return lambda word: _light_stem(_fold(word))
+        return lambda word: light_stem(_fold(word))
     from whoosh.lang.snowball.french import FrenchStemmer
 
     stem = FrenchStemmer().stem
