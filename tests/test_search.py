@@ -64,7 +64,8 @@ def test_forgiving_queries_find_the_right_paragraph_and_mark_the_original_words(
 
 
 def test_highlight_covers_the_whole_surface_word_not_its_elided_article(seeds_index):
-    [hit] = seeds_index.search("oeuvrer")
+    hit = seeds_index.search("oeuvrer")[0]
+    assert (hit.doc_id, hit.paragraph) == ("000_4212c58b728f3318", 2)
     assert hit.highlights == [(222, 228)]
     assert hit.text[220:228] == "d’œuvrer"
 
