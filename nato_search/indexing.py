@@ -464,6 +464,8 @@ def open_index(
         require_xapian()
         engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
         return Index(engine, synonyms=list(synonyms))
+    if path.is_dir():
+        os.listdir(path)  # an unreadable folder is a PermissionError naming it, not "no index"
     if not path.is_dir() or not _holds_whoosh_index(path):
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
