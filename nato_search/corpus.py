@@ -11,6 +11,8 @@ import datetime as dt
 import json
 import os
 import re
+import stat
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +25,78 @@ class CorpusError(ValueError):
     """A source file that cannot be read as documents; the message names the file."""
 
 
+class CorpusWarning(UserWarning):
+    """Something under a source folder was skipped on purpose (a symlinked folder, a broken link)."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate as U+FFFD (a split pair is joined back first).
+
+    Lone surrogates come from JSON escapes such as ``"\\ud83d"`` or from file names
+    that are not UTF-8; no UTF-8 encoder takes them, so indexing or printing them fails.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 @dataclass
 class Document:
-    """One article: its paragraphs are the units that get indexed."""
+    """One article: its paragraphs are the units that get indexed.
+
+    Checked when made, so that a bad value fails here, naming the field, and not
+    in a later search: ``id`` a non-empty string, ``title`` a string, ``date`` a
+    ``datetime.date`` or None (a ``datetime`` is cut to its date), ``paragraphs``
+    an iterable of strings (kept as a list; a lone string is refused, it would
+    be one paragraph per character). An id with a lone surrogate (``"\\ud83d"``
+    in JSON) is a ``ValueError``, since the index cannot store it; in the title
+    and the paragraphs lone surrogates are replaced with U+FFFD, so that
+    indexing and printing never fail on them.
+    """
 
     id: str
     title: str
     date: dt.date | None = None
     paragraphs: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            raise TypeError(f"Document id must be a str, not {type(self.id).__name__}")
+        if not self.id:
+            raise ValueError("Document id must not be empty")
+        if match := _SURROGATE.search(self.id):
+            raise ValueError(
+                f"Document id {self.id!r} holds a lone surrogate (U+{ord(match.group()):04X}), "
+                "which cannot be stored; give it a valid id"
+            )
+        if not isinstance(self.title, str):
+            raise TypeError(
+                f"Document {self.id!r}: title must be a str, not {type(self.title).__name__}"
+            )
+        self.title = _without_surrogates(self.title)
+        if isinstance(self.date, dt.datetime):
+            self.date = self.date.date()
+        elif self.date is not None and not isinstance(self.date, dt.date):
+            raise TypeError(
+                f"Document {self.id!r}: date must be a datetime.date or None, "
+                f"not {type(self.date).__name__}"
+            )
+        if isinstance(self.paragraphs, (str, bytes)) or not isinstance(self.paragraphs, Iterable):
+            raise TypeError(
+                f"Document {self.id!r}: paragraphs must be a list of str, "
+                f"not {type(self.paragraphs).__name__}"
+            )
+        paragraphs = list(self.paragraphs)
+        for number, paragraph in enumerate(paragraphs):
+            if not isinstance(paragraph, str):
+                raise TypeError(
+                    f"Document {self.id!r}: paragraph {number} must be a str, "
+                    f"not {type(paragraph).__name__}"
+                )
+        self.paragraphs = [_without_surrogates(p) for p in paragraphs]
 
 
 # --- dates -------------------------------------------------------------
@@ -220,8 +286,21 @@ def parse_page(text: str, doc_id: str) -> Document:
 # --- files -------------------------------------------------------------
 
 
+def _shown(path: Path) -> str:
+    """``path`` for a message: bytes of a non-UTF-8 file name as ``\\xe9``, so printing never fails."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def read_bytes(path: Path) -> bytes:
+    """A source file's bytes; an OS error is a CorpusError naming the file."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{_shown(path)}: cannot read it ({exc.strerror or exc})") from None
+
+
 def _read_text(path: Path, data: bytes | None = None) -> str:
-    data = path.read_bytes() if data is None else data
+    data = read_bytes(path) if data is None else data
     if b"\x00" in data:
         raise CorpusError(f"{path}: a binary file (it holds NUL bytes), not text")
     try:
@@ -242,8 +321,32 @@ def _parse_date_field(value: object, where: str) -> dt.date | None:
         raise CorpusError(f"{where}: date {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
+def _jsonl_id(value: object, where: str) -> str:
+    """A record's id: a non-empty string, or a whole number written as digits (``7`` → ``"7"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        kind = "null" if value is None else type(value).__name__
+        raise CorpusError(
+            f"{where}: 'id' must be a string or a whole number, not {kind} ({json.dumps(value)})"
+        )
+    if not value:
+        raise CorpusError(f"{where}: 'id' is an empty string")
+    if match := _SURROGATE.search(value):
+        raise CorpusError(
+            f"{where}: 'id' holds a lone surrogate (\\u{ord(match.group()):04x}), "
+            "half of a character that JSON escapes must give in pairs"
+        )
+    return value
+
+
 def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
-    """One JSON object a line: ``id``, ``title``, ``date``, and ``text`` or ``paragraphs``."""
+    """One JSON object a line: ``id``, ``title``, ``date``, and ``text`` or ``paragraphs``.
+
+    ``id`` is a non-empty string, or an integer, which becomes its decimal string
+    (``7`` → ``"7"``); null, booleans, floats, lists and objects are refused with the
+    file and line, as is an id holding a lone surrogate (an unpaired ``\\ud83d``).
+    """
     for number, line in enumerate(_read_text(path, data).splitlines(), 1):
         if not line.strip():
             continue
@@ -254,6 +357,7 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
             raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
         if not isinstance(record, dict) or "id" not in record:
             raise CorpusError(f"{where}: expected an object with an 'id'")
+        doc_id = _jsonl_id(record["id"], where)
         if isinstance(record.get("paragraphs"), list):
             paragraphs = [_clean(str(p)) for p in record["paragraphs"]]
             paragraphs = [p for p in paragraphs if p]
@@ -262,10 +366,10 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
         else:
             raise CorpusError(f"{where}: expected 'text' (a string) or 'paragraphs' (a list)")
         title = _clean(str(record.get("title") or "")) or (
-            short_title(paragraphs[0]) if paragraphs else str(record["id"])
+            short_title(paragraphs[0]) if paragraphs else doc_id
         )
         yield Document(
-            id=str(record["id"]),
+            id=doc_id,
             title=title,
             date=_parse_date_field(record.get("date"), where),
             paragraphs=paragraphs,
@@ -278,15 +382,69 @@ def read_file(
     """Documents in one file, by its suffix; from ``data`` when the caller already read it."""
     if path.suffix.lower() in JSONL_SUFFIXES:
         yield from read_jsonl(path, data)
-    else:
-        yield parse_page(_read_text(path, data), doc_id or path.stem)
+        return
+    text = _read_text(path, data)
+    try:
+        document = parse_page(text, doc_id or path.stem)
+    except ValueError as exc:  # an id made from a file name that is not UTF-8
+        raise CorpusError(f"{_shown(path)}: {exc} (rename the file to UTF-8)") from None
+    yield document
 
 
 def source_files(folder: Path) -> Iterator[tuple[Path, str]]:
-    """The readable files under ``folder``, each with the document id it gets."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES + JSONL_SUFFIXES:
+    """The text and JSONL files under ``folder``, in name order, each with the document id it gets.
+
+    Symbolic links to files are read. Symbolic links to folders are not followed
+    (they could loop, or reach far outside the corpus): each is skipped with a
+    :class:`CorpusWarning` naming it, and so is a broken link; name such a folder
+    as a source of its own to index it. A subfolder that cannot be listed is a
+    :class:`CorpusError` naming it, as is a file that cannot be read (when it is
+    read), so that a build never silently misses documents.
+    """
+    stack = [_entries(folder)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = Path(entry.path)
+        try:
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=False)
+            mode = path.stat().st_mode if is_link else None
+        except FileNotFoundError:  # a broken link (or a file deleted while walking)
+            if is_link:
+                warnings.warn(
+                    f"{_shown(path)}: skipped, a broken symbolic link", CorpusWarning, stacklevel=2
+                )
+            continue
+        except OSError as exc:
+            raise CorpusError(f"{_shown(path)}: cannot read it ({exc.strerror or exc})") from None
+        if is_dir:
+            stack.append(_entries(path))
+        elif is_link and stat.S_ISDIR(mode):  # type: ignore[arg-type]
+            warnings.warn(
+                f"{_shown(path)}: skipped, a symbolic link to a folder "
+                "(links to folders are not followed; name it as a source to index it)",
+                CorpusWarning,
+                stacklevel=2,
+            )
+        elif path.suffix.lower() in TEXT_SUFFIXES + JSONL_SUFFIXES and (
+            stat.S_ISREG(mode) if is_link else entry.is_file(follow_symlinks=False)
+        ):
             yield path, path.relative_to(folder).with_suffix("").as_posix()
+
+
+def _entries(folder: Path) -> Iterator[os.DirEntry]:
+    """A folder's entries sorted by name: the order ``sorted(rglob)`` gave."""
+    try:
+        with os.scandir(folder) as entries:
+            found = sorted(entries, key=lambda e: e.name)
+    except OSError as exc:
+        raise CorpusError(
+            f"{_shown(folder)}: cannot list this folder ({exc.strerror or exc})"
+        ) from None
+    return iter(found)
 
 
 Sources = Iterable[str | os.PathLike | Document] | str | os.PathLike
@@ -301,17 +459,32 @@ def read_documents(sources: Sources) -> Iterator[Document]:
 
 def read_by_file(sources: Sources) -> Iterator[tuple[Path | None, list[Document]]]:
     """Each source file with its documents (``None`` for a ready-made Document), in order."""
+    for item in source_items(sources):
+        if isinstance(item, Document):
+            yield None, [item]
+        else:
+            yield item[0], list(read_file(*item))
+
+
+def source_items(sources: Sources) -> Iterator[Document | tuple[Path, str | None]]:
+    """Ready-made Documents as they are, and each source file with the id its folder gives
+    it (None for a file named on its own), in order, without reading the files."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     for source in sources:
         if isinstance(source, Document):
-            yield None, [source]
+            yield source
             continue
         path = Path(source)
-        if path.is_dir():
-            for file, doc_id in source_files(path):
-                yield file, list(read_file(file, doc_id))
-        elif path.is_file():
-            yield path, list(read_file(path))
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise CorpusError(f"{_shown(path)}: no such file or folder") from None
+        except OSError as exc:
+            raise CorpusError(f"{_shown(path)}: cannot read it ({exc.strerror or exc})") from None
+        if stat.S_ISDIR(mode):
+            yield from source_files(path)
+        elif stat.S_ISREG(mode):
+            yield path, None
         else:
-            raise CorpusError(f"{path}: no such file or folder")
+            raise CorpusError(f"{_shown(path)}: not a regular file or a folder")

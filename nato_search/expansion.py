@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -23,6 +24,17 @@ NAME_WEIGHT = 0.6
 """A name matched only by its transliteration key counts this much of an exact one."""
 MAX_CORRECTIONS = 3
 """Corrections searched for one unknown word, the most frequent first."""
+MAX_FUZZY_LETTERS = 30
+"""Longest word (in letters) that is corrected or gets a suggestion. The longest French
+words in dictionaries have 25 to 27 letters (``anticonstitutionnellement``,
+``intergouvernementalisation``), so 30 leaves room for two typos; a longer "word" is a
+token no dictionary holds (pasted code, a run of ``l'a``), and the typo automaton that
+would search for it grows with its length (seconds for 18,000 letters)."""
+MAX_FUZZY_WORDS = 6
+"""Unknown words of one query whose corrections are looked up (about 1 to 10 ms each on
+a small index); the rest are searched as typed, so a pasted list of typos stays fast."""
+MAX_SYNONYMS_BYTES = 10 * 1024 * 1024
+"""Largest synonyms file read: the packaged list is 8 kB, and a file is read whole."""
 
 Analyze = Callable[[str], list[str]]
 
@@ -76,11 +88,7 @@ class Synonyms:
         """The packaged list (``data/synonyms-fr.txt``), then the user's own files."""
         texts = [resources.files("nato_search").joinpath("data/synonyms-fr.txt").read_text("utf-8")]
         for path in paths:
-            try:
-                with open(path, encoding="utf-8") as file:
-                    texts.append(file.read())
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError(f"cannot read synonyms file {path}: {exc}") from None
+            texts.append(_read_synonyms_file(path))
         groups = []
         for text in texts:
             for line in text.splitlines():
@@ -91,6 +99,28 @@ class Synonyms:
 
     def alternatives(self, terms: tuple[str, ...]) -> list[Terms]:
         return self._entries.get(terms, [])
+
+
+def _read_synonyms_file(path: str | os.PathLike) -> str:
+    """A user's synonyms file; only a regular file up to MAX_SYNONYMS_BYTES, since it is read
+    whole (``/dev/zero`` or a pipe would grow the process until the kernel kills it)."""
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"synonyms file {path}: not a regular file")
+            data = file.read(MAX_SYNONYMS_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read synonyms file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_SYNONYMS_BYTES:
+        raise ValueError(
+            f"synonyms file {path}: larger than {MAX_SYNONYMS_BYTES // (1024 * 1024)} MB "
+            "(MAX_SYNONYMS_BYTES); a synonym list is far smaller"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot read synonyms file {path}: {exc}") from None
 
 
 # --- expansion -------------------------------------------------------------
@@ -118,6 +148,7 @@ class Expander:
         self.name_keys = name_keys
         self.options = options
         self.corrections: dict[str, str] = {}
+        self._lookups_left = MAX_FUZZY_WORDS
 
     def expand(self, query: Query) -> Query:
         return replace(
@@ -157,13 +188,22 @@ class Expander:
         if isinstance(clause, Terms):
             return self.word(clause)
         if isinstance(clause, AllOf):
-            return AllOf(tuple(self.sequence(list(clause.clauses))))
+            return AllOf(
+                tuple(self.sequence(list(clause.clauses))),
+                tuple(self.with_synonyms(c) for c in clause.exclude),
+            )
         return type(clause)(tuple(self.clause(c) for c in clause.clauses))
 
     def with_synonyms(self, clause: Clause) -> Clause:
+        """An excluded clause: synonyms are excluded too, but no correction (it would widen what is removed)."""
         if isinstance(clause, Terms):
             alternatives = self.synonyms.alternatives(clause.terms) if self.synonyms else []
             return Variants((clause, *alternatives)) if alternatives else clause
+        if isinstance(clause, AllOf):
+            return AllOf(
+                tuple(self.with_synonyms(c) for c in clause.clauses),
+                tuple(self.with_synonyms(c) for c in clause.exclude),
+            )
         return type(clause)(tuple(self.with_synonyms(c) for c in clause.clauses))
 
     def word(self, clause: Terms) -> Clause:
@@ -191,10 +231,18 @@ class Expander:
         return [Terms(clause.text, (keys[0],), field="names", weight=NAME_WEIGHT)]
 
     def _corrections(self, clause: Terms) -> list[Terms]:
+        """Indexed words near an unknown one (also for the suggestion, even when not fuzzy).
+
+        Bounded: words over MAX_FUZZY_LETTERS letters, and unknown words past the first
+        MAX_FUZZY_WORDS of a query, are not looked up.
+        """
         term = clause.terms[0]
         edits = max_edits(clause.text)
-        if not edits or self.lexicon.known(term):
+        if not edits or len(term) > MAX_FUZZY_LETTERS or self.lexicon.known(term):
             return []
+        if sum(c.isalpha() for c in clause.text) > MAX_FUZZY_LETTERS or not self._lookups_left:
+            return []
+        self._lookups_left -= 1
         candidates = sorted(self.lexicon.similar(term, edits), key=lambda c: (c[1], -c[2], c[0]))
         if not candidates:
             return []
@@ -212,6 +260,9 @@ class Expander:
 
     def suggestion(self, text: str) -> str | None:
         """The query as typed, with each unknown word replaced by its best correction."""
-        for typed, corrected in self.corrections.items():
-            text = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", corrected, text)
-        return text if self.corrections else None
+        if not self.corrections:
+            return None
+        # One pass over the query, however long, the longest typed word tried first.
+        typed = sorted(self.corrections, key=len, reverse=True)
+        pattern = rf"(?<!\w)(?:{'|'.join(map(re.escape, typed))})(?!\w)"
+        return re.sub(pattern, lambda m: self.corrections[m.group()], text)

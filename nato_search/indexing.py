@@ -21,7 +21,15 @@ from whoosh import index as windex
 
 from . import search
 from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
-from .corpus import CorpusError, Document, Sources, read_documents, read_file, source_files
+from .corpus import (
+    CorpusError,
+    Document,
+    Sources,
+    read_bytes,
+    read_documents,
+    read_file,
+    source_items,
+)
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index, IndexDamagedError, damage_message
 from .whoosh_engine import WhooshEngine, _retry_replaced
@@ -211,32 +219,20 @@ def _build_cluster(sources, path: Path, stemmer: str, progress, synonyms) -> Ind
 
 def _recorded(sources: Sources, manifest: dict[str, dict[str, Any]]) -> Iterator[Document]:
     """The documents of ``sources``, noting in ``manifest`` which file held which ids."""
-    if isinstance(sources, (str, os.PathLike)):
-        sources = [sources]
-    for source in sources:
-        if isinstance(source, Document):
-            yield source
+    for item in source_items(sources):
+        if isinstance(item, Document):
+            yield item
             continue
-        for file, doc_id in _files_of(Path(source)):
-            state, documents = _read_recorded(file, doc_id)
-            manifest[str(file.resolve())] = state
-            yield from documents
-
-
-def _files_of(path: Path) -> Iterator[tuple[Path, str | None]]:
-    if path.is_dir():
-        yield from source_files(path)
-    elif path.is_file():
-        yield path, None
-    else:
-        raise CorpusError(f"{path}: no such file or folder")
+        state, documents = _read_recorded(*item)
+        manifest[str(item[0].resolve())] = state
+        yield from documents
 
 
 def _read_recorded(file: Path, doc_id: str | None = None) -> tuple[dict[str, Any], list[Document]]:
     """A file's documents and its recorded state, both from one read: the hash recorded
     is the hash of the content indexed, even if the file is rewritten meanwhile."""
     stat = file.stat()  # before reading: a write after this changes the mtime we record
-    data = file.read_bytes()
+    data = read_bytes(file)
     documents = list(read_file(file, doc_id, data=data))
     state = {
         "size": stat.st_size,
@@ -254,27 +250,19 @@ def _unchanged(file: Path, known: dict[str, Any] | None) -> dict[str, Any] | Non
     stat = file.stat()
     if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
         return known
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    digest = hashlib.sha256(read_bytes(file)).hexdigest()
     if digest != known["sha256"]:
         return None
     return {**known, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _source_files(sources: Sources) -> Iterator[Path]:
-    if isinstance(sources, (str, os.PathLike)):
-        sources = [sources]
-    for source in sources:
-        if isinstance(source, Document):
+    for item in source_items(sources):
+        if isinstance(item, Document):
             raise TypeError(
                 "update_index reads files and folders; use Index.update() for Documents"
             )
-        path = Path(source)
-        if path.is_dir():
-            yield from (file for file, _ in source_files(path))
-        elif path.is_file():
-            yield path
-        else:
-            raise CorpusError(f"{path}: no such file or folder")
+        yield item[0]
 
 
 def _covered(sources: Sources) -> list[str]:

@@ -26,7 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import TOC
 from whoosh.index import Index as WhooshIndex
-from whoosh.matching import DisjunctionMaxMatcher
+from whoosh.matching import AndNotMatcher, DisjunctionMaxMatcher
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
@@ -292,7 +292,29 @@ def _to_whoosh(clause: Clause) -> wq.Query:
     children = [_to_whoosh(c) for c in clause.clauses]
     if isinstance(clause, Variants):
         return BestOf(children)
-    return _Union(children) if isinstance(clause, AnyOf) else wq.And(children)
+    if isinstance(clause, AnyOf):
+        return _Union(children)
+    group = wq.And(children)
+    if clause.exclude:
+        return _Without(group, _Union([_to_whoosh(c) for c in clause.exclude]))
+    return group
+
+
+class _WithoutMatcher(AndNotMatcher):
+    """Whoosh-Reloaded 2.7.5's AndNot matcher returns its first document unchecked when
+    the excluded matcher starts on an earlier one; this one skips it there first."""
+
+    def _find_first(self) -> None:
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+
+class _Without(wq.AndNot):
+    """Matches ``a`` but not ``b``."""
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> AndNotMatcher:
+        excluded = self.b.matcher(searcher, searcher.boolean_context())
+        return _WithoutMatcher(self.a.matcher(searcher, context), excluded)
 
 
 class _Union(wq.Or):

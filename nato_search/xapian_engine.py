@@ -460,4 +460,7 @@ def _translate(clause: Clause) -> xapian.Query:
     if isinstance(clause, (Variants, AnyOf)):
         return xapian.Query(xapian.Query.OP_OR, children)
     assert isinstance(clause, AllOf)
-    return xapian.Query(xapian.Query.OP_AND, children)
+    group = xapian.Query(xapian.Query.OP_AND, children)
+    for excluded in clause.exclude:
+        group = xapian.Query(xapian.Query.OP_AND_NOT, group, _translate(excluded))
+    return group

@@ -139,12 +139,14 @@ def test_json_output_is_valid_utf8_and_gives_back_every_string(surrogate_index, 
     done = cli("--index", str(index), "défense", "--json", home=tmp_path)
     assert done.returncode == 0 and done.stderr == b""
     line = done.stdout.decode("utf-8")  # strict: raises on a raw surrogate
-    assert '"title": "Titre \\ud83d\\u001b[2J\\u009b"' in line
-    assert '"text": "La défense \\ud83d aérienne \\u202etient\\u007f."' in line
+    # A Document replaces lone surrogates with U+FFFD on the way in; controls stay, escaped.
+    assert '"title": "Titre \ufffd\\u001b[2J\\u009b"' in line
+    assert '"text": "La défense \ufffd aérienne \\u202etient\\u007f."' in line
     assert not RAW_CONTROL.search(line.rstrip("\n"))
     hit = json.loads(line)
-    assert hit["title"] == record["title"] and hit["text"] == record["text"]
-    assert hit["snippet"] == "La [défense] \ud83d aérienne \u202etient\x7f."
+    stored = {key: record[key].replace("\ud83d", "\ufffd") for key in ("title", "text")}
+    assert hit["title"] == stored["title"] and hit["text"] == stored["text"]
+    assert hit["snippet"] == "La [défense] \ufffd aérienne \u202etient\x7f."
 
 
 def test_plain_output_with_a_lone_surrogate_does_not_crash(surrogate_index, tmp_path):
@@ -152,8 +154,8 @@ def test_plain_output_with_a_lone_surrogate_does_not_crash(surrogate_index, tmp_
     done = cli("--index", str(index), "défense", home=tmp_path)
     assert done.returncode == 0 and done.stderr == b""
     lines = hit_lines(done.stdout)
-    assert lines[0] == "1. Titre \\ud83d\\x1b[2J\\x9b"
-    assert lines[2] == "   La [défense] \\ud83d aérienne \\u202etient\\x7f."
+    assert lines[0] == "1. Titre \ufffd\\x1b[2J\\x9b"
+    assert lines[2] == "   La [défense] \ufffd aérienne \\u202etient\\x7f."
 
 
 # --- OS errors: one line naming the path, exit code 1 ------------------------------------------
@@ -199,7 +201,10 @@ def test_an_unreadable_source_file_is_named(docs, tmp_path, unprivileged):
     (docs / "b.txt").chmod(0)
     done = cli("index", str(docs), "--index", str(tmp_path / "ix"), home=tmp_path, **unprivileged)
     assert (done.returncode, done.stdout) == (1, b"")
-    assert done.stderr.decode() == f"nato-search: {docs / 'b.txt'}: permission denied\n"
+    assert (
+        done.stderr.decode()
+        == f"nato-search: {docs / 'b.txt'}: cannot read it (Permission denied)\n"
+    )
 
 
 def test_an_index_folder_that_cannot_be_written_is_named(docs, tmp_path, unprivileged):
@@ -246,7 +251,7 @@ def test_a_file_deleted_while_indexing_is_named(docs, tmp_path, capsys, monkeypa
     code = main(["index", str(docs), "--index", str(tmp_path / "ix")])
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
-    assert err == f"nato-search: {docs / 'b.txt'}: no such file or directory\n"
+    assert err == f"nato-search: {docs / 'b.txt'}: cannot read it (No such file or directory)\n"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from conftest import SEEDS
 
 import nato_search
-from nato_search.expansion import Synonyms, max_edits
+from nato_search.expansion import FUZZY_WEIGHT, Synonyms, max_edits
 
 
 def where(results):
@@ -159,3 +159,69 @@ def test_an_unreadable_synonyms_file_is_a_clear_error(tmp_path):
     bad.write_bytes(b"caf\xe9, coffee\n")
     with pytest.raises(ValueError, match="bad.txt"):
         nato_search.open_index(synonyms=[bad])
+
+
+# --- exclusions inside groups ---------------------------------------------------------------------
+
+
+class FakeLexicon:
+    """Knows ``ukrain`` and ``russi``; every other word is a typo of ``munition``."""
+
+    def known(self, term):
+        return term in ("ukrain", "russi")
+
+    def frequency(self, term, field="words"):
+        return 1
+
+    def similar(self, term, max_edits):
+        return [("munition", 1, 2)]
+
+    def surface(self, term):
+        return "munitions"
+
+
+def expander(synonyms=None):
+    from nato_search.expansion import Expander, Expansion
+
+    return Expander(FakeLexicon(), synonyms, lambda text: [], Expansion(names=False))
+
+
+def test_an_excluded_clause_in_a_group_gets_synonyms_only():
+    from nato_search.analysis import analyze as analyze_with
+    from nato_search.query import AllOf, AnyOf, Terms, Variants, parse
+
+    def terms_of(text):
+        return [t for t, *_ in analyze_with(text)]
+
+    synonyms = Synonyms([["Russie", "Fédération de Russie"]], terms_of)
+    query = parse("alliance OR (ukraine -russie -munitons)", terms_of)
+    expanded = expander(synonyms).expand(query)
+    russie = Terms("russie", ("russi",))
+    assert expanded.include == [
+        AnyOf(
+            (
+                Variants(
+                    (
+                        Terms("alliance", ("allianc",)),  # unknown: corrected
+                        Terms("alliance", ("munition",), weight=FUZZY_WEIGHT),
+                    )
+                ),
+                AllOf(
+                    (Terms("ukraine", ("ukrain",)),),
+                    (
+                        Variants((russie, Terms("Fédération de Russie", ("fed", "russi")))),
+                        Terms("munitons", ("muniton",)),  # excluded: never corrected
+                    ),
+                ),
+            )
+        )
+    ]
+    assert expanded.exclude == []
+    assert {t.text for t in expanded.terms()} == {"alliance", "ukraine"}
+
+
+def test_an_excluded_group_keeps_its_own_exclusions():
+    from nato_search.query import AllOf, Terms
+
+    excluded = AllOf((Terms("ukraine", ("ukrain",)),), (Terms("munitons", ("muniton",)),))
+    assert expander().with_synonyms(excluded) == excluded

@@ -259,11 +259,7 @@ def test_a_query_of_pure_syntax_finds_nothing_quickly(seeds_index, query):
     [
         '"unbalanced',
         "a:b:c",
-        "date:2024-13",
-        "date:..",
-        "date:2024..2023",
         "date:9999-12-31..",
-        "date:0000",
         "-OTAN",
         "OTAN -(",
         'OTAN "',
@@ -274,6 +270,20 @@ def test_a_query_with_odd_syntax_answers_quickly(seeds_index, query):
     results, seconds = timed_search(seeds_index, query)
     assert isinstance(results, Results) and results.total >= len(results)
     assert seconds < 1
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("date:2024-13", "date:2024-13: there is no month 13"),
+        ("date:..", r"date:\.\.: expected date:YYYY"),
+        ("date:2024..2023", r"date:2024\.\.2023: the range ends before it starts"),
+        ("date:0000", "date:0000: there is no year 0000"),
+    ],
+)
+def test_a_date_that_is_no_period_is_a_value_error_saying_why(seeds_index, query, message):
+    with pytest.raises(ValueError, match=message):
+        seeds_index.search(query)
 
 
 # --- paths that are not indexes ------------------------------------------------------------------

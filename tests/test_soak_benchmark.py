@@ -76,15 +76,7 @@ def _clean(run: dict) -> None:
     assert run["code"] == 0, report["failures"]
 
 
-def test_no_errors_and_flat_open_files(run: dict, request: pytest.FixtureRequest) -> None:
-    if run["mode"] == "thread-per-request":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="one Whoosh searcher per thread, never closed when the thread ends: "
-                "open files grow with requests; fixed in the core branch",
-                strict=False,
-            )
-        )
+def test_no_errors_and_flat_open_files(run: dict) -> None:
     _clean(run)
 
 

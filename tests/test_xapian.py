@@ -33,6 +33,8 @@ QUERIES = [
     "NATO",
     "munitons",
     "ukraine -russie date:2024",
+    "patriot OR (stoltenberg -ukraine)",  # an exclusion inside a group beside OR
+    "munitions OR (ukraine -russie)",
 ]
 
 
