@@ -121,6 +121,8 @@ def update_index(
     Returns counts: ``changed``, ``unchanged``, ``removed`` files.
     """
     path = Path(path)
+    if not isinstance(sources, (str, os.PathLike)):
+        sources = list(sources)  # read twice below: by _source_files, then by _covered
     with open_index(path) as ix:
         manifest = _read_json(path / SOURCES_FILE)
         current: dict[str, dict[str, Any]] = {}
