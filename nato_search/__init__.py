@@ -8,14 +8,13 @@
 
 from .corpus import CorpusError, Document, read_documents
 from .indexing import (
-    IndexDamagedError,
     IndexNotFoundError,
     IndexVersionError,
     build_index,
     open_index,
     update_index,
 )
-from .search import Hit, Index, IndexLockedError, Results
+from .search import Hit, Index, IndexDamagedError, IndexLockedError, Results
 from .xapian_engine import ClusterConfigError, ShardError
 
 __version__ = "1.0.0"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from unidecode import unidecode
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
@@ -41,6 +42,7 @@ _ELISION = re.compile(
 )
 _HYPHEN_SPLIT = re.compile(rf"[{_HYPHENS}]")
 _NOT_FOLDED_WORD_CHAR = re.compile(r"[^a-z0-9']")
+_WHOLE = re.compile(r"(?s).*")
 
 
 class FrenchTokenizer(Tokenizer):
@@ -57,10 +59,16 @@ class FrenchTokenizer(Tokenizer):
         start_char: int = 0,
         tokenize: bool = True,
         mode: str = "",
-        **kwargs,
+        **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        matches = _WORD.finditer(value) if tokenize else [re.match(r"(?s).*", value)]
+        matches: Iterable[re.Match[str]]
+        if tokenize:
+            matches = _WORD.finditer(value)
+        else:
+            whole = _WHOLE.match(value)
+            assert whole is not None  # ".*" with DOTALL matches any string
+            matches = [whole]
         for pos, match in enumerate(matches):
             token.text = match.group(0)
             token.boost = 1.0
@@ -175,11 +183,11 @@ class StemFilter(Filter):
         self.stemmer = stemmer
         self._stem = _stem_function(stemmer)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {"stemmer": self.stemmer}
 
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["stemmer"])
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        StemFilter.__init__(self, state["stemmer"])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StemFilter) and other.stemmer == self.stemmer
@@ -257,10 +265,10 @@ class WordCachedAnalyzer(Analyzer):
         self.cache_size = cache_size
         self._cache: dict[tuple[str, bool, bool], tuple[tuple[str, int, int, bool], ...]] = {}
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = {}
 
@@ -297,7 +305,7 @@ class WordCachedAnalyzer(Analyzer):
         start_pos: int = 0,
         start_char: int = 0,
         mode: str = "",
-        **kwargs,
+        **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
@@ -351,7 +359,7 @@ def french_analyzer(stemmer: str = DEFAULT_STEMMER) -> WordCachedAnalyzer:
     )
 
 
-def analyzer_settings(stemmer: str = DEFAULT_STEMMER) -> dict:
+def analyzer_settings(stemmer: str = DEFAULT_STEMMER) -> dict[str, Any]:
     """What an index must record to be searched with the same analysis it was built with."""
     stopwords = hashlib.sha256("\n".join(sorted(load_stopwords())).encode()).hexdigest()[:12]
     return {"analyzer": ANALYZER_VERSION, "stemmer": stemmer, "stopwords": stopwords}
@@ -380,7 +388,7 @@ def load_stopwords() -> frozenset[str]:
 # accents, so it folds after stemming.
 
 
-def _stem_function(name: str):
+def _stem_function(name: str) -> Callable[[str], str]:
     if name == "none":
         return str
     if name == "minimal":

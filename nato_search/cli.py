@@ -28,7 +28,6 @@ from typing import TextIO
 from . import __version__
 from .corpus import CorpusError
 from .indexing import (
-    IndexDamagedError,
     IndexNotFoundError,
     IndexVersionError,
     build_index,
@@ -36,7 +35,7 @@ from .indexing import (
     update_index,
 )
 from .schema import META_FILE
-from .search import Hit, IndexLockedError
+from .search import Hit, IndexDamagedError, IndexLockedError
 from .snippets import escape_controls
 from .xapian_engine import ShardError
 

@@ -411,7 +411,7 @@ def source_files(folder: Path) -> Iterator[tuple[Path, str]]:
         try:
             is_link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
-            mode = path.stat().st_mode if is_link else None
+            mode = path.stat().st_mode if is_link else 0  # a link's target; unused otherwise
         except FileNotFoundError:  # a broken link (or a file deleted while walking)
             if is_link:
                 warnings.warn(
@@ -422,7 +422,7 @@ def source_files(folder: Path) -> Iterator[tuple[Path, str]]:
             raise CorpusError(f"{_shown(path)}: cannot read it ({exc.strerror or exc})") from None
         if is_dir:
             stack.append(_entries(path))
-        elif is_link and stat.S_ISDIR(mode):  # type: ignore[arg-type]
+        elif is_link and stat.S_ISDIR(mode):
             warnings.warn(
                 f"{_shown(path)}: skipped, a symbolic link to a folder "
                 "(links to folders are not followed; name it as a source to index it)",
@@ -435,7 +435,7 @@ def source_files(folder: Path) -> Iterator[tuple[Path, str]]:
             yield path, path.relative_to(folder).with_suffix("").as_posix()
 
 
-def _entries(folder: Path) -> Iterator[os.DirEntry]:
+def _entries(folder: Path) -> Iterator[os.DirEntry[str]]:
     """A folder's entries sorted by name: the order ``sorted(rglob)`` gave."""
     try:
         with os.scandir(folder) as entries:
@@ -447,7 +447,7 @@ def _entries(folder: Path) -> Iterator[os.DirEntry]:
     return iter(found)
 
 
-Sources = Iterable[str | os.PathLike | Document] | str | os.PathLike
+Sources = Iterable[str | os.PathLike[str] | Document] | str | os.PathLike[str]
 """Files, folders (searched recursively), ready-made Documents, or one path."""
 
 

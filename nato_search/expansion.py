@@ -84,7 +84,7 @@ class Synonyms:
         self.longest = max((len(t) for t in self._entries), default=0)
 
     @classmethod
-    def load(cls, analyze: Analyze, paths: Iterable[str | os.PathLike] = ()) -> Synonyms:
+    def load(cls, analyze: Analyze, paths: Iterable[str | os.PathLike[str]] = ()) -> Synonyms:
         """The packaged list (``data/synonyms-fr.txt``), then the user's own files."""
         texts = [resources.files("nato_search").joinpath("data/synonyms-fr.txt").read_text("utf-8")]
         for path in paths:
@@ -101,7 +101,7 @@ class Synonyms:
         return self._entries.get(terms, [])
 
 
-def _read_synonyms_file(path: str | os.PathLike) -> str:
+def _read_synonyms_file(path: str | os.PathLike[str]) -> str:
     """A user's synonyms file; only a regular file up to MAX_SYNONYMS_BYTES, since it is read
     whole (``/dev/zero`` or a pipe would grow the process until the kernel kills it)."""
     try:
@@ -162,27 +162,26 @@ class Expander:
         out: list[Clause] = []
         i = 0
         while i < len(clauses):
-            run = self._synonym_run(clauses, i)
-            if run:
-                words = clauses[i : i + run]
-                terms = tuple(c.terms[0] for c in words)  # type: ignore[union-attr]
-                alternatives = self.synonyms.alternatives(terms)  # type: ignore[union-attr]
-                out.append(Variants((AllOf(tuple(self.clause(c) for c in words)), *alternatives)))
-                i += run
+            words = self._synonym_run(clauses, i)
+            if words and self.synonyms:
+                alternatives = self.synonyms.alternatives(tuple(w.terms[0] for w in words))
+                out.append(Variants((AllOf(tuple(self.clause(w) for w in words)), *alternatives)))
+                i += len(words)
             else:
                 out.append(self.clause(clauses[i]))
                 i += 1
         return out
 
-    def _synonym_run(self, clauses: list[Clause], start: int) -> int:
+    def _synonym_run(self, clauses: list[Clause], start: int) -> list[Terms]:
+        """The longest run of single words from ``start`` that is a multi-word synonym."""
         if not self.synonyms:
-            return 0
+            return []
         for n in range(min(self.synonyms.longest, len(clauses) - start), 1, -1):
-            words = clauses[start : start + n]
-            if all(isinstance(c, Terms) and len(c.terms) == 1 for c in words):
-                if self.synonyms.alternatives(tuple(c.terms[0] for c in words)):  # type: ignore[union-attr]
-                    return n
-        return 0
+            words = [c for c in clauses[start : start + n] if isinstance(c, Terms)]
+            if len(words) == n and all(len(w.terms) == 1 for w in words):
+                if self.synonyms.alternatives(tuple(w.terms[0] for w in words)):
+                    return words
+        return []
 
     def clause(self, clause: Clause) -> Clause:
         if isinstance(clause, Terms):

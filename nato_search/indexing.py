@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,14 @@ from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index, IndexDamagedError, damage_message
 from .whoosh_engine import WhooshEngine, _retry_replaced
 from .writing import Progress, open_writer, write_documents, write_lock
-from .xapian_engine import ShardError, XapianEngine, local_shards, read_cluster, require_xapian
+from .xapian_engine import (
+    Shard,
+    ShardError,
+    XapianEngine,
+    local_shards,
+    read_cluster,
+    require_xapian,
+)
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -50,7 +57,7 @@ BATCH = 500
 """Documents written to Xapian shards per commit."""
 
 
-def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict:
+def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
         **analyzer_settings(stemmer),
@@ -61,11 +68,11 @@ def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict:
 
 def build_index(
     sources: Sources,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     stemmer: str = DEFAULT_STEMMER,
     progress: Progress | None = None,
-    synonyms: Iterable[str | os.PathLike] = (),
+    synonyms: Iterable[str | os.PathLike[str]] = (),
     backend: str = "whoosh",
     shards: int = 1,
 ) -> Index:
@@ -122,6 +129,8 @@ def update_index(
     Returns counts: ``changed``, ``unchanged``, ``removed`` files.
     """
     path = Path(path)
+    if not isinstance(sources, (str, os.PathLike)):
+        sources = list(sources)  # read twice below: by _source_files, then by _covered
     with open_index(path) as ix:
         manifest = _read_json(path / SOURCES_FILE)
         current: dict[str, dict[str, Any]] = {}
@@ -166,7 +175,7 @@ def _id_taken(doc_id: str, new: str, holder: str) -> CorpusError:
     )
 
 
-def _xapian(shards: list, path: Path, stemmer: str) -> XapianEngine:
+def _xapian(shards: list[Shard], path: Path, stemmer: str) -> XapianEngine:
     return XapianEngine(
         shards, str(path), french_analyzer(stemmer), names_analyzer(), search.BM25_K1, search.BM25_B
     )
@@ -202,7 +211,13 @@ def _is_cluster(path: Path) -> bool:
     return path.suffix.lower() == ".toml"
 
 
-def _build_cluster(sources, path: Path, stemmer: str, progress, synonyms) -> Index:
+def _build_cluster(
+    sources: Sources,
+    path: Path,
+    stemmer: str,
+    progress: Progress | None,
+    synonyms: Iterable[str | os.PathLike[str]],
+) -> Index:
     """Documents into running shards: every shard must answer before anything is written."""
     require_xapian()
     shards = read_cluster(path)
@@ -267,23 +282,25 @@ def _source_files(sources: Sources) -> Iterator[Path]:
 
 def _covered(sources: Sources) -> list[str]:
     paths = [sources] if isinstance(sources, (str, os.PathLike)) else sources
-    return [str(Path(p).resolve()) for p in paths]
+    # Documents were refused by _source_files before this runs.
+    return [str(Path(p).resolve()) for p in paths if not isinstance(p, Document)]
 
 
 def _under(file: str, folder: str) -> bool:
     return file == folder or file.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Written to a temporary file and renamed, so a crash never leaves half a file."""
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     os.replace(temporary, path)
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text("utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return data
     except (OSError, ValueError):
         return {}
 
@@ -390,6 +407,7 @@ def _swap_in(building: Path, path: Path) -> None:
 
 
 _RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_renameat2: Callable[..., int] | None
 try:
     _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
 except (AttributeError, OSError):  # not Linux, or a C library without it
@@ -427,7 +445,7 @@ def _rename_no_replace(source: Path, target: Path) -> bool:
 
 
 def open_index(
-    path: str | os.PathLike | None = None, *, synonyms: Iterable[str | os.PathLike] = ()
+    path: str | os.PathLike[str] | None = None, *, synonyms: Iterable[str | os.PathLike[str]] = ()
 ) -> Index:
     """Open the index at ``path``; with no path, the default index of the bundled seeds.
 
@@ -450,8 +468,8 @@ def open_index(
     if meta.get("backend") == "xapian":
         _check_settings(path, meta)
         require_xapian()
-        engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
-        return Index(engine, synonyms=list(synonyms))
+        shards_engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
+        return Index(shards_engine, synonyms=list(synonyms))
     if path.is_dir():
         os.listdir(path)  # an unreadable folder is a PermissionError naming it, not "no index"
     if not path.is_dir() or not _holds_whoosh_index(path):
@@ -472,7 +490,7 @@ def open_index(
     return Index(engine, synonyms=list(synonyms))
 
 
-def _check_settings(path: Path, meta: dict) -> None:
+def _check_settings(path: Path, meta: dict[str, Any]) -> None:
     expected = _settings(
         meta.get("stemmer", DEFAULT_STEMMER), meta.get("backend", "whoosh"), meta.get("shards", 1)
     )
@@ -483,9 +501,9 @@ def _check_settings(path: Path, meta: dict) -> None:
         )
 
 
-def _reachable_settings(shards: list, path: Path) -> list[dict]:
+def _reachable_settings(shards: list[Shard], path: Path) -> list[dict[str, Any]]:
     """Settings recorded in the shards that answer (others are reported when searched)."""
-    found = []
+    found: list[dict[str, Any]] = []
     for shard in shards:
         try:
             settings = XapianEngine.read_settings(shard)

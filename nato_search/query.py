@@ -173,7 +173,8 @@ def _date_bound(text: str, first: bool) -> dt.date:
     match = _DATE_PART.match(text)
     if not match:
         raise ValueError(f"expected {DATE_SYNTAX}")
-    year, month, day = (int(g) if g else None for g in match.groups())
+    year = int(match[1])
+    month, day = (int(g) if g else None for g in match.groups()[1:])
     if year < dt.MINYEAR:
         raise ValueError(f"there is no year {match[1]}")
     if month is None:

@@ -92,7 +92,7 @@ class Results(Sequence[Hit]):
     def __getitem__(self, index: int) -> Hit: ...
     @overload
     def __getitem__(self, index: slice) -> list[Hit]: ...
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Hit | list[Hit]:
         return self._hits[index]
 
     def __len__(self) -> int:
@@ -187,9 +187,9 @@ class Index:
         changes nothing. Searches see the new paragraphs once this returns.
         """
         self._check_open()
-        documents = list(read_documents(documents))
-        self._engine.write(documents, replace=False, timeout=timeout)
-        return sum(len(d.paragraphs) for d in documents)
+        read = list(read_documents(documents))
+        self._engine.write(read, replace=False, timeout=timeout)
+        return sum(len(d.paragraphs) for d in read)
 
     def update(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Indexes documents, replacing every paragraph their ids held; returns the paragraphs written."""
@@ -201,9 +201,9 @@ class Index:
         """In one commit, removes the ``delete`` ids and indexes ``documents`` (replacing
         their ids); a search sees the index before or after, never between."""
         self._check_open()
-        documents = list(read_documents(documents))
-        self._engine.write(documents, replace=True, delete=list(delete), timeout=timeout)
-        return sum(len(d.paragraphs) for d in documents)
+        read = list(read_documents(documents))
+        self._engine.write(read, replace=True, delete=list(delete), timeout=timeout)
+        return sum(len(d.paragraphs) for d in read)
 
     def delete(self, doc_ids: Iterable[str] | str, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Removes documents by id; returns the paragraphs removed (0 for unknown ids)."""
@@ -272,7 +272,9 @@ class Index:
         )
 
 
-def highlight(text: str, parsed: Query, analyzer, names=None) -> list[tuple[int, int]]:
+def highlight(
+    text: str, parsed: Query, analyzer: Analyzer, names: Analyzer | None = None
+) -> list[tuple[int, int]]:
     """Spans of ``text`` that the query matched: its words anywhere, its phrases only where whole."""
     spans: set[tuple[int, int]] = set()
     for kind, chain in (("words", analyzer), ("names", names)):
@@ -290,7 +292,7 @@ def highlight(text: str, parsed: Query, analyzer, names=None) -> list[tuple[int,
     return sorted(spans)
 
 
-def _index_tokens(text: str, analyzer) -> list[tuple[str, int, int, int]]:
+def _index_tokens(text: str, analyzer: Analyzer) -> list[tuple[str, int, int, int]]:
     """Tokens as the index saw them (index mode: names keys only for capitalized words)."""
     return [
         (t.text, t.pos, t.startchar, t.endchar)
@@ -300,9 +302,11 @@ def _index_tokens(text: str, analyzer) -> list[tuple[str, int, int, int]]:
 
 def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:
     """Consecutive single words of the query, as typed (not their variants)."""
-    words = []
+    words: list[str | None] = []
     for clause in clauses:
         exact = clause.clauses[0] if isinstance(clause, Variants) else clause
-        single = isinstance(exact, Terms) and exact.field == "words" and len(exact.terms) == 1
-        words.append(exact.terms[0] if single else None)
+        if isinstance(exact, Terms) and exact.field == "words" and len(exact.terms) == 1:
+            words.append(exact.terms[0])
+        else:
+            words.append(None)
     return [(a, b) for a, b in itertools.pairwise(words) if a and b]

@@ -261,13 +261,14 @@ def _pick(
         last = bisect_right(spans, start + width, key=_END) - 1
         reach = max(end, spans[last][1]) if last >= 0 else end
         window = _window(text, (start, end), reach, width, spans)
-        found = _covered(window, spans)
-        candidates.append((window, {text[s:e].lower() for s, e in found}, len(found)))
+        covered = _covered(window, spans)
+        candidates.append((window, {text[s:e].lower() for s, e in covered}, len(covered)))
     picked: list[Window] = []
     words: set[str] = set()
     matches = 0
     for _ in range(count):
-        best, best_gain = None, (0, 0)
+        best: tuple[Window, set[str]] | None = None
+        best_gain = (0, 0)
         for window, found_words, found in candidates:
             if any(window[0] < b and a < window[1] for a, b in picked):
                 continue

@@ -26,7 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import TOC
 from whoosh.index import Index as WhooshIndex
-from whoosh.matching import AndNotMatcher, DisjunctionMaxMatcher
+from whoosh.matching import AndNotMatcher, DisjunctionMaxMatcher, Matcher
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance
 
@@ -226,13 +226,16 @@ class WhooshSnapshot:
         self.searcher.close()
 
     def count(self) -> int:
-        return self.searcher.doc_count()
+        count: int = self.searcher.doc_count()
+        return count
 
     def known(self, term: str) -> bool:
-        return self.reader.doc_frequency("text", term) > 0
+        frequency: int = self.reader.doc_frequency("text", term)
+        return frequency > 0
 
     def frequency(self, term: str, field: str = "words") -> int:
-        return self.reader.doc_frequency("text" if field == "words" else field, term)
+        frequency: int = self.reader.doc_frequency("text" if field == "words" else field, term)
+        return frequency
 
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         found = []
@@ -333,17 +336,21 @@ class _BestOfMatcher(DisjunctionMaxMatcher):
 
     def score(self) -> float:
         a, b = self.a, self.b
+        score: float
         if a.is_active() and b.is_active():
             if a.id() == b.id():
-                return max(a.score(), b.score())
-            return a.score() if a.id() < b.id() else b.score()
-        return a.score() if a.is_active() else b.score()
+                score = max(a.score(), b.score())
+            else:
+                score = a.score() if a.id() < b.id() else b.score()
+        else:
+            score = a.score() if a.is_active() else b.score()
+        return score
 
 
 class BestOf(wq.DisjunctionMax):
     """Matches any subquery, scored by the best one that matched this document."""
 
-    def _matcher(self, subs, searcher, context):
+    def _matcher(self, subs: list[wq.Query], searcher: Searcher, context: Any) -> Matcher:
         reader = searcher.reader()
         return self._tree_matcher(
             subs, _BestOfMatcher, searcher, context, lambda q: q.estimate_size(reader)

@@ -100,7 +100,7 @@ def open_writer(
             raise
 
 
-def _unique_segment_id(cls, size: int = 16) -> str:
+def _unique_segment_id(cls: type[Segment], size: int = 16) -> str:
     return "".join(secrets.choice(IDCHARS) for _ in range(size))
 
 

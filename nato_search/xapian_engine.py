@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from whoosh.analysis import Analyzer
 from whoosh.support.levenshtein import distance
 
 from .analysis import analyze
@@ -42,6 +43,8 @@ DOC_ID = "Q"
 DAY_SLOT = 0
 """Value slot holding ``YYYYMMDD``, for date ranges."""
 CONNECT_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
 
 
 class ShardError(RuntimeError):
@@ -117,7 +120,7 @@ class Shard:
                 ) from None
 
 
-def read_cluster(path: str | os.PathLike) -> list[Shard]:
+def read_cluster(path: str | os.PathLike[str]) -> list[Shard]:
     """Shards from a cluster file, checked before anything is written::
 
     [[shards]]
@@ -162,7 +165,15 @@ def local_shards(folder: Path, count: int) -> list[Shard]:
 class XapianEngine:
     """Paragraphs in one or more Xapian shards, searched as one database."""
 
-    def __init__(self, shards: list[Shard], path: str, analyzer, names, k1: float, b: float):
+    def __init__(
+        self,
+        shards: list[Shard],
+        path: str,
+        analyzer: Analyzer,
+        names: Analyzer,
+        k1: float,
+        b: float,
+    ):
         require_xapian()
         self.shards = shards
         self.path = path
@@ -181,7 +192,7 @@ class XapianEngine:
 
     SETTINGS_KEY = "nato-search"
 
-    def stamp(self, settings: dict) -> None:
+    def stamp(self, settings: dict[str, Any]) -> None:
         """Records the analysis settings in every shard, so a mismatch is caught on open."""
         for shard in self.shards:
             db = shard.open_writable(timeout=10.0)
@@ -191,17 +202,18 @@ class XapianEngine:
             finally:
                 db.close()
 
-    def settings(self) -> list[dict]:
+    def settings(self) -> list[dict[str, Any]]:
         return [self.read_settings(shard) for shard in self.shards]
 
     @classmethod
-    def read_settings(cls, shard: Shard) -> dict:
+    def read_settings(cls, shard: Shard) -> dict[str, Any]:
         db = shard.open()
         try:
             text = db.get_metadata(cls.SETTINGS_KEY)
         finally:
             db.close()
-        return json.loads(text) if text else {}
+        settings: dict[str, Any] = json.loads(text) if text else {}
+        return settings
 
     @contextmanager
     def snapshot(self, allow_partial: bool = False) -> Iterator[XapianSnapshot]:
@@ -211,8 +223,8 @@ class XapianEngine:
             snapshot.reopen()
             yield snapshot
 
-    def _by_shard(self, items: Iterable, doc_id: Callable = lambda item: item) -> dict[int, list]:
-        groups: dict[int, list] = {}
+    def _by_shard(self, items: Iterable[T], doc_id: Callable[[T], str]) -> dict[int, list[T]]:
+        groups: dict[int, list[T]] = {}
         for item in items:
             groups.setdefault(shard_of(doc_id(item), len(self.shards)), []).append(item)
         return groups
@@ -227,7 +239,7 @@ class XapianEngine:
     ) -> None:
         """One transaction per shard: a shard's readers see all of its part of the change or none."""
         by_shard = self._by_shard(documents, lambda d: d.id)
-        deleted = self._by_shard(delete)
+        deleted = self._by_shard(delete, lambda doc_id: doc_id)
         if not replace:
             taken = [
                 doc_id
@@ -258,7 +270,7 @@ class XapianEngine:
 
     def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int:
         removed = 0
-        for number, ids in sorted(self._by_shard(doc_ids).items()):
+        for number, ids in sorted(self._by_shard(doc_ids, lambda doc_id: doc_id).items()):
             db = self.shards[number].open_writable(timeout)
             try:
                 for doc_id in ids:
@@ -356,13 +368,16 @@ class XapianSnapshot:
     # -- vocabulary ------------------------------------------------------------
 
     def count(self) -> int:
-        return self.db.get_doccount()
+        count: int = self.db.get_doccount()
+        return count
 
     def known(self, term: str) -> bool:
-        return self.db.term_exists(term)
+        known: bool = self.db.term_exists(term)
+        return known
 
     def frequency(self, term: str, field: str = "words") -> int:
-        return self.db.get_termfreq(NAMES + term if field == "names" else term)
+        frequency: int = self.db.get_termfreq(NAMES + term if field == "names" else term)
+        return frequency
 
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         found = []
@@ -376,7 +391,7 @@ class XapianSnapshot:
 
     def surface(self, term: str) -> str | None:
         for posting in self.db.postlist(term):
-            text = json.loads(self.db.get_document(posting.docid).get_data())["text"]
+            text: str = json.loads(self.db.get_document(posting.docid).get_data())["text"]
             for found, _, start, end in analyze(text, self.engine.analyzer):
                 if found == term:
                     return text[start:end]
@@ -408,7 +423,14 @@ class XapianSnapshot:
                     raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
         return hits, self._mset(anything, 0, exact=True).get_matches_estimated()
 
-    def _best(self, anything, include, near, plan: Plan, limit: int) -> list[tuple[dict, float]]:
+    def _best(
+        self,
+        anything: xapian.Query,
+        include: list[xapian.Query],
+        near: list[xapian.Query],
+        plan: Plan,
+        limit: int,
+    ) -> list[tuple[dict[str, Any], float]]:
         ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
         order = [(m.docid, m.weight) for m in ranked]
         if plan.all_words_first and len(include) > 1:
