@@ -21,12 +21,13 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .corpus import CorpusError
+from .corpus import CorpusError, CorpusWarning
 from .indexing import (
     IndexNotFoundError,
     IndexVersionError,
@@ -173,6 +174,17 @@ def _positive(value: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors are one line on stderr and an exit code, never a traceback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CorpusWarning)
+        warnings.showwarning = _warn  # a source skipped while reading: one line, like an error
+        return _main(argv)
+
+
+def _warn(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"nato-search: warning: {escape_controls(str(message))}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args.pop(0) if args and args[0] in COMMANDS else "search"
     where: str | None = None  # the folder an OS error without a file name is about

@@ -104,3 +104,18 @@ def test_python_dash_m_is_the_same_command(tmp_path):
         check=True,
     )
     assert json.loads(done.stdout)["doc_id"] == "003_1bfd15bd7f542d98"
+
+
+def test_a_skipped_symlinked_folder_is_one_warning_line(capsys, tmp_path):
+    docs, elsewhere = tmp_path / "docs", tmp_path / "elsewhere"
+    docs.mkdir()
+    elsewhere.mkdir()
+    (docs / "b.txt").write_text("Des munitions livrées à l'Ukraine cette semaine.\n", "utf-8")
+    (elsewhere / "a.txt").write_text("La défense aérienne de la Pologne.\n", "utf-8")
+    (docs / "link").symlink_to(elsewhere)
+    code, out, err = run(capsys, "index", str(docs), "--index", str(tmp_path / "ix"))
+    assert code == 0 and out == f"indexed 1 paragraphs into {tmp_path / 'ix'}\n"
+    assert err == (
+        f"nato-search: warning: {docs / 'link'}: skipped, a symbolic link to a folder "
+        "(links to folders are not followed; name it as a source to index it)\n"
+    )
