@@ -206,12 +206,20 @@ RARE = [
     "OTAN-Ukraine",
     "l’Alliance",
     "NATO",
+    "Alliance",
+    "atlantique",
+    "Union",
+    "européenne",
 ]
 STOPWORDS = ["le", "la", "de", "et", "des", "à"]
 ABSENT = ["zébrure", "xylophone"]
+TYPOS = ["Stoltenbreg", "munitons", "batteires", "Koulebaa"]
+"""Unknown words near indexed ones, for the corrections of expanded queries."""
+SYNONYM_RUNS = ["Alliance atlantique", "Union européenne"]
+"""Words that, side by side, are a multi-word synonym (``OTAN``, ``UE``)."""
 YEARS = [2022, 2023, 2024]
-SEEDS = range(20)
-EXPANDED_SEEDS = range(100, 106)
+SEEDS = range(30)
+EXPANDED_SEEDS = range(100, 110)
 
 
 class Model:
@@ -242,7 +250,7 @@ class Model:
             doc_id = f"d{self.next_id}"
             self.next_id += 1
         title = "" if self.rng.random() < 0.2 else self.text(1, 3)
-        paragraphs = [self.text(1, 10) for _ in range(self.rng.randint(1, 4))]
+        paragraphs = [self.text(1, 14) for _ in range(self.rng.randint(1, 4))]
         return Document(doc_id, title, self.date(), paragraphs)
 
     # --- queries ---
@@ -253,6 +261,10 @@ class Model:
             return self.rng.choice(ABSENT)
         if r < 0.08:
             return self.rng.choice(STOPWORDS)
+        if r < 0.11:
+            return self.rng.choice(TYPOS)
+        if r < 0.14:
+            return self.rng.choice(SYNONYM_RUNS)
         return self.rng.choice(COMMON if r < 0.6 else RARE)
 
     def phrase(self) -> str:
