@@ -402,3 +402,16 @@ def test_engine_ranks_as_the_oracle_after_random_writes(tmp_path, seed):
 def test_engine_ranks_expanded_queries_as_the_oracle(tmp_path, seed):
     """With synonyms, name variants and corrections: Variants, AllOf and the names field."""
     run_writes_and_queries(tmp_path / "ix", seed, dict(fuzzy=True, synonyms=True, names=True))
+
+
+def test_engine_ranks_a_phrase_group_with_an_exclusion_beside_a_word(tmp_path):
+    """Found by the random run: Whoosh's matchers raised IndexError here (IndexDamagedError)."""
+    documents = [Document("x", "", None, ["Russie, Russie", "Russie. Kouleba. otan"])]
+    query = '("Russie Russie" -Kouleba) otan'
+    with nato_search.build_index(documents, tmp_path / "ix") as ix:
+        expansion = dict(fuzzy=False, synonyms=False, names=False)
+        results = ix.search(query, limit=10, **expansion)
+        expected = oracle_for(ix, documents).ranked(plan_for(ix, query, **expansion))
+    assert [(h.doc_id, h.paragraph) for h in expected] == [("x", 0), ("x", 1)]
+    problems = differences(results, expected, 10)
+    assert not problems, problems
