@@ -93,11 +93,11 @@ class FieldPostings:
     def lookup(self, term: str) -> int:
         """The index of ``term``, or -1: a binary search on the blob, no dict."""
         key = term.encode("utf-8")
-        blob, off = self.term_blob, self.term_off
+        blob, off = self.term_blob.data, self.term_off  # a memoryview: nothing copied
         lo, hi = 0, len(self)
         while lo < hi:
             mid = (lo + hi) // 2
-            found = blob[int(off[mid]) : int(off[mid + 1])].tobytes()
+            found = bytes(blob[int(off[mid]) : int(off[mid + 1])])
             if found < key:
                 lo = mid + 1
             elif found > key:
@@ -525,7 +525,8 @@ def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> S
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if offset % ALIGN or offset < header_end or offset + nbytes > size:
             return None
-        views[name] = mapped[offset : offset + nbytes].view(dtype).reshape(shape)
+        # a plain ndarray over the map (np.memmap's own indexing is slower)
+        views[name] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
 
     def field(prefix: str) -> FieldPostings:
         return FieldPostings(
