@@ -306,56 +306,61 @@ def _frequencies(block_values: list[Any], total: int) -> I32:
     return np.frombuffer(joined, ">u4").astype(np.int32)
 
 
-_HEADER = np.frombuffer(b"\x80\x02]q\x00", np.uint8)  # a pickled list, protocol 2
+# A Positions value: a big-endian uint32 count, then the pickled list of position
+# deltas (protocol 2): b"\x80\x02]q\x00", then "(" and "K" d for each delta and "e"
+# (two deltas or more), or "K" d "a" (one), or nothing (none); then "." (Whoosh's
+# decoder also accepts a value without it).
+_HEAD = 0x715D0280_00000000
+"""Bytes 0-7 of a value as a little-endian uint64, with its count's two high bytes 0."""
+_HEAD_MASK = 0xFFFFFFFF_0000FFFF
 _K, _MARK, _APPEND, _APPENDS, _STOP = (ord(c) for c in "K(ae.")
+
+
+def _windows(blob: U8, dtype: str) -> npt.NDArray[Any]:
+    """Every run of bytes of ``dtype``'s size in ``blob``, at every offset: a view."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((len(blob) - size + 1,), dtype, buffer=blob, strides=(1,))
 
 
 def _decode_positions(block_values: list[Any], fmt: Any) -> tuple[I32, I64, I32]:
     """(tf, pos_off, pos) from Positions-format values, all at once.
 
-    A value is a big-endian uint32 count, then the pickled list of position deltas
-    (protocol 2). The usual pickle, a list of up to 1000 ints below 256, is decoded
-    here in NumPy; any other is decoded by Whoosh's ``decode_positions``.
+    The usual value, a list of up to 1000 deltas below 256, is decoded here in
+    NumPy; any other by Whoosh's ``decode_positions``.
     """
     values: list[bytes] = list(chain.from_iterable(block_values))
     n = len(values)
-    # padded, so that reading a header where a short value is never runs off the end
+    # padded, so that reading a value's first bytes never runs off the end
     blob = np.frombuffer(b"".join(values) + bytes(16), np.uint8)
+    words, pairs_at = _windows(blob, "<u8"), _windows(blob, "<u2")
     sizes = np.fromiter(map(len, values), np.int64, n)
-    start = np.zeros(n + 1, np.int64)
-    np.cumsum(sizes, out=start[1:])
-    s = start[:-1]
-    ok = sizes >= 4 + len(_HEADER)
-    at = np.where(ok, s, 0)
-    count = (
-        (blob[at].astype(np.int64) << 24)
-        | (blob[at + 1].astype(np.int64) << 16)
-        | (blob[at + 2].astype(np.int64) << 8)
-        | blob[at + 3].astype(np.int64)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    head = words[starts]
+    count = ((head >> np.uint64(8)) & np.uint64(0xFF00)) | (
+        (head >> np.uint64(24)) & np.uint64(0xFF)
     )
-    for k, byte in enumerate(_HEADER):
-        ok &= blob[np.minimum(at + 4 + k, len(blob) - 1)] == byte
-    ok &= count <= 1000
-    # the list's items start after the header, and after a MARK when there are two or more
-    first = at + 9 + (count >= 2)
-    stop = first + 2 * count  # where APPEND (one item) or APPENDS (more) should be
-    body_end = np.where(count == 0, at + 9, stop + 1)
-    last = np.minimum(np.maximum(body_end, 0), len(blob) - 1)
-    fits = (sizes == body_end - s) | ((sizes == body_end - s + 1) & (blob[last] == _STOP))
-    ok &= fits
-    ok &= (count < 2) | (blob[np.minimum(at + 9, len(blob) - 1)] == _MARK)
-    closer = np.where(count >= 2, _APPENDS, _APPEND)
-    ok &= (count == 0) | (blob[np.minimum(np.where(ok, stop, 0), len(blob) - 1)] == closer)
-    # every item a BININT1 (K and its one-byte argument)
-    candidate = np.where(ok, count, 0)
-    item_value = np.repeat(np.arange(n), candidate)
-    item_start = np.zeros(n, np.int64)
-    np.cumsum(candidate[:-1], out=item_start[1:])
-    rank = np.arange(len(item_value), dtype=np.int64) - item_start[item_value]
-    opcode_at = first[item_value] + 2 * rank
-    ok[item_value[blob[opcode_at] != _K]] = False
-    kept = ok[item_value]
-    # the other values, decoded by Whoosh
+    count = count.astype(np.int64)
+    ok = ((head & np.uint64(_HEAD_MASK)) == np.uint64(_HEAD)) & (sizes >= 9) & (count <= 1000)
+    many = count >= 2
+    body = sizes - (blob[np.maximum(ends - 1, 0)] == _STOP)
+    ok &= body == np.where(count == 0, 9, np.where(many, 11 + 2 * count, 12))
+    after = pairs_at[starts + 8]  # the memo index 0, then MARK or the first opcode
+    closer = blob[np.maximum(starts + body - 1, 0)]
+    ok &= (after & 0xFF) == 0
+    ok &= np.where(many, (after >> 8) == _MARK, (count == 0) | ((after >> 8) == _K))
+    ok &= np.where(many, closer == _APPENDS, (count == 0) | (closer == _APPEND))
+    first = starts + 9 + many  # the first item
+    while True:  # every item a BININT1: K and its one-byte argument
+        candidate = np.where(ok, count, 0)
+        item_start = np.cumsum(candidate) - candidate
+        items = int(candidate.sum())
+        at = 2 * np.arange(items, dtype=np.int64) + np.repeat(first - 2 * item_start, candidate)
+        pairs = pairs_at[at]
+        wrong = (pairs & 0xFF) != _K
+        if not wrong.any():
+            break
+        ok[np.repeat(np.arange(n), candidate)[wrong]] = False
     decoded = {int(j): list(fmt.decode_positions(values[j])) for j in np.flatnonzero(~ok)}
     for j, found in decoded.items():
         if len(found) != fmt.decode_frequency(values[j]):
@@ -363,11 +368,14 @@ def _decode_positions(block_values: list[Any], fmt: Any) -> tuple[I32, I64, I32]
         count[j] = len(found)
     pos_off = np.zeros(n + 1, np.int64)
     np.cumsum(count, out=pos_off[1:])
-    deltas = np.zeros(int(pos_off[-1]), np.int64)
-    deltas[pos_off[item_value[kept]] + rank[kept]] = blob[opcode_at[kept] + 1]
-    positions = _segmented_cumsum(deltas, count)
-    for j, found in decoded.items():
-        positions[pos_off[j] : pos_off[j + 1]] = found
+    positions = _segmented_cumsum((pairs >> 8).astype(np.int64), candidate)
+    if decoded:
+        simple = positions
+        positions = np.zeros(int(pos_off[-1]), np.int64)
+        shift = np.repeat(pos_off[:-1] - item_start, candidate)
+        positions[np.arange(items, dtype=np.int64) + shift] = simple
+        for j, found in decoded.items():
+            positions[pos_off[j] : pos_off[j + 1]] = found
     if len(positions) and (positions.min() < 0 or positions.max() > np.iinfo(np.int32).max):
         raise ValueError("a position is out of range")
     return count.astype(np.int32), pos_off, positions.astype(np.int32)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from whoosh import index as windex
 from whoosh import query as wq
+from whoosh.formats import Positions
 from whoosh.qparser import QueryParser
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -369,3 +370,24 @@ def test_timing_on_a_few_thousand_paragraphs(tmp_path):
         _assert_same_as_whoosh(loaded, leaf)  # long paragraphs: positions past 255
         assert int(arrays.words.pos.max()) > 255
     reader.close()
+
+
+def test_positions_of_every_shape_decode_as_whoosh_decodes_them():
+    """Values NumPy decodes (small deltas) and those left to Whoosh (big deltas,
+    over 1000 of them, odd pickles) side by side, with and without the final STOP."""
+    fmt = Positions()
+    rng = random.Random(3)
+    lists = [[], [0], [7], [3, 9], [255, 256], [70000], [1, 2, 3, 300, 301], list(range(1001))]
+    lists += [sorted(rng.sample(range(600), rng.randint(1, 40))) for _ in range(200)]
+    values = [fmt.encode(p) for p in lists]
+    values += [v[:-1] for v in values[:20]]  # without the STOP
+    odd = b"\x00\x00\x00\x02\x80\x02]q\x00(\x88M\x01\x00e."  # [True, 1]: fits, not all K
+    values.append(odd)
+    blocks = [tuple(values[i : i + 7]) for i in range(0, len(values), 7)]
+    tf, pos_off, pos = sa._decode_positions(blocks, fmt)
+    assert len(tf) == len(values) and pos_off[-1] == len(pos)
+    for j, value in enumerate(values):
+        expected = fmt.decode_positions(value)
+        assert pos[pos_off[j] : pos_off[j + 1]].tolist() == expected
+        assert tf[j] == fmt.decode_frequency(value) == len(expected)
+    assert sa._decode_positions([], fmt)[1].tolist() == [0]
