@@ -27,11 +27,11 @@ import secrets
 import struct
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,7 @@ I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 Bools = npt.NDArray[np.bool_]
+T = TypeVar("T")
 
 _WORDS_FIELD = "text"
 _NAMES_FIELD = "names"
@@ -139,28 +140,36 @@ def build(segment_reader: Any) -> SegmentArrays:
     segment = segment_reader.segment()
     storage = segment_reader.storage()
     doc_count = int(segment.doc_count_all())
-    terms = _read_file(storage, segment.make_filename(_TERMS_EXT))
-    postings = _read_file(storage, segment.make_filename(_POSTINGS_EXT))
+    with _opened(storage, segment.make_filename(_TERMS_EXT)) as view:
+        terms = bytes(view)  # small; Whoosh's hash reader wants bytes
     tindex = OrderedHashReader(BufferFile(terms), len(terms))
     fieldmap: dict[str, int] = tindex.extras["fieldmap"]
+    positions_format = segment_reader.schema[_WORDS_FIELD].format
 
-    def read(field: str, values: str) -> tuple[_Terms, I64, I32, list[Any]]:
+    def read(
+        field: str, postings: memoryview, decode: Callable[[list[Any], int], T]
+    ) -> tuple[_Terms, I64, I32, list[T]]:
         table = _field_terms(terms, tindex, fieldmap.get(field))
-        return (table, *_read_postings(postings, table, values))
+        return (table, *_read_postings(postings, table, decode))
 
-    w_terms, w_off, w_docs, w_values = read(_WORDS_FIELD, "each")
-    w_tf, pos_off, pos = _decode_positions(w_values, segment_reader.schema[_WORDS_FIELD].format)
+    with _opened(storage, segment.make_filename(_POSTINGS_EXT)) as postings:
+        w_terms, w_off, w_docs, w_chunks = read(
+            _WORDS_FIELD, postings, lambda blocks, _: _decode_positions(blocks, positions_format)
+        )
+        n_terms, n_off, n_docs, n_chunks = read(_NAMES_FIELD, postings, _frequencies)
+        d_terms, d_off, d_docs, _ = read(_DAY_FIELD, postings, lambda blocks, _: None)
+
+    w_tf = _concatenate([tf for tf, _, _ in w_chunks], np.int32)
+    pos_off = np.zeros(len(w_tf) + 1, np.int64)
+    np.cumsum(_concatenate([np.diff(off) for _, off, _ in w_chunks], np.int64), out=pos_off[1:])
+    pos = _concatenate([p for _, _, p in w_chunks], np.int32)
     words = FieldPostings(*w_terms.arrays(), w_off, w_docs, w_tf, pos_off, pos)
+    names = FieldPostings(*n_terms.arrays(), n_off, n_docs, _concatenate(n_chunks, np.int32))
 
-    n_terms, n_off, n_docs, n_values = read(_NAMES_FIELD, "fixed")
-    n_tf = _frequencies(n_values, len(n_docs))
-    names = FieldPostings(*n_terms.arrays(), n_off, n_docs, n_tf)
-
-    _check_docs(words, doc_count)
-    _check_docs(names, doc_count)
+    for field in (words, names):
+        _check_docs(field, doc_count)
     length = np.bincount(words.docs, weights=words.tf, minlength=doc_count).astype(np.int32)
 
-    d_terms, d_off, d_docs, _ = read(_DAY_FIELD, "none")
     day = np.zeros(doc_count, np.int32)
     if len(d_docs) and (d_docs.min() < 0 or d_docs.max() >= doc_count):
         raise ValueError(f"{segment.segment_id()}: a day posting is out of range")
@@ -169,10 +178,21 @@ def build(segment_reader: Any) -> SegmentArrays:
     return SegmentArrays(segment.segment_id(), doc_count, length, day, words, names)
 
 
-def _read_file(storage: Any, name: str) -> bytes:
+def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+@contextlib.contextmanager
+def _opened(storage: Any, name: str) -> Iterator[memoryview]:
+    """A file of the segment's, as a memoryview: of Whoosh's own map of a compound
+    segment (nothing copied), else of the file read."""
     f = storage.open_file(name)
     try:
-        return bytes(f.get(0, storage.file_length(name)))
+        buf = getattr(f, "_buf", None)  # a BufferFile, over the compound file's map
+        if buf is None:
+            buf = f.get(0, storage.file_length(name))
+        with memoryview(buf).cast("B") as view:
+            yield view
     finally:
         f.close()
 
@@ -221,25 +241,44 @@ def _field_terms(data: bytes, tindex: Any, fieldnum: int | None) -> _Terms:
     return table
 
 
-def _read_postings(data: bytes, table: _Terms, values: str) -> tuple[I64, I32, list[Any]]:
-    """(post_off, docs, per-block values) of every term, a posting block at a time.
+CHUNK = 1 << 16
+"""Postings decoded at a time: Whoosh's blocks unpickle into small Python objects,
+so building holds only this many postings' worth of them at once."""
 
-    ``values`` says what the blocks hold: "each" a tuple of bytes (one value per
-    posting), "fixed" the values joined into one bytes, "none" nothing.
+
+def _read_postings(
+    data: memoryview, table: _Terms, decode: Callable[[list[Any], int], T]
+) -> tuple[I64, I32, list[T]]:
+    """(post_off, docs, decoded values) of every term, a posting block at a time.
+
+    ``decode(block_values, postings)`` gets the values of a run of blocks (about
+    CHUNK postings) as Whoosh unpickled them; its results are returned in order.
     """
+    per_term = np.zeros(len(table.extents) + 1, np.int64)
+    docs: list[I64] = []
+    decoded: list[T] = []
     ids: list[Sequence[int]] = []  # each block's doc numbers, delta-encoded as Whoosh stores them
     counts: list[int] = []
-    per_term = np.zeros(len(table.extents) + 1, np.int64)
-    block_values: list[Any] = []
-    stream = io.BytesIO(data)
-    load, loads, dumps, decompress = pickle.load, pickle.loads, pickle.dumps, zlib.decompress
+    pending: list[Any] = []
+
+    def flush() -> None:
+        total = sum(counts)
+        deltas = np.fromiter(chain.from_iterable(ids), np.int64, total)
+        docs.append(_segmented_cumsum(deltas, np.array(counts, np.int64)))
+        decoded.append(decode(pending, total))
+        ids.clear()
+        counts.clear()
+        pending.clear()
+
+    loads, dumps, decompress = pickle.loads, pickle.dumps, zlib.decompress
     block_length = _BLOCK_LENGTH.unpack_from
+    waiting = 0  # postings read since the last flush
     for i, (offset, _, doc_freq) in enumerate(table.extents):
-        if offset < 0:
+        if offset < 0:  # inlined in the terms file
             term_ids, _, term_values = table.inlined[i]
             ids.append(_delta_encode(term_ids))
             counts.append(len(term_ids))
-            block_values.append(b"".join(term_values) if values == "fixed" else tuple(term_values))
+            pending.append(tuple(term_values))
             per_term[i + 1] = len(term_ids)
             continue
         if data[offset : offset + 4] != _BLOCK_MAGIC:
@@ -249,22 +288,24 @@ def _read_postings(data: bytes, table: _Terms, values: str) -> tuple[I64, I32, l
         while True:
             (length,) = block_length(data, pos)
             end = pos + 4 + abs(length)
-            # the block's info tuple, pickled; its length, by pickling it again
-            # (as Whoosh did), else by reading it as a stream (slower)
+            # the block's info tuple, pickled; its length, by pickling it again as
+            # Whoosh did, else by reading it as a stream (slower)
             info = loads(data[pos + 4 : end])
             again = dumps(info, 2)
-            if data.startswith(again, pos + 4):
+            if data[pos + 4 : pos + 4 + len(again)] == again:
                 datapos = pos + 4 + len(again)
             else:
-                stream.seek(pos + 4)
-                info = load(stream)
-                datapos = stream.tell()
+                stream = io.BytesIO(data[pos + 4 : end])
+                info = pickle.load(stream)
+                datapos = pos + 4 + stream.tell()
             count, _, _, compression, _, _ = info
             raw = data[datapos:end]
             block = loads(decompress(raw) if compression else raw)
+            if len(block[0]) != count:
+                raise ValueError(f"term {table.texts[i]!r}: a block disagrees with its count")
             ids.append(block[0])
             counts.append(count)
-            block_values.append(block[2])
+            pending.append(block[2])
             found += count
             if length < 0:
                 break
@@ -272,14 +313,17 @@ def _read_postings(data: bytes, table: _Terms, values: str) -> tuple[I64, I32, l
         if found != doc_freq:
             raise ValueError(f"term {table.texts[i]!r}: {found} postings, {doc_freq} expected")
         per_term[i + 1] = found
+        waiting += found
+        if waiting >= CHUNK:
+            flush()
+            waiting = 0
+    if counts or not docs:
+        flush()
     post_off = np.cumsum(per_term)
-    total = int(post_off[-1])
-    deltas = np.fromiter(chain.from_iterable(ids), np.int64, total)
-    sizes = np.array(counts, np.int64)
-    if int(sizes.sum()) != total:
-        raise ValueError("posting blocks disagree with their counts")
-    docs = _segmented_cumsum(deltas, sizes)
-    return post_off, docs.astype(np.int32), block_values
+    all_docs = np.concatenate(docs)
+    if len(all_docs) != post_off[-1]:
+        raise ValueError("posting blocks disagree with the terms' counts")
+    return post_off, all_docs.astype(np.int32), decoded
 
 
 def _delta_encode(ids: Iterable[int]) -> tuple[int, ...]:
@@ -299,8 +343,8 @@ def _segmented_cumsum(deltas: I64, sizes: I64) -> I64:
 
 
 def _frequencies(block_values: list[Any], total: int) -> I32:
-    """Frequency-format values: one big-endian uint32 per posting."""
-    joined = b"".join(v for v in block_values if v)
+    """Frequency-format values: one big-endian uint32 per posting, a block's joined."""
+    joined = b"".join(v if isinstance(v, bytes) else b"".join(v) for v in block_values if v)
     if len(joined) != 4 * total:
         raise ValueError("frequency values disagree with the postings")
     return np.frombuffer(joined, ">u4").astype(np.int32)

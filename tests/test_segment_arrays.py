@@ -137,7 +137,9 @@ def _assert_same_as_whoosh(arrays, leaf):
     assert (arrays.words.pos_off.dtype, arrays.words.pos.dtype) == (np.int64, np.int32)
 
 
-def test_build_matches_whoosh_in_every_segment_deleted_docs_included(path):
+@pytest.mark.parametrize("chunk", [1, 5, sa.CHUNK])
+def test_build_matches_whoosh_in_every_segment_deleted_docs_included(path, chunk, monkeypatch):
+    monkeypatch.setattr(sa, "CHUNK", chunk)  # postings decoded a few at a time, or all at once
     reader, leaves = _leaves(path)
     assert len(leaves) >= 3
     assert any(leaf.segment().has_deletions() for leaf in leaves)
@@ -391,3 +393,19 @@ def test_positions_of_every_shape_decode_as_whoosh_decodes_them():
         assert pos[pos_off[j] : pos_off[j + 1]].tolist() == expected
         assert tf[j] == fmt.decode_frequency(value) == len(expected)
     assert sa._decode_positions([], fmt)[1].tolist() == [0]
+
+
+def test_a_segment_with_no_names_and_no_dates(tmp_path):
+    path = tmp_path / "plain"
+    nato_search.build_index([Document("z", "", None, ["que des minuscules ici"])], path).close()
+    reader, (leaf,) = _leaves(path)
+    arrays = sa.build(leaf)
+    _assert_same_as_whoosh(arrays, leaf)
+    assert len(arrays.names) == 0 and len(arrays.names.docs) == 0
+    assert arrays.names.lookup("paris") == -1
+    assert arrays.day.tolist() == [0]
+    sa.save(arrays, path)
+    loaded = sa.load(path, arrays.segment_id, 1)
+    assert loaded is not None and len(loaded.names) == 0
+    _assert_same_as_whoosh(loaded, leaf)
+    reader.close()
