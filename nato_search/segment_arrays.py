@@ -1,0 +1,639 @@
+"""Per-segment NumPy arrays beside each Whoosh segment, for a fast query engine.
+
+Like Lucene's per-segment files: a segment never changes once written, so its
+arrays are built once (at commit, or by the first reader that misses them),
+written beside it as ``MAIN_<segid>.arrays`` and memory-mapped by every later
+reader. The name matches Whoosh's segment-file pattern, so Whoosh's own
+``clean_files`` (stock Whoosh included) deletes the file when its segment is
+merged away. Deletions are not in the file: a segment's deleted documents
+change without changing its id, so :func:`deleted_mask` reads them from the
+segment each time.
+
+Building reads Whoosh's files directly, a whole posting block at a time: the
+terms file record by record, then each block's pickled ids and values, with
+positions decoded from all the values of a field at once in NumPy. Whatever
+does not have the usual shape (an inlined posting list, a position pickle that
+is not a plain list of small ints) is decoded by Whoosh's own code instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pickle
+import secrets
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.filedb.structfile import BufferFile
+
+FORMAT = 1
+"""Bumped when the layout changes; a file of another format is rebuilt."""
+
+MAGIC = b"NSARR\0"
+ALIGN = 64
+SUFFIX = ".arrays"
+STALE_AFTER = 600.0
+"""Seconds after which a temporary file left by a writer counts as abandoned."""
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+Bools = npt.NDArray[np.bool_]
+T = TypeVar("T")
+
+_WORDS_FIELD = "text"
+_NAMES_FIELD = "names"
+_DAY_FIELD = "day"
+
+# Whoosh's on-disk structures (whoosh.filedb.filetables, whoosh.codec.whoosh3).
+_LENGTHS = struct.Struct("!ii")  # key length, value length of a terms-file record
+_FIELDNUM = struct.Struct("!H")
+_TERMINFO = struct.Struct("!BfIBBfII")  # flags, weight, doc freq, lengths, max weight, ids
+_EXTENT = struct.Struct("!qi")  # offset and length of a posting list in the postings file
+_BLOCK_LENGTH = struct.Struct("!i")
+_BLOCK_MAGIC = b"W3Bl"
+_TERMS_EXT = ".trm"
+_POSTINGS_EXT = ".pst"
+
+
+@dataclass(eq=False)
+class FieldPostings:
+    """One field's inverted lists in flat arrays, terms sorted (by UTF-8 bytes, as Whoosh sorts them)."""
+
+    term_blob: U8
+    """Every term's UTF-8 bytes, concatenated in sorted order."""
+    term_off: I64
+    """``n_terms + 1`` offsets: term i is ``term_blob[term_off[i]:term_off[i+1]]``."""
+    post_off: I64
+    """``n_terms + 1`` offsets: term i's postings are ``docs[post_off[i]:post_off[i+1]]``."""
+    docs: I32
+    """Segment-local doc numbers, ascending within a term (deleted docs included)."""
+    tf: I32
+    """Term frequency in that doc."""
+    pos_off: I64 | None = None
+    """``n_postings + 1`` offsets into ``pos`` (fields with positions only)."""
+    pos: I32 | None = None
+    """Positions of posting j: ``pos[pos_off[j]:pos_off[j+1]]``, ascending."""
+
+    def __len__(self) -> int:
+        return len(self.term_off) - 1
+
+    def lookup(self, term: str) -> int:
+        """The index of ``term``, or -1: a binary search on the blob, no dict."""
+        key = term.encode("utf-8")
+        blob, off = self.term_blob.data, self.term_off  # a memoryview: nothing copied
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = bytes(blob[int(off[mid]) : int(off[mid + 1])])
+            if found < key:
+                lo = mid + 1
+            elif found > key:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    def term(self, i: int) -> str:
+        return self.term_blob[int(self.term_off[i]) : int(self.term_off[i + 1])].tobytes().decode()
+
+    def postings(self, i: int) -> tuple[I32, I32]:
+        """Term i's (docs, tf), views into the arrays."""
+        start, end = int(self.post_off[i]), int(self.post_off[i + 1])
+        return self.docs[start:end], self.tf[start:end]
+
+
+@dataclass(eq=False)
+class SegmentArrays:
+    segment_id: str
+    """``MAIN_<segid>``."""
+    doc_count: int
+    """The segment's ``doc_count_all()``, deleted docs included."""
+    length: I32
+    """Tokens of the "text" field in each doc: the sum of its tf over all terms."""
+    day: I32
+    """``YYYYMMDD`` from the "day" field, 0 when undated."""
+    words: FieldPostings
+    """The "text" field."""
+    names: FieldPostings
+    """The "names" field."""
+
+
+# Building
+
+
+def build(segment_reader: Any) -> SegmentArrays:
+    """From a Whoosh SegmentReader (deleted docs' postings included, exactly as Whoosh stores them)."""
+    segment = segment_reader.segment()
+    storage = segment_reader.storage()
+    doc_count = int(segment.doc_count_all())
+    with _opened(storage, segment.make_filename(_TERMS_EXT)) as view:
+        terms = bytes(view)  # small; Whoosh's hash reader wants bytes
+    tindex = OrderedHashReader(BufferFile(terms), len(terms))
+    fieldmap: dict[str, int] = tindex.extras["fieldmap"]
+    positions_format = segment_reader.schema[_WORDS_FIELD].format
+
+    def read(
+        field: str, postings: memoryview, decode: Callable[[list[Any], int], T]
+    ) -> tuple[_Terms, I64, I32, list[T]]:
+        table = _field_terms(terms, tindex, fieldmap.get(field))
+        return (table, *_read_postings(postings, table, decode))
+
+    with _opened(storage, segment.make_filename(_POSTINGS_EXT)) as postings:
+        w_terms, w_off, w_docs, w_chunks = read(
+            _WORDS_FIELD, postings, lambda blocks, _: _decode_positions(blocks, positions_format)
+        )
+        n_terms, n_off, n_docs, n_chunks = read(_NAMES_FIELD, postings, _frequencies)
+        d_terms, d_off, d_docs, _ = read(_DAY_FIELD, postings, lambda blocks, _: None)
+
+    w_tf = _concatenate([tf for tf, _, _ in w_chunks], np.int32)
+    pos_off = np.zeros(len(w_tf) + 1, np.int64)
+    np.cumsum(_concatenate([np.diff(off) for _, off, _ in w_chunks], np.int64), out=pos_off[1:])
+    pos = _concatenate([p for _, _, p in w_chunks], np.int32)
+    words = FieldPostings(*w_terms.arrays(), w_off, w_docs, w_tf, pos_off, pos)
+    names = FieldPostings(*n_terms.arrays(), n_off, n_docs, _concatenate(n_chunks, np.int32))
+
+    for field in (words, names):
+        _check_docs(field, doc_count)
+    length = np.bincount(words.docs, weights=words.tf, minlength=doc_count).astype(np.int32)
+
+    day = np.zeros(doc_count, np.int32)
+    if len(d_docs) and (d_docs.min() < 0 or d_docs.max() >= doc_count):
+        raise ValueError(f"{segment.segment_id()}: a day posting is out of range")
+    for i, text in enumerate(d_terms.texts):
+        day[d_docs[d_off[i] : d_off[i + 1]]] = int(text)
+    return SegmentArrays(segment.segment_id(), doc_count, length, day, words, names)
+
+
+def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+@contextlib.contextmanager
+def _opened(storage: Any, name: str) -> Iterator[memoryview]:
+    """A file of the segment's, as a memoryview: of Whoosh's own map of a compound
+    segment (nothing copied), else of the file read."""
+    f = storage.open_file(name)
+    try:
+        buf = getattr(f, "_buf", None)  # a BufferFile, over the compound file's map
+        if buf is None:
+            buf = f.get(0, storage.file_length(name))
+        with memoryview(buf).cast("B") as view:
+            yield view
+    finally:
+        f.close()
+
+
+@dataclass
+class _Terms:
+    texts: list[bytes]
+    extents: list[tuple[int, int, int]]
+    """(offset, length, doc frequency) of each term's posting list in the postings file."""
+    inlined: dict[int, Any]
+    """Term index -> Whoosh's inlined (ids, weights, values), for lists stored in the terms file."""
+
+    def arrays(self) -> tuple[U8, I64]:
+        blob = np.frombuffer(b"".join(self.texts), np.uint8).copy()
+        off = np.zeros(len(self.texts) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, self.texts), np.int64, len(self.texts)), out=off[1:])
+        return blob, off
+
+
+def _field_terms(data: bytes, tindex: Any, fieldnum: int | None) -> _Terms:
+    """The terms of one field, in order, read from the terms file's records."""
+    table = _Terms([], [], {})
+    if fieldnum is None:
+        return table
+    prefix = _FIELDNUM.pack(fieldnum)
+    pos = tindex.closest_key_pos(prefix)
+    end = tindex.endofdata
+    lengths, terminfo, extent = _LENGTHS.unpack_from, _TERMINFO.unpack_from, _EXTENT.unpack_from
+    info_size = _TERMINFO.size
+    while pos is not None and pos < end:
+        keylen, datalen = lengths(data, pos)
+        keypos = pos + _LENGTHS.size
+        if data[keypos : keypos + 2] != prefix:
+            break
+        datapos = keypos + keylen
+        table.texts.append(data[keypos + 2 : datapos])
+        flags, _, doc_freq, *_ = terminfo(data, datapos)
+        if flags:  # Whoosh inlined the postings into the terms file
+            info = W3TermInfo.from_bytes(data[datapos : datapos + datalen])
+            table.inlined[len(table.extents)] = info.inlined_postings()
+            table.extents.append((-1, 0, doc_freq))
+        else:
+            offset, length = extent(data, datapos + info_size)
+            table.extents.append((offset, length, doc_freq))
+        pos = datapos + datalen
+    return table
+
+
+CHUNK = 1 << 16
+"""Postings decoded at a time: Whoosh's blocks unpickle into small Python objects,
+so building holds only this many postings' worth of them at once."""
+
+
+def _read_postings(
+    data: memoryview, table: _Terms, decode: Callable[[list[Any], int], T]
+) -> tuple[I64, I32, list[T]]:
+    """(post_off, docs, decoded values) of every term, a posting block at a time.
+
+    ``decode(block_values, postings)`` gets the values of a run of blocks (about
+    CHUNK postings) as Whoosh unpickled them; its results are returned in order.
+    """
+    per_term = np.zeros(len(table.extents) + 1, np.int64)
+    docs: list[I64] = []
+    decoded: list[T] = []
+    ids: list[Sequence[int]] = []  # each block's doc numbers, delta-encoded as Whoosh stores them
+    counts: list[int] = []
+    pending: list[Any] = []
+
+    def flush() -> None:
+        total = sum(counts)
+        deltas = np.fromiter(chain.from_iterable(ids), np.int64, total)
+        docs.append(_segmented_cumsum(deltas, np.array(counts, np.int64)))
+        decoded.append(decode(pending, total))
+        ids.clear()
+        counts.clear()
+        pending.clear()
+
+    loads, dumps, decompress = pickle.loads, pickle.dumps, zlib.decompress
+    block_length = _BLOCK_LENGTH.unpack_from
+    waiting = 0  # postings read since the last flush
+    for i, (offset, _, doc_freq) in enumerate(table.extents):
+        if offset < 0:  # inlined in the terms file
+            term_ids, _, term_values = table.inlined[i]
+            ids.append(_delta_encode(term_ids))
+            counts.append(len(term_ids))
+            pending.append(tuple(term_values))
+            per_term[i + 1] = len(term_ids)
+            continue
+        if data[offset : offset + 4] != _BLOCK_MAGIC:
+            raise ValueError(f"no posting block at {offset}")
+        pos = offset + 4
+        found = 0
+        while True:
+            (length,) = block_length(data, pos)
+            end = pos + 4 + abs(length)
+            # the block's info tuple, pickled; its length, by pickling it again as
+            # Whoosh did, else by reading it as a stream (slower)
+            info = loads(data[pos + 4 : end])
+            again = dumps(info, 2)
+            if data[pos + 4 : pos + 4 + len(again)] == again:
+                datapos = pos + 4 + len(again)
+            else:
+                stream = io.BytesIO(data[pos + 4 : end])
+                info = pickle.load(stream)
+                datapos = pos + 4 + stream.tell()
+            count, _, _, compression, _, _ = info
+            raw = data[datapos:end]
+            block = loads(decompress(raw) if compression else raw)
+            if len(block[0]) != count:
+                raise ValueError(f"term {table.texts[i]!r}: a block disagrees with its count")
+            ids.append(block[0])
+            counts.append(count)
+            pending.append(block[2])
+            found += count
+            if length < 0:
+                break
+            pos = end
+        if found != doc_freq:
+            raise ValueError(f"term {table.texts[i]!r}: {found} postings, {doc_freq} expected")
+        per_term[i + 1] = found
+        waiting += found
+        if waiting >= CHUNK:
+            flush()
+            waiting = 0
+    if counts or not docs:
+        flush()
+    post_off = np.cumsum(per_term)
+    all_docs = np.concatenate(docs)
+    if len(all_docs) != post_off[-1]:
+        raise ValueError("posting blocks disagree with the terms' counts")
+    return post_off, all_docs.astype(np.int32), decoded
+
+
+def _delta_encode(ids: Iterable[int]) -> tuple[int, ...]:
+    out, base = [], 0
+    for n in ids:
+        out.append(n - base)
+        base = n
+    return tuple(out)
+
+
+def _segmented_cumsum(deltas: I64, sizes: I64) -> I64:
+    """The running sum of ``deltas`` restarting at 0 at each segment of ``sizes``."""
+    sums = np.zeros(len(deltas) + 1, np.int64)
+    np.cumsum(deltas, out=sums[1:])
+    before = sums[np.cumsum(sizes) - sizes]
+    return cast(I64, sums[1:] - np.repeat(before, sizes))
+
+
+def _frequencies(block_values: list[Any], total: int) -> I32:
+    """Frequency-format values: one big-endian uint32 per posting, a block's joined."""
+    joined = b"".join(v if isinstance(v, bytes) else b"".join(v) for v in block_values if v)
+    if len(joined) != 4 * total:
+        raise ValueError("frequency values disagree with the postings")
+    return np.frombuffer(joined, ">u4").astype(np.int32)
+
+
+# A Positions value: a big-endian uint32 count, then the pickled list of position
+# deltas (protocol 2): b"\x80\x02]q\x00", then "(" and "K" d for each delta and "e"
+# (two deltas or more), or "K" d "a" (one), or nothing (none); then "." (Whoosh's
+# decoder also accepts a value without it).
+_HEAD = 0x715D0280_00000000
+"""Bytes 0-7 of a value as a little-endian uint64, with its count's two high bytes 0."""
+_HEAD_MASK = 0xFFFFFFFF_0000FFFF
+_K, _MARK, _APPEND, _APPENDS, _STOP = (ord(c) for c in "K(ae.")
+
+
+def _windows(blob: U8, dtype: str) -> npt.NDArray[Any]:
+    """Every run of bytes of ``dtype``'s size in ``blob``, at every offset: a view."""
+    size = np.dtype(dtype).itemsize
+    return np.ndarray((len(blob) - size + 1,), dtype, buffer=blob, strides=(1,))
+
+
+def _decode_positions(block_values: list[Any], fmt: Any) -> tuple[I32, I64, I32]:
+    """(tf, pos_off, pos) from Positions-format values, all at once.
+
+    The usual value, a list of up to 1000 deltas below 256, is decoded here in
+    NumPy; any other by Whoosh's ``decode_positions``.
+    """
+    values: list[bytes] = list(chain.from_iterable(block_values))
+    n = len(values)
+    # padded, so that reading a value's first bytes never runs off the end
+    blob = np.frombuffer(b"".join(values) + bytes(16), np.uint8)
+    words, pairs_at = _windows(blob, "<u8"), _windows(blob, "<u2")
+    sizes = np.fromiter(map(len, values), np.int64, n)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    head = words[starts]
+    count = ((head >> np.uint64(8)) & np.uint64(0xFF00)) | (
+        (head >> np.uint64(24)) & np.uint64(0xFF)
+    )
+    count = count.astype(np.int64)
+    ok = ((head & np.uint64(_HEAD_MASK)) == np.uint64(_HEAD)) & (sizes >= 9) & (count <= 1000)
+    many = count >= 2
+    body = sizes - (blob[np.maximum(ends - 1, 0)] == _STOP)
+    ok &= body == np.where(count == 0, 9, np.where(many, 11 + 2 * count, 12))
+    after = pairs_at[starts + 8]  # the memo index 0, then MARK or the first opcode
+    closer = blob[np.maximum(starts + body - 1, 0)]
+    ok &= (after & 0xFF) == 0
+    ok &= np.where(many, (after >> 8) == _MARK, (count == 0) | ((after >> 8) == _K))
+    ok &= np.where(many, closer == _APPENDS, (count == 0) | (closer == _APPEND))
+    first = starts + 9 + many  # the first item
+    while True:  # every item a BININT1: K and its one-byte argument
+        candidate = np.where(ok, count, 0)
+        item_start = np.cumsum(candidate) - candidate
+        items = int(candidate.sum())
+        at = 2 * np.arange(items, dtype=np.int64) + np.repeat(first - 2 * item_start, candidate)
+        pairs = pairs_at[at]
+        wrong = (pairs & 0xFF) != _K
+        if not wrong.any():
+            break
+        ok[np.repeat(np.arange(n), candidate)[wrong]] = False
+    decoded = {int(j): list(fmt.decode_positions(values[j])) for j in np.flatnonzero(~ok)}
+    for j, found in decoded.items():
+        if len(found) != fmt.decode_frequency(values[j]):
+            raise ValueError("a positions value disagrees with its count")
+        count[j] = len(found)
+    pos_off = np.zeros(n + 1, np.int64)
+    np.cumsum(count, out=pos_off[1:])
+    positions = _segmented_cumsum((pairs >> 8).astype(np.int64), candidate)
+    if decoded:
+        simple = positions
+        positions = np.zeros(int(pos_off[-1]), np.int64)
+        shift = np.repeat(pos_off[:-1] - item_start, candidate)
+        positions[np.arange(items, dtype=np.int64) + shift] = simple
+        for j, found in decoded.items():
+            positions[pos_off[j] : pos_off[j + 1]] = found
+    if len(positions) and (positions.min() < 0 or positions.max() > np.iinfo(np.int32).max):
+        raise ValueError("a position is out of range")
+    return count.astype(np.int32), pos_off, positions.astype(np.int32)
+
+
+def _check_docs(field: FieldPostings, doc_count: int) -> None:
+    if len(field.docs) and (int(field.docs.min()) < 0 or int(field.docs.max()) >= doc_count):
+        raise ValueError("a posting's doc number is out of range")
+
+
+def deleted_mask(segment: Any) -> Bools:
+    """True for the segment's deleted docs (read each time: deletions change, the file not)."""
+    mask = np.zeros(int(segment.doc_count_all()), np.bool_)
+    if segment.has_deletions():
+        deleted = np.fromiter(segment.deleted_docs(), np.int64)
+        mask[deleted] = True
+    return mask
+
+
+# Files
+
+
+def file_name(segment_id: str) -> str:
+    """``MAIN_<segid>.arrays``: Whoosh's segment-file pattern, so its clean_files removes it."""
+    return f"{segment_id}{SUFFIX}"
+
+
+def _named_arrays(arrays: SegmentArrays) -> dict[str, npt.NDArray[Any]]:
+    named: dict[str, npt.NDArray[Any]] = {"length": arrays.length, "day": arrays.day}
+    for prefix, field in (("words", arrays.words), ("names", arrays.names)):
+        for name in ("term_blob", "term_off", "post_off", "docs", "tf", "pos_off", "pos"):
+            value = getattr(field, name)
+            if value is not None:
+                named[f"{prefix}.{name}"] = value
+    return named
+
+
+_DTYPES = {
+    "length": "<i4",
+    "day": "<i4",
+    "term_blob": "u1",
+    "term_off": "<i8",
+    "post_off": "<i8",
+    "docs": "<i4",
+    "tf": "<i4",
+    "pos_off": "<i8",
+    "pos": "<i4",
+}
+
+
+def _dtype(name: str) -> str:
+    return _DTYPES[name.rpartition(".")[2]]
+
+
+def _aligned(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
+    """Writes ``file_name(segment_id)`` in ``folder`` atomically: a hidden temporary
+    file (Whoosh's clean_files skips names that start with a dot), fsynced, then renamed."""
+    named = {
+        name: np.ascontiguousarray(value, dtype=_dtype(name))
+        for name, value in _named_arrays(arrays).items()
+    }
+    relative: dict[str, int] = {}
+    end = 0
+    for name, value in named.items():
+        relative[name] = end
+        end = _aligned(end + value.nbytes)
+    start = ALIGN
+    while True:  # the data starts after the header, which holds the data's offsets
+        header = {
+            "format": FORMAT,
+            "segment_id": arrays.segment_id,
+            "doc_count": arrays.doc_count,
+            "size": start + end,
+            "arrays": {
+                name: {"dtype": _dtype(name), "shape": list(value.shape), "offset": start + at}
+                for (name, value), at in zip(named.items(), relative.values(), strict=True)
+            },
+        }
+        encoded = json.dumps(header, separators=(",", ":")).encode()
+        prefix = MAGIC + struct.pack("<I", len(encoded)) + encoded
+        if len(prefix) <= start:
+            break
+        start = _aligned(len(prefix))
+    folder = Path(folder)
+    target = folder / file_name(arrays.segment_id)
+    temporary = folder / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(prefix.ljust(start, b"\0"))
+            for name, value in named.items():
+                f.write(b"\0" * (start + relative[name] - f.tell()))
+                f.write(value.data)
+            f.write(b"\0" * (start + end - f.tell()))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load(folder: str | os.PathLike[str], segment_id: str, doc_count: int) -> SegmentArrays | None:
+    """The segment's arrays, memory-mapped (one map, arrays as views into it, nothing copied);
+    None when the file is missing, damaged, of another FORMAT, or for another doc_count."""
+    path = Path(folder) / file_name(segment_id)
+    try:
+        mapped = np.memmap(path, dtype=np.uint8, mode="r")
+    except (OSError, ValueError):  # missing, unreadable, or empty
+        return None
+    try:
+        return _from_map(mapped, segment_id, doc_count)
+    except (ValueError, KeyError, TypeError, IndexError, struct.error):
+        return None
+
+
+def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> SegmentArrays | None:
+    size = len(mapped)
+    if mapped[: len(MAGIC)].tobytes() != MAGIC:
+        return None
+    (header_length,) = struct.unpack("<I", mapped[len(MAGIC) : len(MAGIC) + 4].tobytes())
+    header_end = len(MAGIC) + 4 + header_length
+    if header_end > size:
+        return None
+    header = json.loads(mapped[len(MAGIC) + 4 : header_end].tobytes())
+    if (
+        header.get("format") != FORMAT
+        or header.get("segment_id") != segment_id
+        or header.get("doc_count") != doc_count
+        or header.get("size") != size
+    ):
+        return None
+    views: dict[str, npt.NDArray[Any]] = {}
+    for name, entry in header["arrays"].items():
+        dtype = np.dtype(entry["dtype"])
+        if entry["dtype"] != _dtype(name):
+            return None
+        shape = tuple(int(n) for n in entry["shape"])
+        offset = int(entry["offset"])
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if offset % ALIGN or offset < header_end or offset + nbytes > size:
+            return None
+        # a plain ndarray over the map (np.memmap's own indexing is slower)
+        views[name] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
+
+    def field(prefix: str) -> FieldPostings:
+        return FieldPostings(
+            views[f"{prefix}.term_blob"],
+            views[f"{prefix}.term_off"],
+            views[f"{prefix}.post_off"],
+            views[f"{prefix}.docs"],
+            views[f"{prefix}.tf"],
+            views.get(f"{prefix}.pos_off"),
+            views.get(f"{prefix}.pos"),
+        )
+
+    words, names = field("words"), field("names")
+    if words.pos is None or words.pos_off is None:
+        return None
+    arrays = SegmentArrays(segment_id, doc_count, views["length"], views["day"], words, names)
+    if len(arrays.length) != doc_count or len(arrays.day) != doc_count:
+        return None
+    for f in (words, names):
+        if (
+            len(f.term_off) != len(f.post_off)
+            or len(f.docs) != len(f.tf)
+            or int(f.post_off[-1]) != len(f.docs)
+            or int(f.term_off[-1]) != len(f.term_blob)
+        ):
+            return None
+    if len(words.pos_off) != len(words.docs) + 1 or int(words.pos_off[-1]) != len(words.pos):
+        return None
+    return arrays
+
+
+def for_reader(
+    folder: str | os.PathLike[str], segment_reader: Any, *, persist: bool = True
+) -> SegmentArrays:
+    """The segment's arrays from its file, else built and (with ``persist``) saved; an index
+    folder that cannot be written (read-only) still gets them, built in memory."""
+    segment = segment_reader.segment()
+    found = load(folder, segment.segment_id(), segment.doc_count_all())
+    if found is not None:
+        return found
+    arrays = build(segment_reader)
+    if persist:
+        with contextlib.suppress(OSError):  # PermissionError included
+            save(arrays, folder)
+    return arrays
+
+
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], older_than: float = STALE_AFTER
+) -> None:
+    """Removes ``.MAIN_*.arrays.*.tmp`` files that a killed writer left, once older than
+    ``older_than`` seconds (ten minutes: far longer than a save takes). Age, not the pid in
+    the name, decides: a pid says nothing about a process on another host sharing the folder."""
+    now = time.time()
+    for path in Path(folder).glob(f".MAIN_*{SUFFIX}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > older_than:
+                path.unlink()

@@ -1,0 +1,411 @@
+"""Per-segment NumPy arrays: exactly what Whoosh stores, saved atomically, memory-mapped back."""
+
+import datetime as dt
+import os
+import random
+import time
+
+import numpy as np
+import pytest
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.formats import Positions
+from whoosh.qparser import QueryParser
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+import nato_search
+from nato_search import Document
+from nato_search import segment_arrays as sa
+from nato_search.writing import write_documents
+
+PHRASE = "la défense aérienne"
+DOCS = [
+    Document(
+        "a",
+        "Batteries Patriot",
+        dt.date(2024, 6, 13),
+        [
+            f"{PHRASE} tient, {PHRASE} tient encore, {PHRASE} tient toujours.",
+            "Les batteries Patriot arrivent en Pologne avec des F16 et un A400M.",
+        ],
+    ),
+    Document("b", "Sans date", None, ["L'OTAN discute à Bruxelles.", "Rien de neuf ici."]),
+]
+ADDED = [
+    Document("c", "Obus", dt.date(2023, 1, 2), ["Des obus de 155 mm pour Kiev.", "Patriot."]),
+    Document("d", "Drones", None, ["Des drones Shahed au-dessus de Kiev."]),
+]
+UNMERGED = [
+    Document("e", "Mistral", dt.date(2022, 12, 31), ["Le missile Mistral de MBDA.", PHRASE]),
+    Document("f", "Vide", None, [""]),
+]
+
+
+def _commit_unmerged(path, documents=(), delete=()):
+    """A commit that makes its own segment: stock Whoosh, with merging off."""
+    writer = windex.open_dir(str(path)).writer()
+    for doc_id in delete:
+        writer.delete_by_term("doc_id", doc_id)
+    write_documents(writer, documents)
+    writer.commit(merge=False)
+
+
+@pytest.fixture
+def path(tmp_path):
+    path = tmp_path / "ix"
+    with nato_search.build_index(DOCS, path) as ix:
+        ix.add(ADDED)
+    _commit_unmerged(path, UNMERGED)
+    _commit_unmerged(path, delete=["a", "d"])
+    return path
+
+
+def _leaves(path):
+    reader = windex.open_dir(str(path)).reader()
+    return reader, [leaf for leaf, _ in reader.leaf_readers()]
+
+
+def _whoosh_postings(leaf, field, term, deleted_too=True):
+    """Whoosh's postings of a term; its reader's ``postings`` leaves deleted docs out,
+    so with ``deleted_too`` the matcher under it, as the segment stores them."""
+    if deleted_too:
+        matcher = leaf._terms.matcher(field, term, leaf.schema[field].format)
+    else:
+        matcher = leaf.postings(field, term)
+    docs, weights, positions = [], [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        weights.append(matcher.weight())
+        if field == "text":
+            positions.append(matcher.value_as("positions"))
+        matcher.next()
+    return docs, weights, positions
+
+
+def _assert_same_as_whoosh(arrays, leaf):
+    segment = leaf.segment()
+    assert arrays.segment_id == segment.segment_id()
+    assert arrays.doc_count == segment.doc_count_all() == len(arrays.length) == len(arrays.day)
+    tokens = np.zeros(arrays.doc_count, np.int64)
+    for field, postings in (("text", arrays.words), ("names", arrays.names)):
+        terms = list(leaf.lexicon(field))
+        assert len(postings) == len(terms)
+        assert postings.term_off[-1] == len(postings.term_blob)
+        assert postings.post_off[-1] == len(postings.docs) == len(postings.tf)
+        for i, term in enumerate(terms):
+            assert postings.term(i) == term.decode()
+            assert postings.lookup(term.decode()) == i
+            docs, weights, positions = _whoosh_postings(leaf, field, term)
+            got_docs, got_tf = postings.postings(i)
+            assert got_docs.tolist() == docs
+            assert got_tf.tolist() == weights
+            assert np.all(np.diff(got_docs) > 0)
+            live = ~sa.deleted_mask(segment)[got_docs]
+            assert got_docs[live].tolist() == _whoosh_postings(leaf, field, term, False)[0]
+            if field == "text":
+                start = int(postings.post_off[i])
+                got = [
+                    postings.pos[postings.pos_off[j] : postings.pos_off[j + 1]].tolist()
+                    for j in range(start, start + len(docs))
+                ]
+                assert got == positions
+                assert [len(p) for p in positions] == weights
+                np.add.at(tokens, got_docs, got_tf)
+        if field == "text":
+            assert postings.pos_off is not None and postings.pos is not None
+            assert postings.pos_off[-1] == len(postings.pos)
+        else:
+            assert postings.pos_off is None and postings.pos is None
+    assert arrays.length.tolist() == tokens.tolist()
+    for docnum in range(arrays.doc_count):
+        stored = leaf.stored_fields(docnum)
+        # Whoosh keeps a length in one byte: exact for small lengths, rounded above
+        length = int(arrays.length[docnum])
+        assert leaf.doc_field_length(docnum, "text") == byte_to_length(length_to_byte(length))
+        date = stored.get("date")
+        expected = int(date.replace("-", "")) if date else 0
+        assert arrays.day[docnum] == expected
+    for name in ("length", "day"):
+        assert getattr(arrays, name).dtype == np.int32
+    for f in (arrays.words, arrays.names):
+        assert (f.term_blob.dtype, f.term_off.dtype, f.post_off.dtype) == (
+            np.uint8,
+            np.int64,
+            np.int64,
+        )
+        assert (f.docs.dtype, f.tf.dtype) == (np.int32, np.int32)
+    assert (arrays.words.pos_off.dtype, arrays.words.pos.dtype) == (np.int64, np.int32)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, sa.CHUNK])
+def test_build_matches_whoosh_in_every_segment_deleted_docs_included(path, chunk, monkeypatch):
+    monkeypatch.setattr(sa, "CHUNK", chunk)  # postings decoded a few at a time, or all at once
+    reader, leaves = _leaves(path)
+    assert len(leaves) >= 3
+    assert any(leaf.segment().has_deletions() for leaf in leaves)
+    deleted_postings = 0
+    dated = undated = 0
+    for leaf in leaves:
+        arrays = sa.build(leaf)
+        _assert_same_as_whoosh(arrays, leaf)
+        mask = sa.deleted_mask(leaf.segment())
+        assert mask.dtype == np.bool_ and len(mask) == arrays.doc_count
+        assert mask.tolist() == [leaf.is_deleted(n) for n in range(arrays.doc_count)]
+        deleted_postings += int(mask[arrays.words.docs].sum())
+        dated += int((arrays.day > 0).sum())
+        undated += int((arrays.day == 0).sum())
+    assert deleted_postings > 0  # the deleted docs' postings are there, as in Whoosh
+    assert dated and undated
+    reader.close()
+
+
+def test_a_repeated_phrase_has_every_position_and_a_word_is_in_both_fields(path):
+    reader, leaves = _leaves(path)
+    first = next(leaf for leaf in leaves if leaf.stored_fields(0)["doc_id"] == "a")
+    arrays = sa.build(first)
+    analyzer = first.schema["text"].analyzer
+    words = [token.text for token in analyzer(PHRASE)]
+    i = arrays.words.lookup(words[-1])
+    docs, tf = arrays.words.postings(i)
+    assert 3 in tf.tolist()  # three times in one paragraph
+    assert arrays.words.lookup("patriot") >= 0 and arrays.names.lookup("patriot") >= 0
+    reader.close()
+
+
+def test_lookup_of_missing_terms_and_terms_with_digits(path):
+    reader, leaves = _leaves(path)
+    for leaf in leaves:
+        arrays = sa.build(leaf)
+        for postings in (arrays.words, arrays.names):
+            first, last = postings.term(0), postings.term(len(postings) - 1)
+            assert postings.lookup("") == -1
+            assert postings.lookup(first[:-1] if len(first) > 1 else "\x00") == -1
+            assert postings.lookup(last + "zz") == -1
+            assert postings.lookup("\U0010ffff") == -1
+            for i in range(len(postings) - 1):
+                between = postings.term(i) + "\x00"
+                if between != postings.term(i + 1):
+                    assert postings.lookup(between) == -1
+    # terms with digits sort before letters (as bytes) and are found like any other
+    for leaf in leaves:
+        arrays = sa.build(leaf)
+        for postings in (arrays.words, arrays.names):
+            for i in range(len(postings)):
+                if any(c.isdigit() for c in postings.term(i)):
+                    assert postings.lookup(postings.term(i)) == i
+            assert postings.lookup("155x") == -1 and postings.lookup("0") == -1
+    words = [t.decode() for leaf in leaves for t in leaf.lexicon("text")]
+    assert any(any(c.isdigit() for c in word) for word in words), words
+    reader.close()
+
+
+def _all_arrays(arrays):
+    return sa._named_arrays(arrays)
+
+
+def _is_mapped(array):
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return True
+        array = array.base
+    return False
+
+
+def test_save_and_load_round_trip_memory_mapped(path):
+    reader, leaves = _leaves(path)
+    for leaf in leaves:
+        built = sa.build(leaf)
+        sa.save(built, path)
+        name = path / sa.file_name(built.segment_id)
+        assert name.name == f"{built.segment_id}.arrays"
+        assert name.read_bytes().startswith(sa.MAGIC)
+        loaded = sa.load(path, built.segment_id, built.doc_count)
+        assert loaded is not None
+        assert (loaded.segment_id, loaded.doc_count) == (built.segment_id, built.doc_count)
+        expected, got = _all_arrays(built), _all_arrays(loaded)
+        assert expected.keys() == got.keys()
+        for key, value in expected.items():
+            assert got[key].dtype == value.dtype, key
+            assert np.array_equal(got[key], value), key
+            assert _is_mapped(got[key]), key
+            assert not got[key].flags.writeable
+        bases = {id(_root(a)) for a in got.values()}
+        assert len(bases) == 1  # one map for the file
+        _assert_same_as_whoosh(loaded, leaf)
+    assert not [n for n in os.listdir(path) if n.endswith(".tmp")]
+    reader.close()
+
+
+def _root(array):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def test_damaged_stale_or_other_format_files_are_not_loaded_and_get_rebuilt(path, monkeypatch):
+    reader, leaves = _leaves(path)
+    leaf = leaves[0]
+    segment = leaf.segment()
+    segid, count = segment.segment_id(), segment.doc_count_all()
+    assert sa.load(path, segid, count) is None  # missing
+    arrays = sa.for_reader(path, leaf)
+    file = path / sa.file_name(segid)
+    assert file.exists() and sa.load(path, segid, count) is not None
+    assert sa.load(path, segid, count + 1) is None  # another doc count: stale
+    assert sa.load(path, "MAIN_other", count) is None
+    whole = file.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:-1], whole[:10], b"", b"garbage" * 100):
+        file.write_bytes(damaged)
+        assert sa.load(path, segid, count) is None
+        rebuilt = sa.for_reader(path, leaf)
+        assert np.array_equal(rebuilt.words.pos, arrays.words.pos)
+        assert file.read_bytes() == whole
+    monkeypatch.setattr(sa, "FORMAT", sa.FORMAT + 1)
+    assert sa.load(path, segid, count) is None
+    sa.for_reader(path, leaf)
+    assert sa.load(path, segid, count) is not None
+    monkeypatch.undo()
+    assert sa.load(path, segid, count) is None
+    reader.close()
+
+
+def test_for_reader_on_a_folder_it_cannot_write(path, monkeypatch):
+    reader, leaves = _leaves(path)
+
+    def refuse(arrays, folder):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(sa, "save", refuse)
+    for leaf in leaves:
+        arrays = sa.for_reader(path, leaf)
+        _assert_same_as_whoosh(arrays, leaf)
+    assert not [n for n in os.listdir(path) if ".arrays" in n]
+    monkeypatch.undo()
+    arrays = sa.for_reader(path, leaves[0], persist=False)
+    assert not [n for n in os.listdir(path) if ".arrays" in n]
+    reader.close()
+
+
+def test_stock_whoosh_searches_beside_the_files_and_cleans_them_after_a_merge(path):
+    reader, leaves = _leaves(path)
+    old = [leaf.segment().segment_id() for leaf in leaves]
+    for leaf in leaves:
+        sa.for_reader(path, leaf)
+    reader.close()
+    leftover = path / f".{sa.file_name(old[0])}.1-abc.tmp"
+    leftover.write_bytes(b"partial")
+    assert all((path / sa.file_name(s)).exists() for s in old)
+
+    ix = windex.open_dir(str(path))
+    analyzer = ix.schema["text"].analyzer
+    words = [token.text for token in analyzer(PHRASE)]
+    with ix.searcher() as searcher:
+        assert searcher.search(wq.Phrase("text", words), limit=None).scored_length() == 1
+        parsed = QueryParser("text", ix.schema).parse(f'"{PHRASE}"')
+        assert {hit["doc_id"] for hit in searcher.search(parsed)} == {"e"}
+    ix.writer().commit(optimize=True)  # everything into one new segment
+    files = os.listdir(path)
+    assert not [s for s in old if sa.file_name(s) in files]
+    assert leftover.exists()  # dot files are not Whoosh's: ours to clean
+
+    ix = windex.open_dir(str(path))
+    with ix.searcher() as searcher:
+        (leaf,) = [leaf for leaf, _ in searcher.reader().leaf_readers()]
+        arrays = sa.for_reader(path, leaf)
+        _assert_same_as_whoosh(arrays, leaf)
+        assert sa.deleted_mask(leaf.segment()).sum() == 0
+        assert searcher.search(wq.Phrase("text", words)).scored_length() == 1
+    assert (path / sa.file_name(leaf.segment().segment_id())).exists()
+    with nato_search.open_index(path) as index:
+        assert {hit.doc_id for hit in index.search("Patriot")} == {"c"}
+
+
+def test_remove_stale_temporaries_only_removes_old_ones(tmp_path):
+    old = tmp_path / ".MAIN_abc.arrays.123-deadbeef.tmp"
+    new = tmp_path / ".MAIN_abc.arrays.124-feedface.tmp"
+    other = tmp_path / ".MAIN_abc.other.tmp"
+    for file in (old, new, other):
+        file.write_bytes(b"x")
+    past = time.time() - 11 * 60
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    sa.remove_stale_temporaries(tmp_path)
+    assert not old.exists() and new.exists() and other.exists()
+
+
+VOCABULARY = (
+    "la le les des une un de du et à en pour sur avec dans défense aérienne missile batterie "
+    "obus drone Patriot OTAN Kiev Moscou Paris Bruxelles armée soldats frontière ministre "
+    "président accord sommet gouvernement réunion annonce semaine hier demain Pologne F16"
+).split()
+
+
+def test_timing_on_a_few_thousand_paragraphs(tmp_path):
+    rng = random.Random(7)
+    documents = [
+        Document(
+            f"d{n}",
+            "Titre",
+            dt.date(2024, 1, 1 + n % 28) if n % 3 else None,
+            [" ".join(rng.choices(VOCABULARY, k=rng.randint(5, 400))) for _ in range(6)],
+        )
+        for n in range(500)
+    ]
+    path = tmp_path / "big"
+    nato_search.build_index(documents, path).close()
+    reader, leaves = _leaves(path)
+    for leaf in leaves:
+        started = time.perf_counter()
+        arrays = sa.build(leaf)
+        built = time.perf_counter() - started
+        sa.save(arrays, path)
+        started = time.perf_counter()
+        loaded = sa.load(path, arrays.segment_id, arrays.doc_count)
+        took = time.perf_counter() - started
+        assert loaded is not None
+        print(
+            f"\n{arrays.doc_count} paragraphs, {len(arrays.words.docs)} postings, "
+            f"{len(arrays.words.pos)} positions: build {built * 1000:.0f} ms, "
+            f"load {took * 1000:.2f} ms"
+        )
+        assert took < 1.0
+        _assert_same_as_whoosh(loaded, leaf)  # long paragraphs: positions past 255
+        assert int(arrays.words.pos.max()) > 255
+    reader.close()
+
+
+def test_positions_of_every_shape_decode_as_whoosh_decodes_them():
+    """Values NumPy decodes (small deltas) and those left to Whoosh (big deltas,
+    over 1000 of them, odd pickles) side by side, with and without the final STOP."""
+    fmt = Positions()
+    rng = random.Random(3)
+    lists = [[], [0], [7], [3, 9], [255, 256], [70000], [1, 2, 3, 300, 301], list(range(1001))]
+    lists += [sorted(rng.sample(range(600), rng.randint(1, 40))) for _ in range(200)]
+    values = [fmt.encode(p) for p in lists]
+    values += [v[:-1] for v in values[:20]]  # without the STOP
+    odd = b"\x00\x00\x00\x02\x80\x02]q\x00(\x88M\x01\x00e."  # [True, 1]: fits, not all K
+    values.append(odd)
+    blocks = [tuple(values[i : i + 7]) for i in range(0, len(values), 7)]
+    tf, pos_off, pos = sa._decode_positions(blocks, fmt)
+    assert len(tf) == len(values) and pos_off[-1] == len(pos)
+    for j, value in enumerate(values):
+        expected = fmt.decode_positions(value)
+        assert pos[pos_off[j] : pos_off[j + 1]].tolist() == expected
+        assert tf[j] == fmt.decode_frequency(value) == len(expected)
+    assert sa._decode_positions([], fmt)[1].tolist() == [0]
+
+
+def test_a_segment_with_no_names_and_no_dates(tmp_path):
+    path = tmp_path / "plain"
+    nato_search.build_index([Document("z", "", None, ["que des minuscules ici"])], path).close()
+    reader, (leaf,) = _leaves(path)
+    arrays = sa.build(leaf)
+    _assert_same_as_whoosh(arrays, leaf)
+    assert len(arrays.names) == 0 and len(arrays.names.docs) == 0
+    assert arrays.names.lookup("paris") == -1
+    assert arrays.day.tolist() == [0]
+    sa.save(arrays, path)
+    loaded = sa.load(path, arrays.segment_id, 1)
+    assert loaded is not None and len(loaded.names) == 0
+    _assert_same_as_whoosh(loaded, leaf)
+    reader.close()
