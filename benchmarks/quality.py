@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import importlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -137,10 +138,15 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no name variants": {"names": False},
     "no proximity bonus": {"PROXIMITY_BOOST": 0.0},
     "no all-words-first": {"ALL_WORDS_FIRST": False},
-    "Whoosh's own idf": {"whoosh_engine.FrenchBM25": "whoosh.scoring.BM25F"},
+    "Whoosh's own idf": {"vector_search.idf": "quality.whoosh_idf"},
     "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
 }
 _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names")
+
+
+def whoosh_idf(paragraphs: int, holding: int) -> float:
+    """Whoosh's own idf, ``1 + log(N / (n + 1))``, for the ablation row."""
+    return 1 + math.log(paragraphs / (holding + 1))
 
 
 class NatoSearch:
@@ -167,7 +173,12 @@ class NatoSearch:
             if name not in _SEARCH_OPTIONS:
                 if isinstance(value, str):  # a dotted path to a replacement
                     where, _, attr = value.rpartition(".")
-                    value = getattr(importlib.import_module(where), attr)
+                    value = getattr(
+                        sys.modules[__name__]
+                        if where == "quality"
+                        else importlib.import_module(where),
+                        attr,
+                    )
                 where, _, attr = name.rpartition(".")
                 module = importlib.import_module(f"nato_search.{where or 'search'}")
                 self._saved[module, attr] = getattr(module, attr)

@@ -281,7 +281,8 @@ def highlight(
         phrases = {t.terms for t in parsed.terms() if t.field == kind}
         if not phrases or chain is None:
             continue
-        tokens = analyze(text, chain) if kind == "words" else _index_tokens(text, chain)
+        # the names field keeps only capitalized words in index mode, as the index saw them
+        tokens = analyze(text, chain, "query" if kind == "words" else "index")
         singles = {p[0] for p in phrases if len(p) == 1}
         spans.update((start, end) for term, _, start, end in tokens if term in singles)
         for phrase in (p for p in phrases if len(p) > 1):
@@ -290,14 +291,6 @@ def highlight(
                 if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
                     spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
     return sorted(spans)
-
-
-def _index_tokens(text: str, analyzer: Analyzer) -> list[tuple[str, int, int, int]]:
-    """Tokens as the index saw them (index mode: names keys only for capitalized words)."""
-    return [
-        (t.text, t.pos, t.startchar, t.endchar)
-        for t in analyzer(text, positions=True, chars=True, mode="index")
-    ]
 
 
 def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from whoosh.codec.base import Segment
 from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter
 
+from . import segment_arrays
 from .corpus import CorpusError, Document
 from .schema import day_key, indexed_text
 from .search import LOCK_TIMEOUT, IndexLockedError
@@ -98,6 +99,20 @@ def open_writer(
             with contextlib.suppress(OSError):  # what cancel() would remove; commit got past it
                 writer._tempstorage.destroy()
             raise
+        write_arrays(path)
+
+
+def write_arrays(path: str | os.PathLike[str]) -> None:
+    """The scorer's arrays for every segment of the latest commit that lacks them (new
+    segments, merged ones), while the lock is held: a killed writer leaves at most a
+    segment without them, which the next writer or reader builds."""
+    reader = windex.open_dir(str(path)).reader()
+    try:
+        for leaf, _ in reader.leaf_readers():
+            segment_arrays.for_reader(path, leaf, persist=True)
+    finally:
+        reader.close()
+    segment_arrays.remove_stale_temporaries(path)
 
 
 def _unique_segment_id(cls: type[Segment], size: int = 16) -> str:

@@ -32,8 +32,8 @@ def test_json_output_has_the_hit_fields(capsys):
     code, out, _ = run(capsys, "oeuvrer", "--json")
     hits = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    hit = hits[0]  # "œuvrer" itself ranks before "mise en œuvre"
-    assert hit["doc_id"] == "000_4212c58b728f3318" and hit["paragraph"] == 2
+    [hit] = [h for h in hits if h["paragraph"] == 2]  # the one with the verb itself
+    assert hit["doc_id"] == "000_4212c58b728f3318"
     assert hit["date"] == "2023-11-29" and hit["highlights"] == [[222, 228]]
     assert "[œuvrer]" in hit["snippet"] and hit["text"][222:228] == "œuvrer"
     assert set(hit) == {

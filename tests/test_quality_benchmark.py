@@ -352,9 +352,9 @@ def test_nato_search_default_stemmer(piaf: Path) -> None:
 
 def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path: Path) -> None:
     import nato_search.search as search
-    import nato_search.whoosh_engine as engine
+    import nato_search.vector_search as engine
 
-    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.FrenchBM25)
+    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.idf)
     out = tmp_path / "q.json"
     argv = ["--piaf", str(piaf), "--systems", "nato-search", "--ablations", "--json", str(out)]
     assert quality.main(argv) == 0
@@ -364,7 +364,7 @@ def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path:
         search.PROXIMITY_BOOST,
         search.ALL_WORDS_FIRST,
         search.BM25_K1,
-        engine.FrenchBM25,
+        engine.idf,
     ) == settings
 
 

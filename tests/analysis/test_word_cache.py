@@ -66,3 +66,19 @@ def test_cache_is_bounded_and_not_pickled():
     copy = pickle.loads(pickle.dumps(cached))
     assert copy._cache == {} and copy == cached
     assert [t.text for t in copy("Un Deux")] == ["un", "deux"]
+
+
+def test_spans_give_the_token_stream_as_tuples():
+    """Highlighting reads ``spans``; it must be the analyzer's own stream, field break,
+    stopwords, compounds, elisions and index-mode name filtering included."""
+    from nato_search.analysis import FIELD_BREAK, names_analyzer
+
+    text = f"Le titre de Kouleba{FIELD_BREAK}{TEXT} Zelensky et l’OTAN"
+    for analyzer in (french_analyzer(), french_analyzer("snowball"), names_analyzer()):
+        for mode in ("query", "index"):
+            stream = [
+                (t.text, t.pos, t.startchar, t.endchar)
+                for t in analyzer(text, positions=True, chars=True, mode=mode)
+            ]
+            assert analyzer.spans(text, mode) == stream
+            assert len(stream) > 3

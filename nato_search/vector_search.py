@@ -1,0 +1,350 @@
+"""Running a query plan over per-segment NumPy arrays: BM25 as array operations.
+
+The index stays Whoosh's; beside each of its segments lie the same postings as
+flat arrays (:mod:`segment_arrays`). A clause evaluates to the sorted
+paragraph numbers it matches and their scores, so its cost follows the
+postings it touches, as in Lucene, and every step is a NumPy operation, as in
+bm25s. Phrases and the proximity bonus read positions only for paragraphs
+that hold every word involved.
+
+The ranking is the one :class:`~nato_search.query.Plan` describes, over the
+live paragraphs: BM25 with the Robertson–Spärck Jones idf; a phrase scores the
+sum of its words' BM25; variants score their best form, alternatives and
+groups the sum of what matched; paragraphs holding every clause come first;
+ties go to the earlier paragraph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .query import AllOf, AnyOf, Clause, DateRange, Plan, Terms, Variants
+from .segment_arrays import FieldPostings, SegmentArrays
+
+Docs = npt.NDArray[np.int32]
+Scores = npt.NDArray[np.float64]
+_EMPTY_DOCS: Docs = np.zeros(0, np.int32)
+_EMPTY_SCORES: Scores = np.zeros(0, np.float64)
+
+
+@dataclass
+class Match:
+    """Sorted, distinct paragraph numbers of one segment and their scores."""
+
+    docs: Docs
+    scores: Scores
+
+    @classmethod
+    def empty(cls) -> Match:
+        return cls(_EMPTY_DOCS, _EMPTY_SCORES)
+
+
+@dataclass
+class Segment:
+    """One Whoosh segment as the scorer sees it."""
+
+    arrays: SegmentArrays
+    live: npt.NDArray[np.bool_]
+    """False for deleted paragraphs."""
+    base: int
+    """Number of the segment's first paragraph in the whole index (Whoosh's doc offset)."""
+    norm: Scores = field(init=False)
+    """BM25's length normalization per paragraph: 1 − B + B·dl/avgdl."""
+
+
+class Collection:
+    """Every segment of one committed state, with the statistics BM25 needs."""
+
+    def __init__(self, segments: Sequence[Segment], k1: float, b: float):
+        self.segments = list(segments)
+        self.k1 = k1
+        self.live_count = int(sum(int(s.live.sum()) for s in self.segments))
+        total_length = sum(int(s.arrays.length[s.live].sum()) for s in self.segments)
+        avgdl = total_length / self.live_count if self.live_count else 1.0
+        for segment in self.segments:
+            segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
+        self._df: dict[tuple[str, str], int] = {}
+
+    def frequency(self, term: str, field: str = "words") -> int:
+        """Live paragraphs holding ``term`` in ``field``."""
+        key = (field, term)
+        found = self._df.get(key)
+        if found is None:
+            found = 0
+            for segment in self.segments:
+                postings = _field(segment.arrays, field)
+                i = postings.lookup(term)
+                if i >= 0:
+                    found += int(segment.live[postings.postings(i)[0]].sum())
+            self._df[key] = found  # read-only after a commit: safe to share between threads
+        return found
+
+    def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
+        """Live terms within ``max_edits`` of ``term`` sharing its first letter, as
+        ``(term, edits, frequency)``: an edit distance computed over every candidate of a
+        segment's vocabulary at once, so a typo costs about what an exact word does."""
+        found: dict[str, int] = {}
+        for segment in self.segments:
+            for candidate, edits in _within(segment.arrays.words, term, max_edits):
+                found.setdefault(candidate, edits)
+        frequencies = ((t, e, self.frequency(t)) for t, e in found.items() if t != term)
+        return [(t, e, f) for t, e, f in frequencies if f]
+
+    def holding(self, term: str, limit: int = 3) -> list[int]:
+        """Index-wide numbers of the first live paragraphs holding ``term`` (for did-you-mean)."""
+        found: list[int] = []
+        for segment in self.segments:
+            i = segment.arrays.words.lookup(term)
+            if i >= 0:
+                docs = segment.arrays.words.postings(i)[0]
+                found += [int(d) + segment.base for d in docs[segment.live[docs]][:limit]]
+        return found[:limit]
+
+    def idf(self, term: str, field: str) -> float:
+        return idf(self.live_count, self.frequency(term, field))
+
+    def rank(self, plan: Plan, limit: int) -> tuple[list[tuple[int, float]], int]:
+        """The best ``limit`` paragraphs as (index-wide number, score), and how many match."""
+        keys: list[npt.NDArray[np.float64]] = []
+        numbers: list[npt.NDArray[np.int64]] = []
+        scores: list[Scores] = []
+        total = 0
+        tiered = plan.all_words_first and len(plan.query.include) > 1
+        for segment in self.segments:
+            hits, tier = _Evaluator(self, segment).query(plan)
+            total += len(hits.docs)
+            if not len(hits.docs):
+                continue
+            key = hits.scores + tier * _TIER if tiered else hits.scores
+            best = _top(key, limit)
+            keys.append(key[best])
+            numbers.append(hits.docs[best].astype(np.int64) + segment.base)
+            scores.append(hits.scores[best])
+        if not keys:
+            return [], total
+        key, number, score = np.concatenate(keys), np.concatenate(numbers), np.concatenate(scores)
+        order = np.lexsort((number, -key))[:limit]
+        return [(int(n), float(s)) for n, s in zip(number[order], score[order], strict=True)], total
+
+
+def idf(paragraphs: int, holding: int) -> float:
+    """The Robertson–Spärck Jones idf of BM25 (as in Lucene), over the live paragraphs.
+
+    Whoosh's own, ``1 + log(N / (n + 1))``, weighs common words too much against
+    rare ones; on PIAF this one ranks better (see the README's ablation table).
+    """
+    return math.log(1 + (paragraphs - holding + 0.5) / (holding + 0.5))
+
+
+_TIER = 1e12
+"""Added to the score of paragraphs holding every clause: they sort above any score."""
+
+
+def _top(key: Scores, limit: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``limit`` largest keys, every tie at the cut included."""
+    if len(key) <= limit:
+        return np.arange(len(key))
+    cut = np.partition(key, len(key) - limit)[len(key) - limit]
+    return np.flatnonzero(key >= cut)
+
+
+def _field(arrays: SegmentArrays, name: str) -> FieldPostings:
+    return arrays.words if name == "words" else arrays.names
+
+
+class _Evaluator:
+    """One plan over one segment."""
+
+    def __init__(self, collection: Collection, segment: Segment):
+        self.collection = collection
+        self.segment = segment
+        self.arrays = segment.arrays
+
+    def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.float64]]:
+        """Live, unexcluded, in-period paragraphs matching any include clause (every
+        paragraph when there is none), with their scores and 1.0 where every clause matched."""
+        query = plan.query
+        matches = [self.clause(c) for c in query.include]
+        if matches:
+            hits, counts = _union(matches, np.add, count=True)
+            tier = (counts == len(matches)).astype(np.float64)
+        else:
+            every = np.arange(self.arrays.doc_count, dtype=np.int32)
+            hits, tier = Match(every, np.zeros(len(every))), np.zeros(len(every))
+        keep = self.segment.live[hits.docs]
+        for period in query.dates:
+            keep &= _in_period(self.arrays.day[hits.docs], period)
+        if query.exclude:
+            excluded = _union([self.clause(c) for c in query.exclude], np.add)[0]
+            keep &= ~_member(hits.docs, excluded.docs)
+        hits, tier = Match(hits.docs[keep], hits.scores[keep]), tier[keep]
+        for a, b in plan.near:
+            near = self.adjacent(a, b, hits.docs)
+            if len(near.docs):
+                at = np.searchsorted(hits.docs, near.docs)
+                hits.scores[at] += plan.near_weight * near.scores
+        return hits, tier
+
+    def clause(self, clause: Clause) -> Match:
+        if isinstance(clause, Terms):
+            if len(clause.terms) == 1:
+                match = self.term(clause.terms[0], clause.field)
+            else:
+                match = self.phrase(clause.terms)
+            return Match(match.docs, match.scores * clause.weight)
+        children = [self.clause(c) for c in clause.clauses]
+        if isinstance(clause, Variants):
+            return _union(children, np.maximum)[0]
+        if isinstance(clause, AnyOf):
+            return _union(children, np.add)[0]
+        assert isinstance(clause, AllOf)
+        group = _intersection(children)
+        if clause.exclude and len(group.docs):
+            excluded = _union([self.clause(c) for c in clause.exclude], np.add)[0]
+            keep = ~_member(group.docs, excluded.docs)
+            group = Match(group.docs[keep], group.scores[keep])
+        return group
+
+    def term(self, term: str, field: str) -> Match:
+        postings = _field(self.arrays, field)
+        i = postings.lookup(term)
+        if i < 0:
+            return Match.empty()
+        docs, tf = postings.postings(i)
+        k1 = self.collection.k1
+        norm = self.segment.norm[docs] if field == "words" else 1.0
+        counts = tf.astype(np.float64)
+        scores = self.collection.idf(term, field) * counts * (k1 + 1) / (counts + k1 * norm)
+        return Match(docs, scores)
+
+    def phrase(self, terms: tuple[str, ...]) -> Match:
+        """Paragraphs holding ``terms`` at consecutive positions, scored by the sum of their BM25."""
+        words = [self.term(t, "words") for t in terms]
+        together = _intersection(words)
+        if not len(together.docs):
+            return together
+        found = _consecutive(self.arrays.words, terms, together.docs)
+        keep = _member(together.docs, found)
+        return Match(together.docs[keep], together.scores[keep])
+
+    def adjacent(self, a: str, b: str, among: Docs) -> Match:
+        """Among ``among``, paragraphs where ``b`` follows ``a``, with BM25(a) + BM25(b)."""
+        pair = _intersection([self.term(a, "words"), self.term(b, "words")])
+        keep = _member(pair.docs, among)
+        pair = Match(pair.docs[keep], pair.scores[keep])
+        if not len(pair.docs):
+            return pair
+        found = _consecutive(self.arrays.words, (a, b), pair.docs)
+        keep = _member(pair.docs, found)
+        return Match(pair.docs[keep], pair.scores[keep])
+
+
+def _union(
+    matches: Sequence[Match], combine: np.ufunc, *, count: bool = False
+) -> tuple[Match, npt.NDArray[np.int64]]:
+    """Paragraphs in any match, scores combined with ``combine`` (sum or max); with
+    ``count``, also how many matches held each paragraph."""
+    matches = [m for m in matches if len(m.docs)] or [Match.empty()]
+    if len(matches) == 1 and not count:
+        return matches[0], np.zeros(0, np.int64)
+    docs = np.concatenate([m.docs for m in matches])
+    scores = np.concatenate([m.scores for m in matches])
+    order = np.argsort(docs, kind="stable")
+    docs, scores = docs[order], scores[order]
+    if not len(docs):
+        return Match.empty(), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    combined = combine.reduceat(scores, starts)
+    counts = np.diff(np.append(starts, len(docs))) if count else np.zeros(0, np.int64)
+    return Match(docs[starts], combined), counts
+
+
+def _intersection(matches: Sequence[Match]) -> Match:
+    """Paragraphs in every match, scores summed."""
+    docs = matches[0].docs
+    for match in matches[1:]:
+        docs = np.intersect1d(docs, match.docs, assume_unique=True)
+    scores = np.zeros(len(docs))
+    for match in matches:
+        scores += match.scores[np.searchsorted(match.docs, docs)]
+    return Match(docs.astype(np.int32, copy=False), scores)
+
+
+def _consecutive(words: FieldPostings, terms: Sequence[str], among: Docs) -> Docs:
+    """Those of ``among`` where ``terms`` stand at positions p, p+1, … for some p."""
+    found: npt.NDArray[np.int64] | None = None
+    for offset, term in enumerate(terms):
+        keys = _position_keys(words, words.lookup(term), among) - offset
+        found = keys if found is None else np.intersect1d(found, keys)
+        if not len(found):
+            break
+    assert found is not None
+    return np.unique(found >> 32).astype(np.int32)
+
+
+def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.int64]:
+    """``doc << 32 | position`` for every position of term ``i`` in the paragraphs ``among``."""
+    docs, _ = words.postings(i)
+    offsets, positions = words.positions(i)
+    chosen = np.flatnonzero(_member(docs, among))
+    starts = offsets[chosen]
+    counts = offsets[chosen + 1] - starts
+    run_starts = np.repeat(np.cumsum(counts) - counts, counts)
+    at = np.arange(int(counts.sum())) - run_starts + np.repeat(starts, counts)
+    owners = np.repeat(docs[chosen].astype(np.int64), counts)
+    # A phrase's k-th word stands k past the phrase's start: the keys are shifted back by k,
+    # so positions get a margin that keeps them from borrowing from the doc number.
+    keys: npt.NDArray[np.int64] = owners << 32 | (positions[at].astype(np.int64) + 1024)
+    return keys
+
+
+def _member(sorted_docs: Docs, among: Docs) -> npt.NDArray[np.bool_]:
+    """Which of ``sorted_docs`` are in ``among`` (both sorted and distinct)."""
+    if not len(among):
+        return np.zeros(len(sorted_docs), bool)
+    at = np.minimum(np.searchsorted(among, sorted_docs), len(among) - 1)
+    found: npt.NDArray[np.bool_] = among[at] == sorted_docs
+    return found
+
+
+def _within(words: FieldPostings, term: str, max_edits: int) -> list[tuple[str, int]]:
+    """Terms of ``words`` within ``max_edits`` (Levenshtein) of ``term``, same first letter."""
+    query = np.frombuffer(term.encode(), np.uint8)
+    if not len(query) or not len(words):
+        return []
+    firsts = words.term_blob[words.term_off[:-1]]  # terms are sorted: by first byte too
+    lo, hi = np.searchsorted(firsts, query[0], "left"), np.searchsorted(firsts, query[0], "right")
+    lengths = np.diff(words.term_off[lo : hi + 1])
+    near = np.flatnonzero(np.abs(lengths - len(query)) <= max_edits)
+    if not len(near):
+        return []
+    width = int(lengths[near].max())
+    starts = words.term_off[lo + near]
+    letters = np.full((len(near), width), -1, np.int16)  # -1: past a candidate's end
+    for j in range(width):
+        has = lengths[near] > j
+        letters[has, j] = words.term_blob[starts[has] + j]
+    # One row of the edit-distance table per query letter, for every candidate at once.
+    row = np.tile(np.arange(width + 1, dtype=np.int32), (len(near), 1))
+    for i, letter in enumerate(query, 1):
+        previous, row = row, np.empty_like(row)
+        row[:, 0] = i
+        substitute = previous[:, :-1] + (letters != letter)
+        deleted = previous[:, 1:] + 1
+        best = np.minimum(substitute, deleted)
+        for j in range(1, width + 1):
+            row[:, j] = np.minimum(best[:, j - 1], row[:, j - 1] + 1)
+    edits = row[np.arange(len(near)), lengths[near]]
+    close = np.flatnonzero(edits <= max_edits)
+    return [(words.term(int(lo + near[k])), int(edits[k])) for k in close]
+
+
+def _in_period(days: npt.NDArray[np.int32], period: DateRange) -> npt.NDArray[np.bool_]:
+    start = period.start.year * 10000 + period.start.month * 100 + period.start.day
+    end = period.end.year * 10000 + period.end.month * 100 + period.end.day
+    return (days >= start) & (days <= end) & (days > 0)

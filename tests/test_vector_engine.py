@@ -1,0 +1,81 @@
+"""The NumPy engine beside Whoosh: its files follow Whoosh's segments, and Whoosh stays the
+one source of truth (stock Whoosh-Reloaded opens and searches the folder)."""
+
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, doc
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.qparser import QueryParser
+
+import nato_search
+from nato_search import segment_arrays
+
+
+def arrays_files(path: Path) -> list[str]:
+    return sorted(p.name for p in path.glob("*.arrays"))
+
+
+def segment_files(path: Path) -> list[str]:
+    return sorted(p.name.removesuffix(".seg") + ".arrays" for p in path.glob("*.seg"))
+
+
+@pytest.fixture
+def built(tmp_path):
+    with nato_search.build_index(SEEDS, tmp_path / "ix") as ix:
+        yield ix, tmp_path / "ix"
+
+
+def test_stock_whoosh_opens_the_index_and_finds_a_phrase(built):
+    _, path = built
+    stock = windex.open_dir(str(path))
+    with stock.searcher() as searcher:
+        parsed = QueryParser("text", stock.schema).parse('"défense aérienne"')
+        found = {(hit["doc_id"][:3], hit["paragraph"]) for hit in searcher.search(parsed)}
+        assert found == {("003", 2)}
+        phrase = wq.Phrase("text", ["defens", "aerien"])
+        assert {h["paragraph"] for h in searcher.search(phrase)} == {2}
+
+
+def test_every_segment_has_its_arrays_and_no_other_arrays_remain(built):
+    ix, path = built
+    assert arrays_files(path) == segment_files(path) != []
+    ix.add([doc("n1", "Des munitions nouvelles arrivent.")])
+    ix.add([doc("n2", "D'autres munitions encore.")])
+    assert arrays_files(path) == segment_files(path)
+    assert len(segment_files(path)) >= 2
+    stock = windex.open_dir(str(path))
+    stock.writer().commit(optimize=True)  # stock Whoosh merges every segment into one
+    assert len(segment_files(path)) == 1
+    assert arrays_files(path) == []  # Whoosh removed the dead segments' arrays with them
+    assert ix.search("munitions", fuzzy=False).total == 4  # built for the merged segment
+    assert arrays_files(path) == segment_files(path)
+
+
+def test_an_index_without_arrays_still_answers_and_gets_them_back(built):
+    """An index built by an older version, or by stock Whoosh with our schema."""
+    ix, path = built
+    expected = [(h.doc_id, h.paragraph, h.score) for h in ix.search("munitions")]
+    ix.close()
+    for name in arrays_files(path):
+        (path / name).unlink()
+    with nato_search.open_index(path) as reopened:
+        assert [(h.doc_id, h.paragraph, h.score) for h in reopened.search("munitions")] == expected
+    assert arrays_files(path) == segment_files(path)
+
+
+def test_a_read_only_index_without_arrays_still_answers(built, monkeypatch):
+    ix, path = built
+    expected = [(h.doc_id, h.paragraph) for h in ix.search("munitions")]
+    ix.close()
+    for name in arrays_files(path):
+        (path / name).unlink()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(segment_arrays, "save", refuse)
+    with nato_search.open_index(path) as reopened:
+        assert [(h.doc_id, h.paragraph) for h in reopened.search("munitions")] == expected
+    assert arrays_files(path) == []
