@@ -254,6 +254,10 @@ def name_key(word: str) -> str:
     return word
 
 
+_WordTokens = tuple[tuple[str, int, int, bool], ...]
+"""A word's tokens as (text, start, end, stopped), offsets within the word."""
+
+
 class WordCachedAnalyzer(Analyzer):
     """A tokenizer and its filters, with the filters' work on each distinct word remembered.
 
@@ -267,7 +271,8 @@ class WordCachedAnalyzer(Analyzer):
         self.tokenizer = tokenizer
         self.filters = filters
         self.cache_size = cache_size
-        self._cache: dict[tuple[str, bool, bool], tuple[tuple[str, int, int, bool], ...]] = {}
+        self._cache: dict[tuple[bool, bool], dict[str, _WordTokens]] = {}
+        """Per (query mode, stopwords removed): each word's tokens."""
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_cache"}
@@ -282,11 +287,12 @@ class WordCachedAnalyzer(Analyzer):
     def __repr__(self) -> str:
         return " | ".join(type(part).__name__ for part in (self.tokenizer, *self.filters))
 
-    def _word(
-        self, word: str, mode: str, removestops: bool
-    ) -> tuple[tuple[str, int, int, bool], ...]:
-        key = (word, mode == "query", removestops)
-        tokens = self._cache.get(key)
+    def _words(self, mode: str, removestops: bool) -> dict[str, _WordTokens]:
+        return self._cache.setdefault((mode == "query", removestops), {})
+
+    def _word(self, word: str, mode: str, removestops: bool) -> _WordTokens:
+        cache = self._words(mode, removestops)
+        tokens = cache.get(word)
         if tokens is None:
             stream = self.tokenizer(
                 word, positions=True, chars=True, mode=mode, removestops=removestops
@@ -294,9 +300,9 @@ class WordCachedAnalyzer(Analyzer):
             for step in self.filters:
                 stream = step(stream)
             tokens = tuple((t.text, t.startchar, t.endchar, t.stopped) for t in stream)
-            if len(self._cache) >= self.cache_size:
-                self._cache.clear()
-            self._cache[key] = tokens
+            if len(cache) >= self.cache_size:
+                cache.clear()
+            cache[word] = tokens
         return tokens
 
     def spans(self, value: str, mode: str = "query") -> list[tuple[str, int, int, int]]:
@@ -306,12 +312,18 @@ class WordCachedAnalyzer(Analyzer):
         pos = 0
         previous_end = 0
         breaks = FIELD_BREAK in value
+        cache = self._words(mode, True)
         for raw in self.tokenizer.words(value):
-            start, end = raw.span()
-            if breaks and FIELD_BREAK in value[previous_end:start]:
-                pos += 1
-            previous_end = end
-            for text, first, last, _ in self._word(raw.group(), mode, True):
+            word = raw.group()
+            tokens = cache.get(word)
+            if tokens is None:
+                tokens = self._word(word, mode, True)
+            start = raw.start()
+            if breaks:
+                if FIELD_BREAK in value[previous_end:start]:
+                    pos += 1
+                previous_end = raw.end()
+            for text, first, last, _ in tokens:
                 out.append((text, pos, start + first, start + last))
                 pos += 1
         return out

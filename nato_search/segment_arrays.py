@@ -39,7 +39,7 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import BufferFile
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the layout changes; a file of another format is rebuilt."""
 
 MAGIC = b"NSARR\0"

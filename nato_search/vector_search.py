@@ -109,27 +109,50 @@ class Collection:
         return idf(self.live_count, self.frequency(term, field))
 
     def rank(self, plan: Plan, limit: int) -> tuple[list[tuple[int, float]], int]:
-        """The best ``limit`` paragraphs as (index-wide number, score), and how many match."""
-        keys: list[npt.NDArray[np.float64]] = []
-        numbers: list[npt.NDArray[np.int64]] = []
-        scores: list[Scores] = []
-        total = 0
+        """The best ``limit`` paragraphs as (index-wide number, score), and how many match.
+
+        The proximity bonus reads positions, so it goes only to the best
+        ``NEAR_CANDIDATES`` paragraphs of the first stage (all of them when tied at the
+        cut): a bonus only raises a score, so no paragraph below them can overtake them.
+        """
         tiered = plan.all_words_first and len(plan.query.include) > 1
+        keep = max(limit, NEAR_CANDIDATES if plan.near else limit)
+        evaluators, candidates = [], []
+        total = 0
         for segment in self.segments:
-            hits, tier = _Evaluator(self, segment).query(plan)
+            evaluator = _Evaluator(self, segment)
+            hits, tier = evaluator.query(plan)
             total += len(hits.docs)
-            if not len(hits.docs):
-                continue
             key = hits.scores + tier * _TIER if tiered else hits.scores
-            best = _top(key, limit)
-            keys.append(key[best])
-            numbers.append(hits.docs[best].astype(np.int64) + segment.base)
-            scores.append(hits.scores[best])
-        if not keys:
-            return [], total
-        key, number, score = np.concatenate(keys), np.concatenate(numbers), np.concatenate(scores)
+            best = _top(key, keep)
+            evaluators.append(evaluator)
+            candidates.append((hits.docs[best], hits.scores[best], key[best]))
+        if not total:
+            return [], 0
+        cut = _cut(np.concatenate([key for _, _, key in candidates]), keep)
+        numbers, scores, keys = [], [], []
+        for segment, evaluator, (docs, score, key) in zip(
+            self.segments, evaluators, candidates, strict=True
+        ):
+            chosen = key >= cut
+            docs, score, key = docs[chosen], score[chosen].copy(), key[chosen].copy()
+            order = np.argsort(docs)
+            docs, score, key = docs[order], score[order], key[order]
+            for a, b in plan.near:
+                near = evaluator.adjacent(a, b, docs)
+                at = np.searchsorted(docs, near.docs)
+                score[at] += plan.near_weight * near.scores
+                key[at] += plan.near_weight * near.scores
+            numbers.append(docs.astype(np.int64) + segment.base)
+            scores.append(score)
+            keys.append(key)
+        number, score, key = np.concatenate(numbers), np.concatenate(scores), np.concatenate(keys)
         order = np.lexsort((number, -key))[:limit]
         return [(int(n), float(s)) for n, s in zip(number[order], score[order], strict=True)], total
+
+
+NEAR_CANDIDATES = 300
+"""First-stage paragraphs that the proximity bonus may reorder: it reads positions."""
 
 
 def idf(paragraphs: int, holding: int) -> float:
@@ -147,10 +170,16 @@ _TIER = 1e12
 
 def _top(key: Scores, limit: int) -> npt.NDArray[np.intp]:
     """Indices of the ``limit`` largest keys, every tie at the cut included."""
+    return np.flatnonzero(key >= _cut(key, limit))
+
+
+def _cut(key: Scores, limit: int) -> float:
+    """The ``limit``-th largest key (the smallest key when there are fewer)."""
+    if not len(key):
+        return math.inf
     if len(key) <= limit:
-        return np.arange(len(key))
-    cut = np.partition(key, len(key) - limit)[len(key) - limit]
-    return np.flatnonzero(key >= cut)
+        return float(key.min())
+    return float(np.partition(key, len(key) - limit)[len(key) - limit])
 
 
 def _field(arrays: SegmentArrays, name: str) -> FieldPostings:
@@ -167,7 +196,8 @@ class _Evaluator:
 
     def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.float64]]:
         """Live, unexcluded, in-period paragraphs matching any include clause (every
-        paragraph when there is none), with their scores and 1.0 where every clause matched."""
+        paragraph when there is none), with their first-stage scores (no proximity bonus)
+        and 1.0 where every clause matched."""
         query = plan.query
         matches = [self.clause(c) for c in query.include]
         if matches:
@@ -182,13 +212,7 @@ class _Evaluator:
         if query.exclude:
             excluded = _union([self.clause(c) for c in query.exclude], np.add)[0]
             keep &= ~_member(hits.docs, excluded.docs)
-        hits, tier = Match(hits.docs[keep], hits.scores[keep]), tier[keep]
-        for a, b in plan.near:
-            near = self.adjacent(a, b, hits.docs)
-            if len(near.docs):
-                at = np.searchsorted(hits.docs, near.docs)
-                hits.scores[at] += plan.near_weight * near.scores
-        return hits, tier
+        return Match(hits.docs[keep], hits.scores[keep]), tier[keep]
 
     def clause(self, clause: Clause) -> Match:
         if isinstance(clause, Terms):

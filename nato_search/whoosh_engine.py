@@ -112,9 +112,12 @@ class WhooshEngine:
         with self._opening:
             if self._scored is not None and self._scored[0] == identity:
                 return self._scored[1]
+        # Only writers save arrays, under the lock: a reader saving them could race a merge
+        # and leave the file of a segment that no longer exists. A segment without them
+        # (an older index, a writer killed right after its commit) is read into memory.
         segments = [
             Segment(
-                segment_arrays.for_reader(self.path, leaf),
+                segment_arrays.for_reader(self.path, leaf, persist=False),
                 ~segment_arrays.deleted_mask(leaf.segment()),
                 base,
             )

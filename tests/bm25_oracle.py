@@ -24,7 +24,8 @@ The spec, in short:
 - A hit matches some include clause (or there is none), no exclude clause, and
   every date range (undated paragraphs never pass one). Its score is the sum of
   the include clauses it matches, plus for each ``near`` pair standing side by
-  side, near_weight * (bm25(a) + bm25(b)).
+  side, near_weight * (bm25(a) + bm25(b)); that bonus goes only to the best
+  max(limit, NEAR_CANDIDATES) hits by (tier, score), ties at the cut included.
 - Order: with ``all_words_first`` and two or more include clauses, the hits
   matching every include clause first; then higher score first; then
   (doc_id, paragraph).
@@ -42,6 +43,7 @@ from typing import Any
 from nato_search.query import AllOf, AnyOf, Clause, Plan, Terms, Variants
 from nato_search.schema import indexed_text
 from nato_search.search import BM25_B, BM25_K1
+from nato_search.vector_search import NEAR_CANDIDATES
 
 WORDS = "words"
 NAMES = "names"
@@ -172,11 +174,11 @@ class Oracle:
 
     # --- queries ---
 
-    def ranked(self, plan: Plan) -> list[OracleHit]:
-        """Every hit, best first."""
+    def ranked(self, plan: Plan, limit: int = 10) -> list[OracleHit]:
+        """Every hit, best first (the proximity bonus as ``search(plan, limit)`` gives it)."""
         query = plan.query
         tiered = plan.all_words_first and len(query.include) >= 2
-        hits = []
+        found = []
         for paragraph in self.paragraphs:
             date = paragraph.record.date
             if any(date is None or not r.start <= date <= r.end for r in query.dates):
@@ -187,12 +189,23 @@ class Oracle:
             if query.include and not any(matched for matched, _ in included):
                 continue
             score = sum(s for matched, s in included if matched)
-            for a, b in plan.near:
-                if any(
-                    p + 1 in paragraph.positions.get(b, ()) for p in paragraph.positions.get(a, ())
-                ):
-                    score += plan.near_weight * (self.bm25(a, paragraph) + self.bm25(b, paragraph))
             tier = 1 if tiered and not all(matched for matched, _ in included) else 0
+            found.append((paragraph, score, tier))
+        # The bonus goes to the best max(limit, NEAR_CANDIDATES) by (tier, score), ties at
+        # the cut included: those the engine reads positions for.
+        keys = sorted(((-tier, score) for _, score, tier in found), reverse=True)
+        cut = keys[min(len(keys), max(limit, NEAR_CANDIDATES)) - 1] if keys else None
+        hits = []
+        for paragraph, score, tier in found:
+            if plan.near and (-tier, score) >= cut:
+                for a, b in plan.near:
+                    if any(
+                        p + 1 in paragraph.positions.get(b, ())
+                        for p in paragraph.positions.get(a, ())
+                    ):
+                        score += plan.near_weight * (
+                            self.bm25(a, paragraph) + self.bm25(b, paragraph)
+                        )
             record = paragraph.record
             hits.append(OracleHit(record.doc_id, record.paragraph, score, tier))
         hits.sort(key=lambda h: (h.tier, -h.score, h.doc_id, h.paragraph))
@@ -200,6 +213,6 @@ class Oracle:
 
     def search(self, plan: Plan, limit: int) -> tuple[list[tuple[str, int, float, int]], int]:
         """The best ``limit`` hits as ``(doc_id, paragraph, score, tier)``, and how many in all."""
-        hits = self.ranked(plan)
+        hits = self.ranked(plan, limit)
         top = [(h.doc_id, h.paragraph, h.score, h.tier) for h in hits[:limit]]
         return top, len(hits)

@@ -386,7 +386,7 @@ def write(ix, model: Model, log: list[str]) -> None:
 def check_query(ix, oracle: Oracle, query: str, limit: int, expansion, log) -> None:
     results = ix.search(query, limit=limit, **expansion)
     plan = plan_for(ix, query, **expansion)
-    expected = oracle.ranked(plan) if plan is not None else []
+    expected = oracle.ranked(plan, limit) if plan is not None else []
     problems = differences(results, expected, limit)
     assert not problems, report(query, plan, results, expected, limit, problems, log)
     assert len(ix) == oracle.n
@@ -402,6 +402,19 @@ def test_engine_ranks_as_the_oracle_after_random_writes(tmp_path, seed):
 def test_engine_ranks_expanded_queries_as_the_oracle(tmp_path, seed):
     """With synonyms, name variants and corrections: Variants, AllOf and the names field."""
     run_writes_and_queries(tmp_path / "ix", seed, dict(fuzzy=True, synonyms=True, names=True))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:8])
+def test_the_proximity_bonus_reorders_only_the_best_candidates(tmp_path, seed, monkeypatch):
+    """With a tiny candidate count, the cut falls inside the hits: engine and oracle must
+    give the bonus to the same paragraphs."""
+    import bm25_oracle
+
+    from nato_search import vector_search
+
+    monkeypatch.setattr(vector_search, "NEAR_CANDIDATES", 2)
+    monkeypatch.setattr(bm25_oracle, "NEAR_CANDIDATES", 2)
+    run_writes_and_queries(tmp_path / "ix", seed, dict(fuzzy=False, synonyms=False, names=False))
 
 
 def test_engine_ranks_a_phrase_group_with_an_exclusion_beside_a_word(tmp_path):

@@ -56,7 +56,9 @@ def write_folder(folder, files, paragraphs, word="ancien"):
 def orphans(path):
     """Files in the index folder that its latest table of contents does not use."""
     toc = windex.open_dir(str(path))._read_toc()
-    used = {f"{segment.segment_id()}.seg" for segment in toc.segments}
+    used = {
+        f"{segment.segment_id()}.{kind}" for segment in toc.segments for kind in ("seg", "arrays")
+    }
     ours = {"MAIN_WRITELOCK", "nato-search.json", "sources.json", f"_MAIN_{toc.generation}.toc"}
     return sorted(set(os.listdir(path)) - used - ours)
 
