@@ -193,6 +193,7 @@ class _Evaluator:
         self.collection = collection
         self.segment = segment
         self.arrays = segment.arrays
+        self._terms: dict[tuple[str, str], Match] = {}
 
     def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.float64]]:
         """Live, unexcluded, in-period paragraphs matching any include clause (every
@@ -235,6 +236,12 @@ class _Evaluator:
         return group
 
     def term(self, term: str, field: str) -> Match:
+        found = self._terms.get((term, field))
+        if found is None:
+            found = self._terms[term, field] = self._term(term, field)
+        return found
+
+    def _term(self, term: str, field: str) -> Match:
         postings = _field(self.arrays, field)
         i = postings.lookup(term)
         if i < 0:
@@ -257,15 +264,24 @@ class _Evaluator:
         return Match(together.docs[keep], together.scores[keep])
 
     def adjacent(self, a: str, b: str, among: Docs) -> Match:
-        """Among ``among``, paragraphs where ``b`` follows ``a``, with BM25(a) + BM25(b)."""
-        pair = _intersection([self.term(a, "words"), self.term(b, "words")])
-        keep = _member(pair.docs, among)
-        pair = Match(pair.docs[keep], pair.scores[keep])
+        """Among ``among`` (sorted), paragraphs where ``b`` follows ``a``, with BM25(a) + BM25(b)."""
+        pair = _intersection(
+            [_restrict(self.term(a, "words"), among), _restrict(self.term(b, "words"), among)]
+        )
         if not len(pair.docs):
             return pair
         found = _consecutive(self.arrays.words, (a, b), pair.docs)
         keep = _member(pair.docs, found)
         return Match(pair.docs[keep], pair.scores[keep])
+
+
+def _restrict(match: Match, among: Docs) -> Match:
+    """The part of ``match`` on the paragraphs ``among`` (sorted): one binary search each."""
+    at = np.searchsorted(match.docs, among)
+    inside = at < len(match.docs)
+    at = at[inside]
+    at = at[match.docs[at] == among[inside]]
+    return Match(match.docs[at], match.scores[at])
 
 
 def _union(
@@ -315,7 +331,7 @@ def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.
     """``doc << 32 | position`` for every position of term ``i`` in the paragraphs ``among``."""
     docs, _ = words.postings(i)
     offsets, positions = words.positions(i)
-    chosen = np.flatnonzero(_member(docs, among))
+    chosen = np.searchsorted(docs, among)  # every one of ``among`` holds the term
     starts = offsets[chosen]
     counts = offsets[chosen + 1] - starts
     run_starts = np.repeat(np.cumsum(counts) - counts, counts)
