@@ -15,11 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _reliability_writer import NEW_WORD, paragraphs
 from conftest import doc
+from whoosh import index as windex
 
 import nato_search
+from nato_search import segment_arrays
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 ADDED = 3000
@@ -44,6 +47,33 @@ def hits(ix, query):
 def assert_original(ix):
     assert hits(ix, "patriot") == [("a", 0), ("b", 1)]
     assert hits(ix, "munitions") == [("c", 0)]
+    assert_arrays_match(ix.path)
+
+
+def assert_arrays_match(path):
+    """Every arrays file beside a live segment holds exactly what a fresh read of that
+    segment gives (a missing one is allowed: it is read into memory, saved by the next
+    write), and none is left for a segment that is gone."""
+    reader = windex.open_dir(str(path)).reader()
+    try:
+        live = set()
+        for leaf, _ in reader.leaf_readers():
+            segment = leaf.segment()
+            live.add(segment_arrays.file_name(segment.segment_id()))
+            saved = segment_arrays.load(path, segment.segment_id(), segment.doc_count_all())
+            if saved is None:
+                continue
+            fresh = segment_arrays.build(leaf)
+            for name in ("length", "day"):
+                assert np.array_equal(getattr(saved, name), getattr(fresh, name)), name
+            for field in ("words", "names"):
+                a, b = getattr(saved, field), getattr(fresh, field)
+                for part in ("term_blob", "term_off", "post_off", "docs", "tf", "pos_term", "pos"):
+                    x, y = getattr(a, part), getattr(b, part)
+                    assert (x is None and y is None) or np.array_equal(x, y), (field, part)
+    finally:
+        reader.close()
+    assert {p.name for p in Path(path).glob("*.arrays")} <= live
 
 
 class Writer:
@@ -158,6 +188,10 @@ def test_a_writer_killed_at_random_moments_leaves_all_or_nothing(pristine, tmp_p
             # The dead writer's lock went with it: the next writer gets in at once.
             assert ix.add([doc("after", "Une reprise après la panne.")], timeout=1) == 1
             assert len(ix) == count + 1 and hits(ix, "reprise") == [("after", 0)]
+            assert_arrays_match(path)
+            assert sorted(p.name for p in Path(path).glob("*.arrays")) == sorted(
+                p.name.removesuffix(".seg") + ".arrays" for p in Path(path).glob("*.seg")
+            )  # the next write saved what the killed one had not
         with nato_search.open_index(path) as reopened:
             assert len(reopened) == count + 1
     assert any(killed and count == OLD_COUNT for _, killed, count in outcomes), outcomes
