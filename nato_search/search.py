@@ -236,28 +236,39 @@ class Index:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"limit must be a positive whole number, not {limit!r}")
         with self._snapshot(allow_partial) as snapshot:
-            terms = snapshot.analyzer
-
-            def analyze_query(text: str) -> list[str]:
-                return [term for term, *_ in analyze(text, terms)]
-
-            parsed = parse(query, analyze_query)
-            if not (parsed.include or parsed.exclude or parsed.dates):
+            plan, expander = self._plan(snapshot, query, Expansion(fuzzy, synonyms, names))
+            if plan is None:
                 return Results([], 0, query)
-            expander = Expander(
-                snapshot,
-                self.synonyms,
-                lambda text: [term for term, *_ in analyze(text, snapshot.names)],
-                Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
-            )
-            parsed = expander.expand(parsed)
-            near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
-            plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST)
             rows, total = snapshot.ranked(plan, limit)
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
-        hits = [self._hit(stored, score, parsed, snapshot) for stored, score in rows]
+        hits = [self._hit(stored, score, plan.query, snapshot) for stored, score in rows]
         return Results(hits, total, query, suggestion, partial)
+
+    def plan(
+        self, query: str, *, fuzzy: bool = True, synonyms: bool = True, names: bool = True
+    ) -> Plan | None:
+        """What :meth:`search` runs for ``query`` on the index as it is now (every form of
+        every word, the proximity pairs); None for a query with nothing to search."""
+        with self._snapshot() as snapshot:
+            return self._plan(snapshot, query, Expansion(fuzzy, synonyms, names))[0]
+
+    def _plan(
+        self, snapshot: Snapshot, query: str, options: Expansion
+    ) -> tuple[Plan | None, Expander]:
+        def words(text: str) -> list[str]:
+            return [term for term, *_ in analyze(text, snapshot.analyzer)]
+
+        def name_keys(text: str) -> list[str]:
+            return [term for term, *_ in analyze(text, snapshot.names)]
+
+        expander = Expander(snapshot, self.synonyms, name_keys, options)
+        parsed = parse(query, words)
+        if not (parsed.include or parsed.exclude or parsed.dates):
+            return None, expander
+        parsed = expander.expand(parsed)
+        near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
+        return Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST), expander
 
     def _hit(self, stored: dict[str, Any], score: float, parsed: Query, snapshot: Snapshot) -> Hit:
         text = stored["text"]

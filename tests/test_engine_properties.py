@@ -20,10 +20,8 @@ from whoosh import index as windex
 
 import nato_search
 from nato_search import Document
-from nato_search.analysis import analyze, names_analyzer
-from nato_search.expansion import Expander, Expansion
-from nato_search.query import Plan, Query, Terms, parse
-from nato_search.search import ALL_WORDS_FIRST, PROXIMITY_BOOST, _adjacent_words
+from nato_search.analysis import names_analyzer
+from nato_search.query import Plan, Query, Terms
 
 
 def isclose(a: float, b: float) -> bool:
@@ -31,28 +29,8 @@ def isclose(a: float, b: float) -> bool:
 
 
 def plan_for(ix, query: str, *, fuzzy=False, synonyms=False, names=False) -> Plan | None:
-    """The Plan ``ix.search(query, ...)`` runs, built by the same steps (None: no hits at all).
-
-    A copy of the steps in ``Index.search``; an ``Index.plan(query, ...)`` that
-    ``search`` itself used would keep the two from drifting apart.
-    """
-    with ix._snapshot() as snapshot:
-
-        def analyze_query(text: str) -> list[str]:
-            return [term for term, *_ in analyze(text, snapshot.analyzer)]
-
-        parsed = parse(query, analyze_query)
-        if not (parsed.include or parsed.exclude or parsed.dates):
-            return None
-        expander = Expander(
-            snapshot,
-            ix.synonyms,
-            lambda text: [term for term, *_ in analyze(text, snapshot.names)],
-            Expansion(fuzzy=fuzzy, synonyms=synonyms, names=names),
-        )
-        parsed = expander.expand(parsed)
-        near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
-        return Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST)
+    """The Plan ``ix.search(query, ...)`` runs (None: nothing to search)."""
+    return ix.plan(query, fuzzy=fuzzy, synonyms=synonyms, names=names)
 
 
 def oracle_for(ix, documents) -> Oracle:
