@@ -17,7 +17,7 @@ from .indexing import (
 from .search import Hit, Index, IndexDamagedError, IndexLockedError, Results
 from .xapian_engine import ClusterConfigError, ShardError
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 __all__ = [
     "ClusterConfigError",
     "CorpusError",
