@@ -678,6 +678,10 @@ def run_worker(spec: dict) -> dict:
         open_ms = (time.perf_counter() - t0) * 1000
         ids = system.search(first, spec["k"])
         cold_ms = (time.perf_counter() - t0) * 1000
+        # Then every query once, as a search process would: its memory afterwards.
+        for query in queries["keyword"] + queries["question"]:
+            system.search(query["text"], spec["k"])
+        search_rss = _current_rss_mib()
         system.close()
         return {
             "status": "ok",
@@ -685,6 +689,7 @@ def run_worker(spec: dict) -> dict:
             "open_ms": open_ms,
             "cold_ms": cold_ms,
             "first_hits": len(ids),
+            "search_rss_mib": search_rss,
         }
 
     if job == "add":
@@ -771,7 +776,10 @@ def run_pair(
         if cold["status"] != "ok":
             return {**row, "status": "error", "reason": f"cold start: {cold.get('reason')}"}, None
         row.update(
-            cold_ms=cold["cold_ms"], cold_open_ms=cold["open_ms"], import_ms=cold["import_ms"]
+            cold_ms=cold["cold_ms"],
+            cold_open_ms=cold["open_ms"],
+            import_ms=cold["import_ms"],
+            search_rss_mib=cold["search_rss_mib"],
         )
         incremental = None
         if add:
@@ -809,6 +817,7 @@ HEADER = [
     "q p50",
     "q p95",
     "cold ms",
+    "search MiB",
     "build×wh",
     "kw×wh",
     "q×wh",
@@ -821,6 +830,7 @@ peak MiB: max RSS of the build process up to the end of the build (max of self a
 kw / q p50, p95: ms per keyword query / question, warm, limit 10; nato-search includes hit.snippet()
   for every hit, peers fetch stored id + text but do no highlighting
 cold ms: fresh process, index on disk: open + first answer (imports excluded; OS page cache warm)
+search MiB: RSS of that fresh process after it answered every query once (the queries held too)
 ×wh: speed-up over whoosh-fr at the same size (whoosh time ÷ system time; > 1 is faster)"""
 
 
@@ -852,6 +862,7 @@ def format_table(rows: Sequence[dict]) -> str:
                 _fmt(r["question"]["p50_ms"]),
                 _fmt(r["question"]["p95_ms"]),
                 _fmt(r["cold_ms"], 1),
+                _fmt(r.get("search_rss_mib"), 0),
                 _fmt(r.get("build_x_whoosh")),
                 _fmt(r.get("kw_p50_x_whoosh")),
                 _fmt(r.get("q_p50_x_whoosh")),

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import whoosh
-from whoosh import index as windex
 from whoosh.analysis import Analyzer
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
@@ -80,7 +79,10 @@ class WhooshEngine:
         with self._opening:
             if self._opened is None or self._opened[0] != build:
                 self._validate()
-                ix = _retry_replaced(self.path, lambda: windex.open_dir(self.path))
+                # No mmap: Whoosh copies each memory-mapped part of a compound segment into a
+                # BytesIO (the whole segment, per reader); read through a file, it copies nothing.
+                storage = FileStorage(self.path, supports_mmap=False)
+                ix = _retry_replaced(self.path, storage.open_index)
                 # ix.schema reads the table of contents again, which a commit may replace
                 schema = _retry_replaced(self.path, lambda: ix.schema)
                 self.analyzer = schema["text"].analyzer

@@ -175,11 +175,12 @@ def test_end_to_end_exit_code_and_table(run: dict) -> None:
     lines = run["stdout"].splitlines()
     header = next(line for line in lines if line.split()[:2] == ["size", "system"])
     assert "build s" in header and "kw p50" in header and "cold ms" in header
+    assert "search MiB" in header
     for size in (200, N_PARAGRAPHS):
         for system in SYSTEMS:
             [row] = [line.split() for line in lines if line.split()[:2] == [str(size), system]]
             values = [float(v.replace(",", "")) for v in row[2:]]
-            assert len(values) == 12, row
+            assert len(values) == 13, row
             build_s, para_s, mb, peak = values[:4]
             assert build_s > 0 and mb > 0 and peak > 10, row
             # build s is printed rounded to 0.01 s
