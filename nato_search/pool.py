@@ -60,12 +60,13 @@ class Pool(Generic[T]):
             while True:
                 if self._closed:
                     raise ValueError("the index is closed")
-                while self._idle:
-                    reader = self._idle.pop()
-                    if self._is_current(reader):
-                        self._lent += 1
-                        return reader
+                stale = [r for r in self._idle if not self._is_current(r)]
+                for reader in stale:  # all of them: each holds the files of an old commit
+                    self._idle.remove(reader)
                     self._close(reader)
+                if self._idle:
+                    self._lent += 1
+                    return self._idle.pop()
                 if self._lent < self.size:
                     self._lent += 1  # reserve the place, then open outside the lock
                     break
