@@ -16,6 +16,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+_UNKNOWN = object()
+"""The version when it cannot be read: equal to no reader's."""
+
 POOL_SIZE = 4
 """Readers per open index. Searches are CPU-bound under the GIL, so more would only cost files."""
 
@@ -27,14 +30,19 @@ class Pool(Generic[T]):
         self,
         open_reader: Callable[[], T],
         close_reader: Callable[[T], None],
-        is_current: Callable[[T], bool] = lambda reader: True,
+        version: Callable[[], object] = lambda: None,
+        version_of: Callable[[T], object] = lambda reader: None,
         size: int = POOL_SIZE,
     ):
+        """``version()`` names the latest commit (it may read the disk, so it is asked
+        once per lease and return, outside the lock); ``version_of(reader)`` the commit a
+        reader sees. A reader of another version is closed instead of lent again."""
         if size < 1:
             raise ValueError(f"a pool needs at least one reader, not {size!r}")
         self._open = open_reader
         self._close = close_reader
-        self._is_current = is_current
+        self._version = version
+        self._version_of = version_of
         self.size = size
         self._idle: list[T] = []
         self._lent = 0
@@ -55,12 +63,19 @@ class Pool(Generic[T]):
         finally:
             self._give_back(reader)
 
+    def _latest(self) -> object:
+        try:
+            return self._version()
+        except OSError:  # the index is being replaced: no reader is known to be current
+            return _UNKNOWN
+
     def _take(self) -> T:
+        latest = self._latest()
         with self._changed:
             while True:
                 if self._closed:
                     raise ValueError("the index is closed")
-                stale = [r for r in self._idle if not self._is_current(r)]
+                stale = [r for r in self._idle if self._version_of(r) != latest]
                 for reader in stale:  # all of them: each holds the files of an old commit
                     self._idle.remove(reader)
                     self._close(reader)
@@ -80,9 +95,10 @@ class Pool(Generic[T]):
             raise
 
     def _give_back(self, reader: T) -> None:
+        latest = self._latest()
         with self._changed:
             self._lent -= 1
-            if self._closed or not self._is_current(reader):
+            if self._closed or self._version_of(reader) != latest:
                 self._close(reader)
             else:
                 self._idle.append(reader)

@@ -60,7 +60,7 @@ class WhooshEngine:
         self._scored: tuple[tuple[object, int], Collection] | None = None
         self._opening = threading.Lock()
         self._pool: Pool[WhooshSnapshot] = Pool(
-            self._open_snapshot, WhooshSnapshot.close, self._is_current
+            self._open_snapshot, WhooshSnapshot.close, self._identity, lambda s: s.identity
         )
         self._open_snapshot().close()  # damage and missing files show now, not on a search
 
@@ -129,12 +129,6 @@ class WhooshEngine:
         with self._opening:
             self._scored = (identity, collection)
         return collection
-
-    def _is_current(self, snapshot: WhooshSnapshot) -> bool:
-        try:
-            return snapshot.identity == self._identity()
-        except OSError:
-            return False
 
     @contextmanager
     def snapshot(self, allow_partial: bool = False) -> Iterator[WhooshSnapshot]:
