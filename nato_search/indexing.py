@@ -138,11 +138,11 @@ def update_index(
         reindexed = 0
         claims: dict[str, str] = {}  # id -> the changed file that holds it now
         stale: set[str] = set()  # ids whose files changed or went: removed in the same commit
-        for file in _source_files(sources):
+        for file, doc_id in _source_files(sources):
             key = str(file.resolve())
             state = _unchanged(file, manifest.get(key))
             if state is None:
-                state, documents = _read_recorded(file)
+                state, documents = _read_recorded(file, doc_id)
                 for document in documents:
                     if claims.setdefault(document.id, key) != key:
                         raise _id_taken(document.id, key, claims[document.id])
@@ -271,13 +271,14 @@ def _unchanged(file: Path, known: dict[str, Any] | None) -> dict[str, Any] | Non
     return {**known, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _source_files(sources: Sources) -> Iterator[Path]:
+def _source_files(sources: Sources) -> Iterator[tuple[Path, str | None]]:
+    """Each source file with the document id its folder gives it, as a build reads them."""
     for item in source_items(sources):
         if isinstance(item, Document):
             raise TypeError(
                 "update_index reads files and folders; use Index.update() for Documents"
             )
-        yield item[0]
+        yield item
 
 
 def _covered(sources: Sources) -> list[str]:

@@ -126,3 +126,17 @@ def test_the_cli_updates_an_existing_index_and_rebuilds_on_request(folder, tmp_p
     )
     assert main(["index", str(folder), "--index", index, "--rebuild"]) == 0
     assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
+
+
+def test_a_changed_file_in_a_subfolder_keeps_its_document_id(tmp_path):
+    """A build names a nested file's document by its path in the folder (``sub/one``);
+    re-reading the changed file must give it the same id, not a new ``one``."""
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "one.txt").write_text("Les batteries Patriot arrivent.\n", "utf-8")
+    nato_search.build_index(folder, tmp_path / "ix").close()
+    (folder / "sub" / "one.txt").write_text("Les batteries SAMP/T arrivent.\n", "utf-8")
+    assert update_index(folder, tmp_path / "ix")["changed"] == 1
+    with nato_search.open_index(tmp_path / "ix") as ix:
+        assert len(ix) == 1
+        assert [h.doc_id for h in ix.search("samp", fuzzy=False)] == ["sub/one"]
