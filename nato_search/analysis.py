@@ -363,6 +363,23 @@ class WordCachedAnalyzer(Analyzer):
                 yield token
 
 
+TERM_SEPARATOR = "\x1f"
+"""Between the exact terms of one :class:`ExactTermsTokenizer` value (no text holds it)."""
+
+
+class ExactTermsTokenizer(Tokenizer):
+    """Each part of a ``TERM_SEPARATOR``-joined value as one term, untouched: exact values
+    (``tags=défense``) that filters and facets compare as given."""
+
+    def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
+        token = Token(**kwargs)
+        for text in dict.fromkeys(value.split(TERM_SEPARATOR)):
+            if text:
+                token.text = text
+                token.boost = 1.0
+                yield token
+
+
 def names_analyzer() -> WordCachedAnalyzer:
     """Transliteration keys of capitalized words (every word, for queries)."""
     return WordCachedAnalyzer(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import stat
@@ -16,6 +17,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -61,6 +63,9 @@ class Document:
     title: str
     date: dt.date | None = None
     paragraphs: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """The app's own fields (a url, an author, tags): JSON values (str, number, bool, null,
+    or a list of those), stored with every paragraph, for filters and facets."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):
@@ -97,6 +102,41 @@ class Document:
                     f"not {type(paragraph).__name__}"
                 )
         self.paragraphs = [_without_surrogates(p) for p in paragraphs]
+        self.metadata = check_metadata(self.metadata, f"Document {self.id!r}")
+
+
+RESERVED_KEYS = frozenset({"doc_id", "year", "month"})
+"""Names that filters and facets give their own meaning; no metadata key may take them."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def check_metadata(metadata: object, where: str) -> dict[str, Any]:
+    """``metadata`` as a dict of JSON values, or a ``TypeError``/``ValueError`` naming the key."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"{where}: metadata must be a dict, not {type(metadata).__name__}")
+    checked: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or "=" in key or _SURROGATE.search(key):
+            raise ValueError(
+                f"{where}: metadata key {key!r} must be a non-empty string without '='"
+            )
+        if key in RESERVED_KEYS:
+            raise ValueError(f"{where}: metadata key {key!r} is reserved (doc_id, year, month)")
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if not isinstance(item, _SCALARS) or (
+                isinstance(item, float) and not math.isfinite(item)
+            ):
+                raise TypeError(
+                    f"{where}: metadata {key!r} must be a str, number, bool, null or a list "
+                    f"of those, not {type(item).__name__} ({item!r:.60})"
+                )
+        if isinstance(value, str):
+            value = _without_surrogates(value)
+        elif isinstance(value, list):
+            value = [_without_surrogates(v) if isinstance(v, str) else v for v in value]
+        checked[key] = value
+    return checked
 
 
 # --- dates -------------------------------------------------------------
@@ -340,8 +380,12 @@ def _jsonl_id(value: object, where: str) -> str:
     return value
 
 
+_RECORD_FIELDS = frozenset({"id", "title", "date", "text", "paragraphs"})
+
+
 def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
-    """One JSON object a line: ``id``, ``title``, ``date``, and ``text`` or ``paragraphs``.
+    """One JSON object a line: ``id``, ``title``, ``date``, and ``text`` or ``paragraphs``;
+    every other key goes into the document's ``metadata``.
 
     ``id`` is a non-empty string, or an integer, which becomes its decimal string
     (``7`` → ``"7"``); null, booleans, floats, lists and objects are refused with the
@@ -368,12 +412,18 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
         title = _clean(str(record.get("title") or "")) or (
             short_title(paragraphs[0]) if paragraphs else doc_id
         )
-        yield Document(
-            id=doc_id,
-            title=title,
-            date=_parse_date_field(record.get("date"), where),
-            paragraphs=paragraphs,
-        )
+        metadata = {k: v for k, v in record.items() if k not in _RECORD_FIELDS}
+        try:
+            document = Document(
+                id=doc_id,
+                title=title,
+                date=_parse_date_field(record.get("date"), where),
+                paragraphs=paragraphs,
+                metadata=check_metadata(metadata, f"{where}: document {doc_id!r}"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise CorpusError(str(exc)) from None
+        yield document
 
 
 def read_file(

@@ -26,6 +26,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_TERMS = 64
 """Terms kept from one query; words past this are ignored, so a pasted page still answers fast."""
@@ -132,6 +133,57 @@ class Plan:
     near: tuple[tuple[str, str], ...] = ()
     all_words_first: bool = True
     near_weight: float = 0.3
+
+
+SORTS = ("date", "-date")
+"""``Page.sort`` values besides None (relevance)."""
+DATE_FACETS = ("year", "month")
+"""Facets read from the date, not from metadata."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which of a plan's matches an engine returns, and what it counts, the same way for all.
+
+    The matches, best first (``sort``: None for relevance; ``"date"``/``"-date"`` for oldest
+    or newest first, undated last either way, then relevance), restricted by ``filter``:
+    ``(key, values)`` pairs, where a paragraph must hold, for every key, one of its values
+    (exact ``keys`` terms ``key=value``; ``doc_id`` is a key). With ``per_document``, only
+    each document's best that many, and ``total`` counts documents. ``offset`` and ``limit``
+    cut the page; ``facets`` count values over every match (documents with ``per_document``).
+    """
+
+    limit: int = 10
+    offset: int = 0
+    filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sort: str | None = None
+    per_document: int | None = None
+    facets: tuple[str, ...] = ()
+
+
+@dataclass
+class Row:
+    """One returned paragraph: its stored fields, its score, and whether it matched every
+    ``include`` clause of the query."""
+
+    stored: dict[str, Any]
+    score: float
+    matched_all: bool
+
+
+@dataclass
+class Ranking:
+    """A page of rows, how many match in all, and the facet counts (most frequent first,
+    ties by value)."""
+
+    rows: list[Row]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def sorted_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Most frequent first; ties in the order of their values (as strings), so always alike."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 Analyze = Callable[[str], list[str]]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
 
 from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import FIELD_BREAK, names_analyzer
+from .analysis import FIELD_BREAK, TERM_SEPARATOR, ExactTermsTokenizer, names_analyzer
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+"""4: metadata (``meta`` stored, ``keys`` indexed)."""
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
@@ -28,7 +32,35 @@ def make_schema(analyzer: Analyzer) -> Schema:
         names=TEXT(analyzer=names_analyzer(), phrase=False),
         date=STORED(),
         day=ID(),
+        meta=STORED(),
+        keys=ID(analyzer=ExactTermsTokenizer()),
     )
+
+
+def value_text(value: object) -> str:
+    """A metadata value as a filter or facet compares it: a string as it is, anything
+    else as JSON (``true``, ``3``, ``2.5``), so ``"3"`` and ``3`` are the same value."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def key_term(key: str, value: object) -> str:
+    return f"{key}={value_text(value)}"
+
+
+def key_terms(doc_id: str, metadata: Mapping[str, Any]) -> list[str]:
+    """The exact terms of a paragraph's ``keys`` field: its document, and each metadata value
+    (each element of a list; null is no value)."""
+    terms = [key_term("doc_id", doc_id)]
+    for key, value in metadata.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                terms.append(key_term(key, item))
+    return terms
+
+
+def keys_value(doc_id: str, metadata: Mapping[str, Any]) -> str:
+    """What ``keys`` is given to index, for :class:`ExactTermsTokenizer`."""
+    return TERM_SEPARATOR.join(key_terms(doc_id, metadata))
 
 
 def indexed_text(title: str, paragraph: str) -> str:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import math
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
@@ -20,7 +24,20 @@ from whoosh.analysis import Analyzer
 from .analysis import analyze
 from .corpus import Document, Sources, read_documents
 from .expansion import Expander, Expansion, Lexicon, Synonyms
-from .query import Clause, Plan, Query, Terms, Variants, parse
+from .query import (
+    DATE_FACETS,
+    SORTS,
+    Clause,
+    Page,
+    Plan,
+    Query,
+    Ranking,
+    Row,
+    Terms,
+    Variants,
+    parse,
+)
+from .schema import key_term, value_text
 from .snippets import make_snippet
 
 LOCK_TIMEOUT = 10.0
@@ -32,6 +49,13 @@ ALL_WORDS_FIRST = True
 BM25_K1 = 0.8
 BM25_B = 0.75
 """BM25's term-frequency saturation and length normalization, chosen on PIAF (see the README)."""
+PREFIX_COMPLETIONS = 8
+"""Words that the last word of an as-you-type query also matches (the most frequent)."""
+PREFIX_WEIGHT = 0.5
+"""Weight of a completion, below the word as typed (and below corrections and name variants)."""
+PREFIX_MIN_LETTERS = 3
+MORE_LIKE_TERMS = 12
+"""Most distinctive terms of a paragraph (or document) that :meth:`Index.more_like` searches."""
 
 
 class IndexLockedError(RuntimeError):
@@ -60,6 +84,28 @@ class Hit:
     text: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    title_highlights: list[tuple[int, int]] = field(default_factory=list)
+    """What the query matched in ``title`` (a title word counts in all its paragraphs)."""
+    matched_all: bool = True
+    """The paragraph (with its title) holds every word of the query."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """The document's metadata (JSONL keys other than id, title, date, text, paragraphs)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: an ISO date, lists for offsets, and the text snippet."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "paragraph": self.paragraph,
+            "score": self.score,
+            "matched_all": self.matched_all,
+            "text": self.text,
+            "highlights": [list(span) for span in self.highlights],
+            "title_highlights": [list(span) for span in self.title_highlights],
+            "snippet": self.snippet("text"),
+            "metadata": self.metadata,
+        }
 
     def snippet(self, style: str = "text", *, max_chars: int = 240, max_fragments: int = 2) -> str:
         """The best fragment(s) of the paragraph with matches marked: ``text``, ``html`` or ``ansi``."""
@@ -69,7 +115,9 @@ class Hit:
 
 
 class Results(Sequence[Hit]):
-    """Hits best first; ``total`` counts every matching paragraph, not just those returned."""
+    """Hits best first; ``total`` counts every matching paragraph, not just those returned.
+
+    Plain values only, so it pickles, and stays whole after the index is closed."""
 
     def __init__(
         self,
@@ -78,10 +126,17 @@ class Results(Sequence[Hit]):
         query: str,
         suggestion: str | None = None,
         partial: bool = False,
+        offset: int = 0,
+        facets: dict[str, dict[str, int]] | None = None,
     ):
         self._hits = hits
         self.total = total
-        """Every matching paragraph, counted on the snapshot the hits came from."""
+        """Every matching paragraph (document, with ``per_document``), counted on the snapshot
+        the hits came from."""
+        self.offset = offset
+        """Hits skipped before the first one here."""
+        self.facets = facets or {}
+        """``{name: {value: count}}`` over every match, most frequent first."""
         self.query = query
         self.suggestion = suggestion
         """The query with unknown words corrected (``Stoltemberg`` → ``Stoltenberg``), else None."""
@@ -101,6 +156,18 @@ class Results(Sequence[Hit]):
     def __repr__(self) -> str:
         return f"<Results {len(self)} of {self.total} for {self.query!r}>"
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, hits included (:meth:`Hit.to_dict`)."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "suggestion": self.suggestion,
+            "partial": self.partial,
+            "facets": self.facets,
+            "hits": [hit.to_dict() for hit in self._hits],
+        }
+
 
 class Snapshot(Lexicon, Protocol):
     """One consistent state of an engine's index, lent to one search at a time."""
@@ -111,8 +178,18 @@ class Snapshot(Lexicon, Protocol):
 
     def count(self) -> int: ...
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
-        """Stored fields and scores of the best paragraphs, and how many match in all."""
+    def documents(self) -> int: ...
+
+    def document(self, doc_id: str) -> list[dict[str, Any]]:
+        """The stored fields of the document's paragraphs, in any order."""
+        ...
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """The most frequent words starting with ``prefix`` (not itself)."""
+        ...
+
+    def ranked(self, plan: Plan, page: Page) -> Ranking:
+        """The page's paragraphs, how many match in all, and the facet counts."""
         ...
 
 
@@ -167,9 +244,22 @@ class Index:
         self._engine.close()
 
     def __len__(self) -> int:
-        """Number of indexed paragraphs."""
+        """Number of indexed paragraphs (:attr:`documents` counts documents)."""
         with self._snapshot() as snapshot:
             return snapshot.count()
+
+    @property
+    def documents(self) -> int:
+        """Number of indexed documents."""
+        with self._snapshot() as snapshot:
+            return snapshot.documents()
+
+    def document(self, doc_id: str) -> Document | None:
+        """The document as indexed (paragraphs in order, metadata), or None."""
+        if not isinstance(doc_id, str):
+            raise TypeError(f"doc_id must be a str, not {type(doc_id).__name__}")
+        with self._snapshot() as snapshot:
+            return _document(snapshot.document(doc_id))
 
     def _snapshot(self, allow_partial: bool = False) -> AbstractContextManager[Snapshot]:
         self._check_open()
@@ -220,6 +310,12 @@ class Index:
         query: str,
         limit: int = 10,
         *,
+        offset: int = 0,
+        filter: Mapping[str, Any] | None = None,
+        sort: str | None = None,
+        per_document: int | None = None,
+        facets: Iterable[str] = (),
+        prefix: bool = False,
         fuzzy: bool = True,
         synonyms: bool = True,
         names: bool = True,
@@ -227,23 +323,61 @@ class Index:
     ) -> Results:
         """Paragraphs matching ``query`` (see :mod:`nato_search.query` for the syntax).
 
+        ``offset`` skips that many hits (``search(q, 10, offset=10)`` is
+        ``search(q, 20)[10:]``, same total). ``filter`` keeps paragraphs whose metadata (or
+        ``doc_id``) holds, for every key, the value or one of the list of values given,
+        compared exactly; an unknown key matches nothing. ``sort`` is None (relevance),
+        ``"date"`` or ``"-date"`` (undated last). ``per_document`` keeps each document's
+        best that many paragraphs, and ``total`` then counts documents. ``facets`` names
+        what to count over every match (``year``, ``month``, ``doc_id``, metadata keys) in
+        ``Results.facets``. ``prefix`` also matches words that start with the query's last
+        word (3+ letters, not followed by a space or punctuation), below the word itself.
+
         ``fuzzy`` corrects words the index doesn't know, ``synonyms`` adds the
         synonym list's alternatives, ``names`` matches other transliterations of
         names; each counts below an exact match, and each can be switched off.
         ``allow_partial`` (sharded indexes) answers from the shards that are up,
         with ``Results.partial`` set, instead of raising.
         """
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError(f"limit must be a positive whole number, not {limit!r}")
+        page = _page(limit, offset, filter, sort, per_document, facets)
         with self._snapshot(allow_partial) as snapshot:
-            plan, expander = self._plan(snapshot, query, Expansion(fuzzy, synonyms, names))
+            options = Expansion(fuzzy, synonyms, names)
+            plan, expander = self._plan(snapshot, query, options, prefix=bool(prefix))
             if plan is None:
-                return Results([], 0, query)
-            rows, total = snapshot.ranked(plan, limit)
+                return Results([], 0, query, offset=offset, facets={f: {} for f in page.facets})
+            ranking = snapshot.ranked(plan, page)
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
-        hits = [self._hit(stored, score, plan.query, snapshot) for stored, score in rows]
-        return Results(hits, total, query, suggestion, partial)
+        hits = [self._hit(row, plan.query, snapshot) for row in ranking.rows]
+        return Results(hits, ranking.total, query, suggestion, partial, offset, ranking.facets)
+
+    def more_like(self, doc_id: str, paragraph: int | None = None, limit: int = 10) -> Results:
+        """Paragraphs of other documents like that paragraph (or the whole document): a
+        search for its ``MORE_LIKE_TERMS`` most distinctive terms (tf × idf), ranked by
+        BM25 like any search; ``Results.query`` lists them. No hits for an unknown id."""
+        page = _page(limit, 0, None, None, None, ())
+        with self._snapshot() as snapshot:
+            document = _document(snapshot.document(doc_id))
+            if document is None:
+                return Results([], 0, "")
+            if paragraph is not None and not (
+                isinstance(paragraph, int) and 0 <= paragraph < len(document.paragraphs)
+            ):
+                raise ValueError(
+                    f"paragraph must be None or 0 to {len(document.paragraphs) - 1} "
+                    f"for {doc_id!r}, not {paragraph!r}"
+                )
+            chosen = document.paragraphs if paragraph is None else [document.paragraphs[paragraph]]
+            terms = _distinctive(
+                snapshot, [self.analyze(p) for p in document.paragraphs], chosen, self.analyze
+            )
+            if not terms:
+                return Results([], 0, "")
+            exclude: list[Clause] = [Terms(doc_id, (key_term("doc_id", doc_id),), "keys")]
+            parsed = Query(" ".join(terms), [Terms(t, (t,)) for t in terms], exclude)
+            ranking = snapshot.ranked(Plan(parsed, (), False, 0.0), page)
+        hits = [self._hit(row, parsed, snapshot) for row in ranking.rows]
+        return Results(hits, ranking.total, parsed.text, partial=snapshot.partial)
 
     def plan(
         self, query: str, *, fuzzy: bool = True, synonyms: bool = True, names: bool = True
@@ -254,7 +388,7 @@ class Index:
             return self._plan(snapshot, query, Expansion(fuzzy, synonyms, names))[0]
 
     def _plan(
-        self, snapshot: Snapshot, query: str, options: Expansion
+        self, snapshot: Snapshot, query: str, options: Expansion, *, prefix: bool = False
     ) -> tuple[Plan | None, Expander]:
         def words(text: str) -> list[str]:
             return [term for term, *_ in analyze(text, snapshot.analyzer)]
@@ -267,20 +401,145 @@ class Index:
         if not (parsed.include or parsed.exclude or parsed.dates):
             return None, expander
         parsed = expander.expand(parsed)
+        if prefix:
+            _complete_last_word(snapshot, query, parsed)
         near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
         return Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST), expander
 
-    def _hit(self, stored: dict[str, Any], score: float, parsed: Query, snapshot: Snapshot) -> Hit:
-        text = stored["text"]
+    def _hit(self, row: Row, parsed: Query, snapshot: Snapshot) -> Hit:
+        stored = row.stored
+        text, title = stored["text"], stored["title"]
         return Hit(
             doc_id=stored["doc_id"],
-            title=stored["title"],
+            title=title,
             date=dt.date.fromisoformat(stored["date"]) if stored.get("date") else None,
             paragraph=stored["paragraph"],
             text=text,
-            score=float(score or 0.0),
+            score=float(row.score or 0.0),
             highlights=highlight(text, parsed, snapshot.analyzer, snapshot.names),
+            title_highlights=highlight(title, parsed, snapshot.analyzer, snapshot.names),
+            matched_all=row.matched_all,
+            metadata=_metadata(stored),
         )
+
+
+def _metadata(stored: Mapping[str, Any]) -> dict[str, Any]:
+    meta = stored.get("meta")
+    found = json.loads(meta) if isinstance(meta, str) else meta
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _document(paragraphs: list[dict[str, Any]]) -> Document | None:
+    if not paragraphs:
+        return None
+    paragraphs = sorted(paragraphs, key=lambda stored: int(stored["paragraph"]))
+    first = paragraphs[0]
+    return Document(
+        id=first["doc_id"],
+        title=first["title"],
+        date=dt.date.fromisoformat(first["date"]) if first.get("date") else None,
+        paragraphs=[stored["text"] for stored in paragraphs],
+        metadata=_metadata(first),
+    )
+
+
+def _page(
+    limit: int,
+    offset: int,
+    filter: Mapping[str, Any] | None,
+    sort: str | None,
+    per_document: int | None,
+    facets: Iterable[str],
+) -> Page:
+    """The search options, checked (a bad one is a ``ValueError`` naming it)."""
+    if not _whole(limit) or limit < 1:
+        raise ValueError(f"limit must be a positive whole number, not {limit!r}")
+    if not _whole(offset) or offset < 0:
+        raise ValueError(f"offset must be a whole number, 0 or more, not {offset!r}")
+    if sort is not None and sort not in SORTS:
+        raise ValueError(f"sort must be None, 'date' or '-date', not {sort!r}")
+    if per_document is not None and (not _whole(per_document) or per_document < 1):
+        raise ValueError(
+            f"per_document must be None or a positive whole number, not {per_document!r}"
+        )
+    names = [facets] if isinstance(facets, str) else list(facets)
+    for name in names:
+        if not isinstance(name, str) or not name or "=" in name:
+            raise ValueError(
+                f"facets must be names without '=' (year, month, doc_id, metadata keys), not {name!r}"
+            )
+    return Page(limit, offset, _filters(filter), sort, per_document, tuple(dict.fromkeys(names)))
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_FILTER_VALUES = (str, int, float, bool)
+
+
+def _filters(filter: Mapping[str, Any] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if filter is None:
+        return ()
+    if not isinstance(filter, Mapping):
+        raise ValueError(f"filter must be a dict of key: value(s), not {type(filter).__name__}")
+    checked = []
+    for key, value in filter.items():
+        if not isinstance(key, str) or not key or "=" in key or key in DATE_FACETS:
+            raise ValueError(f"filter keys are doc_id or metadata keys, not {key!r}")
+        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        for item in values:
+            if not isinstance(item, _FILTER_VALUES):
+                raise ValueError(
+                    f"filter {key!r}: values are str, numbers or bools, not {item!r:.60}"
+                )
+        checked.append((key, tuple(dict.fromkeys(value_text(v) for v in values))))
+    return tuple(checked)
+
+
+_LAST_WORD = re.compile(r"(?:^|[\s(])(\w[\w'’-]*)$")
+
+
+def _complete_last_word(snapshot: Snapshot, typed: str, parsed: Query) -> None:
+    """The query's last word, still being typed, also matches the words it starts
+    (``muni`` → ``munitions``), at ``PREFIX_WEIGHT``; in place, on the last clause."""
+    found = _LAST_WORD.search(typed)
+    if not found or sum(c.isalpha() for c in found[1]) < PREFIX_MIN_LETTERS or not parsed.include:
+        return
+    last = parsed.include[-1]
+    forms = last.clauses if isinstance(last, Variants) else (last,)
+    exact = forms[0]
+    if not (isinstance(exact, Terms) and exact.field == "words" and len(exact.terms) == 1):
+        return
+    if exact.text != found[1]:
+        return
+    have = {t.terms for t in forms if isinstance(t, Terms)}
+    completions = [
+        Terms(word, (word,), "words", PREFIX_WEIGHT)
+        for word in snapshot.completions(exact.terms[0], PREFIX_COMPLETIONS)
+        if (word,) not in have
+    ]
+    if completions:
+        parsed.include[-1] = Variants((*forms, *completions))
+
+
+def _distinctive(
+    snapshot: Snapshot,
+    document: list[list[str]],
+    chosen: list[str],
+    analyze_text: Any,
+) -> list[str]:
+    """The ``MORE_LIKE_TERMS`` terms of ``chosen`` with the highest tf × idf that other
+    documents also hold, best first (then alphabetically)."""
+    inside = Counter(term for terms in document for term in set(terms))
+    tf = Counter(term for text in chosen for term in analyze_text(text))
+    paragraphs = max(snapshot.count(), 1)
+    weights = []
+    for term, count in tf.items():
+        holding = snapshot.frequency(term)
+        if holding > inside[term]:
+            weights.append((-count * math.log(1 + paragraphs / holding), term))
+    return [term for _, term in sorted(weights)[:MORE_LIKE_TERMS]]
 
 
 def highlight(

@@ -39,8 +39,8 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import BufferFile
 
-FORMAT = 2
-"""Bumped when the layout changes; a file of another format is rebuilt."""
+FORMAT = 3
+"""Bumped when the layout changes; a file of another format is rebuilt (3: the keys field)."""
 
 MAGIC = b"NSARR\0"
 ALIGN = 64
@@ -58,6 +58,7 @@ T = TypeVar("T")
 _WORDS_FIELD = "text"
 _NAMES_FIELD = "names"
 _DAY_FIELD = "day"
+_KEYS_FIELD = "keys"
 
 # Whoosh's on-disk structures (whoosh.filedb.filetables, whoosh.codec.whoosh3).
 _LENGTHS = struct.Struct("!ii")  # key length, value length of a terms-file record
@@ -97,18 +98,29 @@ class FieldPostings:
     def lookup(self, term: str) -> int:
         """The index of ``term``, or -1: a binary search on the blob, no dict."""
         key = term.encode("utf-8")
+        i = self._first_at_least(key)
+        found = i < len(self) and self.term_bytes(i) == key
+        return i if found else -1
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """``(lo, hi)``: terms ``lo`` to ``hi - 1`` are those starting with ``prefix``
+        (terms sort by bytes, and no UTF-8 byte is 0xff)."""
+        key = prefix.encode("utf-8")
+        return self._first_at_least(key), self._first_at_least(key + b"\xff")
+
+    def term_bytes(self, i: int) -> bytes:
+        return bytes(self.term_blob.data[int(self.term_off[i]) : int(self.term_off[i + 1])])
+
+    def _first_at_least(self, key: bytes) -> int:
         blob, off = self.term_blob.data, self.term_off  # a memoryview: nothing copied
         lo, hi = 0, len(self)
         while lo < hi:
             mid = (lo + hi) // 2
-            found = bytes(blob[int(off[mid]) : int(off[mid + 1])])
-            if found < key:
+            if bytes(blob[int(off[mid]) : int(off[mid + 1])]) < key:
                 lo = mid + 1
-            elif found > key:
-                hi = mid
             else:
-                return mid
-        return -1
+                hi = mid
+        return lo
 
     def term(self, i: int) -> str:
         return self.term_blob[int(self.term_off[i]) : int(self.term_off[i + 1])].tobytes().decode()
@@ -142,6 +154,8 @@ class SegmentArrays:
     """The "text" field."""
     names: FieldPostings
     """The "names" field."""
+    keys: FieldPostings
+    """The "keys" field: ``doc_id=…`` and ``key=value`` metadata terms (tf always 1)."""
 
 
 # Building
@@ -170,6 +184,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         )
         n_terms, n_off, n_docs, n_chunks = read(_NAMES_FIELD, postings, _frequencies)
         d_terms, d_off, d_docs, _ = read(_DAY_FIELD, postings, lambda blocks, _: None)
+        k_terms, k_off, k_docs, _ = read(_KEYS_FIELD, postings, lambda blocks, _: None)
 
     w_tf = _concatenate([tf for tf, _, _ in w_chunks], np.int32)
     pos_off = np.zeros(len(w_tf) + 1, np.int64)
@@ -177,8 +192,9 @@ def build(segment_reader: Any) -> SegmentArrays:
     pos = _concatenate([p for _, _, p in w_chunks], np.int32)
     words = FieldPostings(*w_terms.arrays(), w_off, w_docs, w_tf, pos_off[w_off], pos)
     names = FieldPostings(*n_terms.arrays(), n_off, n_docs, _concatenate(n_chunks, np.int32))
+    keys = FieldPostings(*k_terms.arrays(), k_off, k_docs, np.ones(len(k_docs), np.int32))
 
-    for field in (words, names):
+    for field in (words, names, keys):
         _check_docs(field, doc_count)
     length = np.bincount(words.docs, weights=words.tf, minlength=doc_count).astype(np.int32)
 
@@ -187,7 +203,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         raise ValueError(f"{segment.segment_id()}: a day posting is out of range")
     for i, text in enumerate(d_terms.texts):
         day[d_docs[d_off[i] : d_off[i + 1]]] = int(text)
-    return SegmentArrays(segment.segment_id(), doc_count, length, day, words, names)
+    return SegmentArrays(segment.segment_id(), doc_count, length, day, words, names, keys)
 
 
 def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
@@ -461,7 +477,8 @@ def file_name(segment_id: str) -> str:
 
 def _named_arrays(arrays: SegmentArrays) -> dict[str, npt.NDArray[Any]]:
     named: dict[str, npt.NDArray[Any]] = {"length": arrays.length, "day": arrays.day}
-    for prefix, field in (("words", arrays.words), ("names", arrays.names)):
+    fields = (("words", arrays.words), ("names", arrays.names), ("keys", arrays.keys))
+    for prefix, field in fields:
         for name in ("term_blob", "term_off", "post_off", "docs", "tf", "pos_term", "pos"):
             value = getattr(field, name)
             if value is not None:
@@ -609,13 +626,13 @@ def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> S
             views.get(f"{prefix}.pos"),
         )
 
-    words, names = field("words"), field("names")
+    words, names, keys = field("words"), field("names"), field("keys")
     if words.pos is None or words.pos_term is None:
         return None
-    arrays = SegmentArrays(segment_id, doc_count, views["length"], views["day"], words, names)
+    arrays = SegmentArrays(segment_id, doc_count, views["length"], views["day"], words, names, keys)
     if len(arrays.length) != doc_count or len(arrays.day) != doc_count:
         return None
-    for f in (words, names):
+    for f in (words, names, keys):
         if (
             len(f.term_off) != len(f.post_off)
             or len(f.docs) != len(f.tf)

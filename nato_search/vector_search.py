@@ -19,17 +19,30 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .query import AllOf, AnyOf, Clause, DateRange, Plan, Terms, Variants
+from .query import (
+    DATE_FACETS,
+    AllOf,
+    AnyOf,
+    Clause,
+    DateRange,
+    Page,
+    Plan,
+    Terms,
+    Variants,
+    sorted_counts,
+)
 from .segment_arrays import FieldPostings, SegmentArrays
 
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]
 _EMPTY_DOCS: Docs = np.zeros(0, np.int32)
 _EMPTY_SCORES: Scores = np.zeros(0, np.float64)
+Facets = dict[str, dict[str, int]]
 
 
 @dataclass
@@ -55,6 +68,8 @@ class Segment:
     """Number of the segment's first paragraph in the whole index (Whoosh's doc offset)."""
     norm: Scores = field(init=False)
     """BM25's length normalization per paragraph: 1 − B + B·dl/avgdl."""
+    owner: npt.NDArray[np.int64] = field(init=False)
+    """The index-wide number of each paragraph's document (set by ``Collection``)."""
 
 
 class Collection:
@@ -69,6 +84,7 @@ class Collection:
         for segment in self.segments:
             segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
         self._df: dict[tuple[str, str], int] = {}
+        self._documents: int | None = None
 
     def frequency(self, term: str, field: str = "words") -> int:
         """Live paragraphs holding ``term`` in ``field``."""
@@ -108,47 +124,235 @@ class Collection:
     def idf(self, term: str, field: str) -> float:
         return idf(self.live_count, self.frequency(term, field))
 
-    def rank(self, plan: Plan, limit: int) -> tuple[list[tuple[int, float]], int]:
-        """The best ``limit`` paragraphs as (index-wide number, score), and how many match.
+    def rank(self, plan: Plan, page: Page) -> tuple[list[tuple[int, float, bool]], int, Facets]:
+        """The page's paragraphs as (index-wide number, score, matched every clause), how
+        many match (documents, with ``per_document``), and the facet counts.
 
-        The proximity bonus reads positions, so it goes only to the best
-        ``NEAR_CANDIDATES`` paragraphs of the first stage (all of them when tied at the
-        cut): a bonus only raises a score, so no paragraph below them can overtake them.
+        Scores: BM25, plus the proximity bonus for the best ``NEAR_CANDIDATES`` paragraphs
+        of the first stage (all of them when tied at the cut: a bonus only raises a score,
+        so no paragraph below them can overtake them). With all-words-first, paragraphs
+        holding every clause are lifted by just enough to score at least as high as the best
+        partial match, so scores never increase down the list; every step depends on the
+        matches alone, never on ``limit`` or ``offset``, so pages agree with one another.
         """
         tiered = plan.all_words_first and len(plan.query.include) > 1
-        keep = max(limit, NEAR_CANDIDATES if plan.near else limit)
-        evaluators, candidates = [], []
-        total = 0
+        evaluators: list[_Evaluator] = []
+        parts: list[tuple[Docs, Scores, npt.NDArray[np.bool_]]] = []
         for segment in self.segments:
             evaluator = _Evaluator(self, segment)
-            hits, tier = evaluator.query(plan)
-            total += len(hits.docs)
-            key = hits.scores + tier * _TIER if tiered else hits.scores
-            best = _top(key, keep)
+            hits, full = evaluator.query(plan)
+            if page.filter:
+                keep = self._filter_mask(segment, page.filter)[hits.docs]
+                hits, full = Match(hits.docs[keep], hits.scores[keep]), full[keep]
             evaluators.append(evaluator)
-            candidates.append((hits.docs[best], hits.scores[best], key[best]))
-        if not total:
-            return [], 0
-        cut = _cut(np.concatenate([key for _, _, key in candidates]), keep)
-        numbers, scores, keys = [], [], []
-        for segment, evaluator, (docs, score, key) in zip(
-            self.segments, evaluators, candidates, strict=True
-        ):
-            chosen = key >= cut
-            docs, score, key = docs[chosen], score[chosen].copy(), key[chosen].copy()
-            order = np.argsort(docs)
-            docs, score, key = docs[order], score[order], key[order]
-            for a, b in plan.near:
-                near = evaluator.adjacent(a, b, docs)
-                at = np.searchsorted(docs, near.docs)
-                score[at] += plan.near_weight * near.scores
-                key[at] += plan.near_weight * near.scores
-            numbers.append(docs.astype(np.int64) + segment.base)
-            scores.append(score)
-            keys.append(key)
-        number, score, key = np.concatenate(numbers), np.concatenate(scores), np.concatenate(keys)
-        order = np.lexsort((number, -key))[:limit]
-        return [(int(n), float(s)) for n, s in zip(number[order], score[order], strict=True)], total
+            parts.append((hits.docs, hits.scores.copy(), full))
+        matches = _Matches(self.segments, parts)
+        if not len(matches.docs):
+            return [], 0, {name: {} for name in page.facets}
+        key = matches.scores + (matches.full * _TIER if tiered else 0.0)
+        if plan.near:
+            chosen = key >= _cut(key, NEAR_CANDIDATES)
+            for i, evaluator in enumerate(evaluators):
+                at = np.flatnonzero(chosen & (matches.segment == i))
+                for a, b in plan.near:
+                    near = evaluator.adjacent(a, b, matches.docs[at])
+                    where = at[np.searchsorted(matches.docs[at], near.docs)]
+                    matches.scores[where] += plan.near_weight * near.scores
+        full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
+        if tiered and full.any() and not full.all():
+            lift = float(matches.scores[~full].max() - matches.scores[full].min())
+            matches.scores[full] += max(lift, 0.0)
+        order, total = self._order(matches, full, page)
+        shown = order[page.offset : page.offset + page.limit]
+        rows = [
+            (int(n), float(s), bool(f))
+            for n, s, f in zip(
+                matches.numbers[shown], matches.scores[shown], matches.full[shown], strict=True
+            )
+        ]
+        facets = {name: self._facet(name, matches, page) for name in page.facets}
+        return rows, total, facets
+
+    def _order(
+        self, matches: _Matches, full: npt.NDArray[np.bool_], page: Page
+    ) -> tuple[npt.NDArray[np.intp], int]:
+        """Match indices in page order (at least the first ``offset + limit``), and the total."""
+        need = page.offset + page.limit
+        if page.sort is None and page.per_document is None:
+            among = _best(matches.scores, full, need)
+        else:
+            among = np.arange(len(matches.docs))
+        keys: list[npt.NDArray[Any]] = [matches.numbers[among], -matches.scores[among]]
+        keys.append(~full[among])
+        if page.sort is not None:
+            day = matches.days[among].astype(np.int64)
+            keys.append(np.where(day > 0, day if page.sort == "date" else -day, _UNDATED))
+        order = among[np.lexsort(keys)]
+        if page.per_document is None:
+            return order, len(matches.docs)
+        owners = self.owners(matches)[order]
+        by_owner = np.argsort(owners, kind="stable")
+        grouped = owners[by_owner]
+        starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+        sizes = np.diff(np.append(starts, len(grouped)))
+        rank = np.empty(len(order), np.int64)
+        rank[by_owner] = np.arange(len(order)) - np.repeat(starts, sizes)
+        return order[rank < page.per_document], len(starts)
+
+    def _filter_mask(
+        self, segment: Segment, filters: tuple[tuple[str, tuple[str, ...]], ...]
+    ) -> npt.NDArray[np.bool_]:
+        """True for the segment's paragraphs that hold, for every key, one of its values."""
+        keys = segment.arrays.keys
+        mask = np.ones(segment.arrays.doc_count, np.bool_)
+        for key, values in filters:
+            held = np.zeros(segment.arrays.doc_count, np.bool_)
+            for value in values:
+                i = keys.lookup(f"{key}={value}")
+                if i >= 0:
+                    held[keys.postings(i)[0]] = True
+            mask &= held
+        return mask
+
+    def owners(self, matches: _Matches) -> npt.NDArray[np.int64]:
+        """The index-wide document number of each match."""
+        self._number_documents()
+        return np.concatenate(
+            [
+                segment.owner[matches.docs[matches.segment == i]]
+                for i, segment in enumerate(self.segments)
+            ]
+        )
+
+    def _number_documents(self) -> None:
+        """Gives every live document one number across segments (``Segment.owner``): its
+        ``doc_id=`` terms, read once per commit, when a search first needs them."""
+        if self._documents is not None:
+            return
+        numbers: dict[bytes, int] = {}
+        for segment in self.segments:
+            keys = segment.arrays.keys
+            lo, hi = keys.prefix_range(DOC_KEY)
+            ids = [numbers.setdefault(keys.term_bytes(i), len(numbers)) for i in range(lo, hi)]
+            owner = np.full(segment.arrays.doc_count, -1, np.int64)
+            starts, ends = keys.post_off[lo:hi], keys.post_off[lo + 1 : hi + 1]
+            owner[keys.docs[keys.post_off[lo] : keys.post_off[hi]]] = np.repeat(
+                np.array(ids, np.int64), ends - starts
+            )
+            segment.owner = owner
+        live = np.concatenate([s.owner[s.live] for s in self.segments] or [np.zeros(0, np.int64)])
+        self._documents = len(np.unique(live[live >= 0]))
+
+    @property
+    def documents(self) -> int:
+        """Live documents (each holds one or more live paragraphs)."""
+        self._number_documents()
+        assert self._documents is not None
+        return self._documents
+
+    def _facet(self, name: str, matches: _Matches, page: Page) -> dict[str, int]:
+        """Value → matches holding it (documents, with ``per_document``)."""
+        by_document = page.per_document is not None
+        owners = self.owners(matches) if by_document else None
+        counts: dict[str, int] = {}
+        for i, segment in enumerate(self.segments):
+            mine = matches.segment == i
+            docs = matches.docs[mine]
+            if name in DATE_FACETS:
+                day = segment.arrays.day[docs].astype(np.int64)
+                dated = day > 0
+                value = day[dated] // (10000 if name == "year" else 100)
+                owner = owners[mine][dated] if owners is not None else None
+                found, count = _count(value, owner)
+                for v, c in zip(found.tolist(), count.tolist(), strict=True):
+                    text = f"{v:04d}" if name == "year" else f"{v // 100:04d}-{v % 100:02d}"
+                    counts[text] = counts.get(text, 0) + c
+                continue
+            keys = segment.arrays.keys
+            lo, hi = keys.prefix_range(f"{name}=")
+            if lo == hi:
+                continue
+            held = np.zeros(segment.arrays.doc_count, np.bool_)
+            held[docs] = True
+            posted = keys.docs[keys.post_off[lo] : keys.post_off[hi]]
+            term = np.repeat(np.arange(lo, hi), np.diff(keys.post_off[lo : hi + 1]))
+            inside = held[posted]
+            owner = segment.owner[posted[inside]] if by_document else None
+            found, count = _count(term[inside], owner)
+            skip = len(name) + 1
+            for t, c in zip(found.tolist(), count.tolist(), strict=True):
+                text = keys.term(t)[skip:]
+                counts[text] = counts.get(text, 0) + c
+        return sorted_counts(counts)
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """The most frequent live words starting with ``prefix`` (itself excluded), by
+        frequency then alphabetically: a range of each segment's sorted vocabulary."""
+        found: set[str] = set()
+        for segment in self.segments:
+            words = segment.arrays.words
+            lo, hi = words.prefix_range(prefix)
+            sizes = np.diff(words.post_off[lo : hi + 1])
+            for k in np.argsort(-sizes, kind="stable")[: limit * 2]:
+                found.add(words.term(int(lo + k)))
+        found.discard(prefix)
+        ranked = sorted((-self.frequency(t), t) for t in found)
+        return [t for f, t in ranked if f < 0][:limit]
+
+
+class _Matches:
+    """Every match of a search across segments, side by side."""
+
+    def __init__(
+        self,
+        segments: Sequence[Segment],
+        parts: Sequence[tuple[Docs, Scores, npt.NDArray[np.bool_]]],
+    ):
+        self.segment = np.concatenate(
+            [np.full(len(docs), i, np.int32) for i, (docs, _, _) in enumerate(parts)]
+            or [_EMPTY_DOCS]
+        )
+        self.docs = np.concatenate([docs for docs, _, _ in parts] or [_EMPTY_DOCS])
+        self.scores = np.concatenate([scores for _, scores, _ in parts] or [_EMPTY_SCORES])
+        self.full = np.concatenate([full for _, _, full in parts] or [np.zeros(0, np.bool_)])
+        self.numbers = np.concatenate(
+            [
+                docs.astype(np.int64) + s.base
+                for s, (docs, _, _) in zip(segments, parts, strict=True)
+            ]
+            or [np.zeros(0, np.int64)]
+        )
+        self.days = np.concatenate(
+            [s.arrays.day[docs] for s, (docs, _, _) in zip(segments, parts, strict=True)]
+            or [_EMPTY_DOCS]
+        )
+
+
+def _best(scores: Scores, full: npt.NDArray[np.bool_], need: int) -> npt.NDArray[np.intp]:
+    """Indices of at least the ``need`` best matches (full ones first, every tie at the cut
+    included), without sorting them all."""
+    whole = np.flatnonzero(full)
+    if len(whole) >= need:
+        return whole[_top(scores[whole], need)]
+    rest = np.flatnonzero(~full)
+    return np.concatenate([whole, rest[_top(scores[rest], need - len(whole))]])
+
+
+def _count(
+    values: npt.NDArray[np.int64], owners: npt.NDArray[np.int64] | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct values and how often each occurs (in how many owners, when given)."""
+    if owners is not None and len(values):
+        pairs = np.unique(np.stack([owners, values]), axis=1)
+        values = pairs[1]
+    found, count = np.unique(values, return_counts=True)
+    return found, count
+
+
+DOC_KEY = "doc_id="
+"""Prefix of the ``keys`` term naming a paragraph's document."""
+_UNDATED = np.iinfo(np.int64).max
+"""Sort key of an undated paragraph: last, whichever way dates sort."""
 
 
 NEAR_CANDIDATES = 300
@@ -183,7 +387,8 @@ def _cut(key: Scores, limit: int) -> float:
 
 
 def _field(arrays: SegmentArrays, name: str) -> FieldPostings:
-    return arrays.words if name == "words" else arrays.names
+    fields = {"words": arrays.words, "names": arrays.names, "keys": arrays.keys}
+    return fields[name]
 
 
 class _Evaluator:
@@ -195,18 +400,18 @@ class _Evaluator:
         self.arrays = segment.arrays
         self._terms: dict[tuple[str, str], Match] = {}
 
-    def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.float64]]:
+    def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.bool_]]:
         """Live, unexcluded, in-period paragraphs matching any include clause (every
         paragraph when there is none), with their first-stage scores (no proximity bonus)
-        and 1.0 where every clause matched."""
+        and True where every clause matched."""
         query = plan.query
         matches = [self.clause(c) for c in query.include]
         if matches:
             hits, counts = _union(matches, np.add, count=True)
-            tier = (counts == len(matches)).astype(np.float64)
+            tier = counts == len(matches)
         else:
             every = np.arange(self.arrays.doc_count, dtype=np.int32)
-            hits, tier = Match(every, np.zeros(len(every))), np.zeros(len(every))
+            hits, tier = Match(every, np.zeros(len(every))), np.ones(len(every), np.bool_)
         keep = self.segment.live[hits.docs]
         for period in query.dates:
             keep &= _in_period(self.arrays.day[hits.docs], period)

@@ -33,7 +33,7 @@ from . import segment_arrays
 from .analysis import analyze
 from .corpus import Document
 from .pool import Pool
-from .query import Plan
+from .query import Page, Plan, Ranking, Row
 from .schema import META_FILE
 from .search import IndexDamagedError, damage_message
 from .vector_search import Collection, Segment
@@ -248,10 +248,21 @@ class WhooshSnapshot:
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         return self.collection.similar(term, max_edits)
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
-        """Stored fields and scores of the best paragraphs, and how many match in all."""
-        best, total = self.collection.rank(plan, limit)
-        return [(self.searcher.stored_fields(number), score) for number, score in best], total
+    def ranked(self, plan: Plan, page: Page) -> Ranking:
+        """The page's paragraphs (stored fields, score), how many match, and the facets."""
+        best, total, facets = self.collection.rank(plan, page)
+        rows = [Row(self.searcher.stored_fields(n), score, full) for n, score, full in best]
+        return Ranking(rows, total, facets)
+
+    def documents(self) -> int:
+        return self.collection.documents
+
+    def document(self, doc_id: str) -> list[dict[str, Any]]:
+        """The stored fields of the document's live paragraphs, in any order."""
+        return list(self.searcher.documents(doc_id=doc_id))
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        return self.collection.completions(prefix, limit)
 
     def surface(self, term: str) -> str | None:
         for number in self.collection.holding(term):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import time
@@ -17,7 +18,7 @@ from whoosh.writing import IndexWriter
 
 from . import segment_arrays
 from .corpus import CorpusError, Document
-from .schema import day_key, indexed_text
+from .schema import day_key, indexed_text, keys_value
 from .search import LOCK_TIMEOUT, IndexLockedError
 
 Progress = Callable[[int, int], None]
@@ -142,6 +143,9 @@ def write_documents(
             writer.delete_by_term("doc_id", document.id)
         date = document.date.isoformat() if document.date else None
         extra = {"day": day_key(document.date)} if document.date else {}
+        if document.metadata:
+            extra["meta"] = json.dumps(document.metadata, ensure_ascii=False)
+        keys = keys_value(document.id, document.metadata)
         for number, text in enumerate(document.paragraphs):
             writer.add_document(
                 doc_id=document.id,
@@ -151,6 +155,7 @@ def write_documents(
                 _stored_text=text,
                 names=text,
                 date=date,
+                keys=keys,
                 **extra,
             )
         paragraphs += len(document.paragraphs)

@@ -27,7 +27,7 @@ from whoosh.support.levenshtein import distance
 from .analysis import analyze
 from .corpus import Document
 from .pool import Pool
-from .query import AllOf, AnyOf, Clause, Plan, Terms, Variants
+from .query import AllOf, AnyOf, Clause, Page, Plan, Ranking, Row, Terms, Variants
 from .schema import day_key, indexed_text
 from .search import IndexLockedError
 
@@ -306,6 +306,7 @@ class XapianEngine:
                     "title": document.title,
                     "date": document.date.isoformat() if document.date else None,
                     "text": text,
+                    "meta": document.metadata,
                 },
                 ensure_ascii=False,
             )
@@ -389,6 +390,21 @@ class XapianSnapshot:
                     found.append((candidate, edits, item.termfreq))
         return found
 
+    def documents(self) -> int:
+        return sum(1 for _ in self.db.allterms(DOC_ID))
+
+    def document(self, doc_id: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(self.db.get_document(posting.docid).get_data())
+            for posting in self.db.postlist(DOC_ID + doc_id)
+        ]
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        found = sorted(
+            (-item.termfreq, item.term.decode("utf-8")) for item in self.db.allterms(prefix)
+        )
+        return [term for _, term in found if term != prefix][:limit]
+
     def surface(self, term: str) -> str | None:
         for posting in self.db.postlist(term):
             text: str = json.loads(self.db.get_document(posting.docid).get_data())["text"]
@@ -399,7 +415,22 @@ class XapianSnapshot:
 
     # -- ranking ---------------------------------------------------------------
 
-    def ranked(self, plan: Plan, limit: int) -> tuple[list[tuple[dict[str, Any], float]], int]:
+    def ranked(self, plan: Plan, page: Page) -> Ranking:
+        unsupported = [
+            name
+            for name, value in (
+                ("filter", page.filter),
+                ("sort", page.sort),
+                ("per_document", page.per_document),
+                ("facets", page.facets),
+            )
+            if value
+        ]
+        if unsupported:
+            raise NotImplementedError(
+                f"{', '.join(unsupported)}: not yet supported on Xapian shards"
+            )
+        limit = page.offset + page.limit
         include = [_translate(c) for c in plan.query.include]
         near = [
             xapian.Query(
@@ -421,7 +452,8 @@ class XapianSnapshot:
                 self._recover(exc)  # raises, or drops the shards that are down
                 if attempt == 2:
                     raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
-        return hits, self._mset(anything, 0, exact=True).get_matches_estimated()
+        total = self._mset(anything, 0, exact=True).get_matches_estimated()
+        return Ranking(hits[page.offset :], total)
 
     def _best(
         self,
@@ -430,9 +462,10 @@ class XapianSnapshot:
         near: list[xapian.Query],
         plan: Plan,
         limit: int,
-    ) -> list[tuple[dict[str, Any], float]]:
+    ) -> list[Row]:
         ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
         order = [(m.docid, m.weight) for m in ranked]
+        full: set[int] | None = None
         if plan.all_words_first and len(include) > 1:
             every = xapian.Query(xapian.Query.OP_AND, include)
             if near:
@@ -440,10 +473,14 @@ class XapianSnapshot:
                     xapian.Query.OP_AND_MAYBE, every, xapian.Query(xapian.Query.OP_OR, near)
                 )
             first = [(m.docid, m.weight) for m in self._mset(self._restrict(every, plan), limit)]
-            seen = {docid for docid, _ in first}
-            order = first + [(d, w) for d, w in order if d not in seen]
+            full = {docid for docid, _ in first}
+            order = first + [(d, w) for d, w in order if d not in full]
         return [
-            (json.loads(self.db.get_document(docid).get_data()), weight)
+            Row(
+                json.loads(self.db.get_document(docid).get_data()),
+                weight,
+                full is None or docid in full,
+            )
             for docid, weight in order[:limit]
         ]
 
@@ -469,7 +506,12 @@ def _translate(clause: Clause) -> xapian.Query:
     OP_MAX, the best-of that the Whoosh engine uses, crashes Xapian 1.4.26 when the
     database has several shards (tests/test_xapian.py runs such queries)."""
     if isinstance(clause, Terms):
-        if clause.field == "names":
+        if clause.field == "keys":
+            key, _, value = clause.terms[0].partition("=")
+            if key != "doc_id":
+                raise NotImplementedError("metadata terms: not yet supported on Xapian shards")
+            query = xapian.Query(DOC_ID + value)
+        elif clause.field == "names":
             query = xapian.Query(NAMES + clause.terms[0])
         elif len(clause.terms) == 1:
             query = xapian.Query(clause.terms[0])

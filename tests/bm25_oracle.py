@@ -37,7 +37,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nato_search.query import AllOf, AnyOf, Clause, Plan, Terms, Variants
@@ -191,10 +191,10 @@ class Oracle:
             score = sum(s for matched, s in included if matched)
             tier = 1 if tiered and not all(matched for matched, _ in included) else 0
             found.append((paragraph, score, tier))
-        # The bonus goes to the best max(limit, NEAR_CANDIDATES) by (tier, score), ties at
-        # the cut included: those the engine reads positions for.
+        # The bonus goes to the best NEAR_CANDIDATES by (tier, score), ties at the cut
+        # included: those the engine reads positions for, whatever the limit.
         keys = sorted(((-tier, score) for _, score, tier in found), reverse=True)
-        cut = keys[min(len(keys), max(limit, NEAR_CANDIDATES)) - 1] if keys else None
+        cut = keys[min(len(keys), NEAR_CANDIDATES) - 1] if keys else None
         hits = []
         for paragraph, score, tier in found:
             if plan.near and (-tier, score) >= cut:
@@ -208,6 +208,12 @@ class Oracle:
                         )
             record = paragraph.record
             hits.append(OracleHit(record.doc_id, record.paragraph, score, tier))
+        # Paragraphs holding every clause are lifted to the best partial match's score.
+        full = [h.score for h in hits if h.tier == 0]
+        partial = [h.score for h in hits if h.tier == 1]
+        if full and partial and max(partial) > min(full):
+            lift = max(partial) - min(full)
+            hits = [replace(h, score=h.score + lift) if h.tier == 0 else h for h in hits]
         hits.sort(key=lambda h: (h.tier, -h.score, h.doc_id, h.paragraph))
         return hits
 

@@ -172,7 +172,9 @@ def test_all_words_first_beats_a_higher_scoring_partial_match(tmp_path):
         assert results.total == 22
         # Without tiering the partial match would win: it scores higher on its own.
         assert ix.search("paix")[0].doc_id == "partial"
-        assert results[1].score > results[0].score
+        # Scores never increase down the list: the full match is lifted to the best partial one.
+        assert results[0].score == results[1].score
+        assert [h.matched_all for h in results[:2]] == [True, False]
 
 
 def test_query_with_an_absent_word_still_returns_the_others(seeds_index):
