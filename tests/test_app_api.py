@@ -1,0 +1,408 @@
+"""What an app needs: metadata, filters, paging, one hit per document, sorting, facets,
+as-you-type, documents, more-like-this, JSON and pickling (the Whoosh backend)."""
+
+import datetime as dt
+import json
+import pickle
+from collections import Counter
+
+import pytest
+from app_corpus import DOCUMENTS
+
+import nato_search
+from nato_search import CorpusError, Document
+
+
+@pytest.fixture(scope="module")
+def app_index(tmp_path_factory):
+    with nato_search.build_index(DOCUMENTS, tmp_path_factory.mktemp("app") / "ix") as ix:
+        yield ix
+
+
+def where(results):
+    return [(hit.doc_id, hit.paragraph) for hit in results]
+
+
+# -- metadata ---------------------------------------------------------------------------
+
+
+def test_hits_carry_their_documents_metadata(app_index):
+    hits = {hit.doc_id: hit for hit in app_index.search("ukraine", limit=50)}
+    assert hits["kyiv"].metadata == {
+        "source": "AFP",
+        "tags": ["défense", "ukraine"],
+        "pages": 3,
+        "urgent": True,
+    }
+    assert hits["patriot"].metadata["urgent"] is None
+    assert hits["bruxelles"].metadata == {"source": "AFP", "tags": [], "pages": 1.5}
+    assert hits["note"].metadata == {}
+
+
+def test_update_replaces_the_metadata(tmp_path):
+    first = Document("a", "Titre", None, ["Les munitions arrivent."], {"source": "AFP"})
+    with nato_search.build_index([first], tmp_path / "ix") as ix:
+        ix.update([Document("a", "Titre", None, ["Les munitions arrivent."], {"tags": ["x"]})])
+        assert ix.search("munitions")[0].metadata == {"tags": ["x"]}
+        assert ix.search("munitions", filter={"source": "AFP"}).total == 0
+        assert ix.search("munitions", filter={"tags": "x"}).total == 1
+
+
+def test_jsonl_keys_other_than_the_documents_own_go_to_metadata(tmp_path):
+    source = tmp_path / "news.jsonl"
+    record = {
+        "id": 7,
+        "title": "Titre",
+        "date": "2024-01-02",
+        "text": "Un paragraphe.",
+        "url": "https://example.org/7",
+        "tags": ["a", "b"],
+        "score": 4.5,
+        "draft": False,
+        "author": None,
+    }
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    [document] = nato_search.read_documents(source)
+    assert document.metadata == {
+        "url": "https://example.org/7",
+        "tags": ["a", "b"],
+        "score": 4.5,
+        "draft": False,
+        "author": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"author": {"name": "x"}}, r"news.jsonl:1: document '1': metadata 'author' must be"),
+        ({"tags": [["a"]]}, r"news.jsonl:1: document '1': metadata 'tags' must be"),
+        ({"year": 2024}, r"metadata key 'year' is reserved"),
+        ({"doc_id": "x"}, r"metadata key 'doc_id' is reserved"),
+        ({"a=b": 1}, r"metadata key 'a=b' must be a non-empty string without '='"),
+    ],
+)
+def test_metadata_that_is_not_plain_json_is_an_error_naming_document_and_key(
+    tmp_path, extra, message
+):
+    source = tmp_path / "news.jsonl"
+    source.write_text(json.dumps({"id": 1, "text": "Un texte.", **extra}) + "\n", "utf-8")
+    with pytest.raises(CorpusError, match=message):
+        list(nato_search.read_documents(source))
+
+
+def test_a_document_made_in_python_checks_its_metadata():
+    with pytest.raises(TypeError, match=r"Document 'a': metadata 'when' must be a str"):
+        Document("a", "T", None, ["x"], {"when": dt.date(2024, 1, 1)})
+    with pytest.raises(TypeError, match=r"metadata must be a dict, not list"):
+        Document("a", "T", None, ["x"], ["x"])  # type: ignore[arg-type]
+
+
+# -- filters ----------------------------------------------------------------------------
+
+
+def test_filters_match_exact_values_and_across_keys(app_index):
+    assert where(app_index.search("ukraine", filter={"tags": "diplomatie"})) == [
+        ("vilnius", 2),
+        ("vilnius", 1),
+        ("washington", 1),
+    ]
+    both = app_index.search("ukraine", filter={"urgent": True, "source": ["AFP", "Reuters"]})
+    assert where(both) == [("kyiv", 0), ("kyiv", 2), ("kyiv", 1)]
+    assert where(app_index.search("otan", filter={"pages": 1.5})) == [("bruxelles", 0)]
+    assert where(app_index.search("otan", filter={"pages": "1.5"})) == [("bruxelles", 0)]
+    assert where(app_index.search("russie", filter={"doc_id": ["kyiv", "note", "zz"]})) == [
+        ("kyiv", 1)
+    ]
+    assert app_index.search("ukraine", filter={"source": "afp"}).total == 0  # exact case
+
+
+def test_an_unknown_key_or_an_empty_list_matches_nothing(app_index):
+    assert app_index.search("ukraine", filter={"nope": "x"}).total == 0
+    assert app_index.search("ukraine", filter={"tags": []}).total == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"filter": {"tags": {"a": 1}}}, r"filter 'tags': values are str"),
+        (
+            {"filter": {"urgent": None}},
+            r"filter 'urgent': values are str, numbers or bools, not None",
+        ),
+        ({"filter": {"year": 2024}}, r"filter keys are doc_id or metadata keys, not 'year'"),
+        ({"filter": ["tags"]}, r"filter must be a dict"),
+        ({"offset": -1}, r"offset must be a whole number, 0 or more, not -1"),
+        ({"offset": True}, r"offset must be"),
+        ({"sort": "title"}, r"sort must be None, 'date' or '-date', not 'title'"),
+        ({"per_document": 0}, r"per_document must be None or a positive whole number"),
+        ({"facets": ["a=b"]}, r"facets must be names without '='"),
+    ],
+)
+def test_bad_options_are_errors_naming_them(app_index, options, message):
+    with pytest.raises(ValueError, match=message):
+        app_index.search("ukraine", **options)
+
+
+# -- paging, sorting, one hit per document ---------------------------------------------------
+
+
+def test_offset_returns_the_same_hits_as_a_longer_search(app_index):
+    whole = app_index.search("munitions ukraine", limit=20)
+    page = app_index.search("munitions ukraine", limit=3, offset=3)
+    assert where(page) == where(whole)[3:6] and page.total == whole.total == 9
+    assert page.offset == 3
+    past = app_index.search("munitions ukraine", offset=50)
+    assert len(past) == 0 and past.total == 9
+
+
+def test_scores_never_increase_down_the_list(app_index):
+    results = app_index.search("munitions ukraine", limit=20)
+    assert [h.matched_all for h in results] == [True] * 7 + [False] * 2
+    scores = [h.score for h in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_sort_by_date_puts_undated_last_both_ways(app_index):
+    newest = app_index.search("ukraine", sort="-date", limit=20)
+    assert [h.date.year if h.date else None for h in newest] == [
+        2024,
+        2023,
+        2023,
+        2023,
+        2022,
+        2022,
+        2022,
+        2021,
+        None,
+    ]
+    oldest = app_index.search("ukraine", sort="date", limit=20)
+    assert [h.date.year if h.date else None for h in oldest] == [
+        2021,
+        2022,
+        2022,
+        2022,
+        2023,
+        2023,
+        2023,
+        2024,
+        None,
+    ]
+    # within a day, relevance
+    assert where(oldest)[1:4] == [("kyiv", 0), ("kyiv", 2), ("kyiv", 1)]
+
+
+def test_a_date_filter_alone_sorted_newest_first(app_index):
+    results = app_index.search("date:2023..", sort="-date", limit=20)
+    assert [h.doc_id for h in results] == ["washington"] * 4 + ["patriot"] * 2 + ["vilnius"] * 3
+
+
+def test_per_document_keeps_the_best_paragraphs_and_counts_documents(app_index):
+    one = app_index.search("munitions", per_document=1)
+    assert where(one) == [
+        ("kyiv", 0),
+        ("note", 0),
+        ("patriot", 0),
+        ("vilnius", 1),
+        ("washington", 1),
+    ]
+    assert one.total == 5
+    two = app_index.search("munitions ukraine", per_document=2, limit=20)
+    assert Counter(h.doc_id for h in two) == {
+        "kyiv": 2,
+        "note": 1,
+        "patriot": 1,
+        "vilnius": 2,
+        "washington": 1,
+        "bruxelles": 1,
+    }
+    assert where(two)[:2] == [("kyiv", 0), ("kyiv", 2)] and two.total == 6
+
+
+# -- facets -----------------------------------------------------------------------------
+
+FACETS = ["year", "month", "doc_id", "source", "tags", "pages", "urgent", "nope"]
+
+
+def test_facets_count_every_match_most_frequent_first(app_index):
+    results = app_index.search("ukraine", limit=1, facets=FACETS)
+    assert results.facets == {
+        "year": {"2022": 3, "2023": 3, "2021": 1, "2024": 1},
+        "month": {"2022-03": 3, "2023-07": 2, "2021-06": 1, "2023-11": 1, "2024-04": 1},
+        "doc_id": {
+            "kyiv": 3,
+            "vilnius": 2,
+            "bruxelles": 1,
+            "note": 1,
+            "patriot": 1,
+            "washington": 1,
+        },
+        "source": {"AFP": 5, "Reuters": 2, "Le Monde": 1},
+        "tags": {"défense": 4, "ukraine": 4, "diplomatie": 3},
+        "pages": {"3": 4, "2": 2, "1.5": 1, "12": 1},
+        "urgent": {"true": 4, "false": 2},
+        "nope": {},
+    }
+    assert list(results.facets["tags"]) == ["défense", "ukraine", "diplomatie"]
+
+
+def test_with_per_document_facets_count_documents(app_index):
+    results = app_index.search("ukraine", facets=["year", "source", "doc_id"], per_document=1)
+    assert results.facets == {
+        "year": {"2023": 2, "2021": 1, "2022": 1, "2024": 1},
+        "source": {"AFP": 3, "Le Monde": 1, "Reuters": 1},
+        "doc_id": dict.fromkeys(
+            ["bruxelles", "kyiv", "note", "patriot", "vilnius", "washington"], 1
+        ),
+    }
+
+
+def by_hand(hits, name, documents):
+    """Counts made from an unlimited search's hits."""
+    counts = Counter()
+    seen = set()
+    for hit in hits:
+        if documents and hit.doc_id in seen:
+            continue
+        seen.add(hit.doc_id)
+        if name == "year":
+            values = [f"{hit.date.year:04d}"] if hit.date else []
+        elif name == "month":
+            values = [hit.date.isoformat()[:7]] if hit.date else []
+        elif name == "doc_id":
+            values = [hit.doc_id]
+        else:
+            value = hit.metadata.get(name)
+            items = value if isinstance(value, list) else [value]
+            values = [v if isinstance(v, str) else json.dumps(v) for v in items if v is not None]
+        counts.update(values)
+    return dict(counts)
+
+
+@pytest.mark.parametrize(
+    "query", ["ukraine", "munitions OR russie", "otan", "alliance -russie", "date:2022..2023"]
+)
+@pytest.mark.parametrize(
+    "options", [{}, {"filter": {"source": "AFP"}}, {"per_document": 1}, {"sort": "date"}]
+)
+def test_facet_counts_equal_counts_by_hand(app_index, query, options):
+    results = app_index.search(query, facets=FACETS, limit=1, **options)
+    everything = app_index.search(query, limit=10_000, **options)
+    per_document = "per_document" in options
+    for name in FACETS:
+        assert results.facets[name] == by_hand(everything, name, per_document), name
+        counts = list(results.facets[name].items())
+        assert counts == sorted(counts, key=lambda item: (-item[1], item[0]))
+
+
+# -- hits, results, JSON, pickling --------------------------------------------------------
+
+
+def test_a_hit_matched_by_its_title_shows_the_title_highlights(app_index):
+    [hit] = app_index.search("soixante", limit=1)
+    assert hit.title_highlights == [(0, 8)] and hit.title[0:8] == "Soixante"
+    alliance = app_index.search("alliance ukraine", limit=1)[0]
+    assert (alliance.doc_id, alliance.paragraph) == ("washington", 1)
+    assert alliance.title_highlights == [(25, 33)] and alliance.highlights == [(56, 63)]
+
+
+def test_hit_to_dict_is_json_ready(app_index):
+    hit = app_index.search("alliance ukraine", limit=1)[0]
+    data = hit.to_dict()
+    assert data == {
+        "doc_id": "washington",
+        "title": "Soixante-quinze ans de l'Alliance",
+        "date": "2024-04-04",
+        "paragraph": 1,
+        "score": hit.score,
+        "matched_all": True,
+        "text": "Les Alliés promettent des munitions et des missiles à l'Ukraine.",
+        "highlights": [[56, 63]],
+        "title_highlights": [[25, 33]],
+        "snippet": "Les Alliés promettent des munitions et des missiles à l'[Ukraine].",
+        "metadata": {
+            "source": "Le Monde",
+            "tags": ["diplomatie", "ukraine"],
+            "pages": 12,
+            "urgent": True,
+        },
+    }
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_results_to_dict_round_trips_through_json(app_index):
+    results = app_index.search("munitons", limit=2, offset=1, facets=["year"])
+    data = results.to_dict()
+    assert list(data) == ["query", "total", "offset", "suggestion", "partial", "facets", "hits"]
+    assert data["query"] == "munitons" and data["suggestion"] == "munitions"
+    assert data["total"] == 7 and data["offset"] == 1 and data["partial"] is False
+    assert data["facets"] == {"year": {"2022": 3, "2023": 2, "2024": 1}}
+    assert [(h["doc_id"], h["paragraph"]) for h in data["hits"]] == where(results)
+    assert json.loads(json.dumps(data)) == data
+    empty = app_index.search("xylophone", facets=["year"]).to_dict()
+    assert empty["hits"] == [] and empty["total"] == 0 and empty["facets"] == {"year": {}}
+
+
+def test_results_pickle_and_outlive_the_index(tmp_path):
+    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+        results = ix.search("ukraine", facets=["source"], offset=2)
+    again = pickle.loads(pickle.dumps(results))
+    assert again.total == results.total == 9
+    assert list(again) == list(results) and again.facets == results.facets
+    assert again.offset == 2 and again.to_dict() == results.to_dict()
+
+
+# -- documents, more like this --------------------------------------------------------------
+
+
+def test_document_returns_paragraphs_in_order_with_metadata(app_index):
+    assert app_index.document("vilnius") == DOCUMENTS[1]
+    assert app_index.document("note") == DOCUMENTS[5]
+    assert app_index.document("zz") is None
+    assert app_index.documents == 6 and len(app_index) == 16
+
+
+def test_documents_counts_after_deletes(tmp_path):
+    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+        assert ix.delete(["kyiv"]) == 3
+        assert ix.documents == 5 and ix.document("kyiv") is None
+        ix.add([Document("new", "T", None, ["un", "deux"])])
+        assert ix.documents == 6 and len(ix) == 15
+
+
+def test_more_like_a_paragraph_finds_other_documents(app_index):
+    results = app_index.more_like("washington", 1)
+    assert results.query == "alli missil munition ukrain"
+    assert "washington" not in {h.doc_id for h in results}
+    assert where(results)[:3] == [("vilnius", 1), ("vilnius", 2), ("kyiv", 0)]
+    assert app_index.more_like("washington", limit=2).total > 2
+    assert len(app_index.more_like("zz")) == 0
+    with pytest.raises(ValueError, match=r"paragraph must be None or 0 to 3 for 'washington'"):
+        app_index.more_like("washington", 4)
+
+
+# -- as you type --------------------------------------------------------------------------
+
+
+def test_prefix_completes_the_last_word_and_marks_it(app_index):
+    results = app_index.search("muni", prefix=True, limit=20)
+    assert where(results) == where(app_index.search("munitions", limit=20))
+    assert results[0].highlights == [(17, 26)] and results[0].text[17:26] == "munitions"
+    assert app_index.search("muni").total == 0  # off by default
+
+
+def test_prefix_ranks_completions_below_the_word_itself(tmp_path):
+    docs = [
+        Document("exact", "T", None, ["Le mot sommet."]),
+        Document("longer", "T", None, ["Les sommets de la semaine."]),
+        Document("other", "T", None, ["La somme payée."]),
+    ]
+    with nato_search.build_index(docs, tmp_path / "ix") as ix:
+        results = ix.search("somm", prefix=True)
+        assert where(results) == [("other", 0), ("exact", 0), ("longer", 0)]
+        assert results[0].highlights == [(3, 8)]
+
+
+@pytest.mark.parametrize("query", ["muni ", "muni.", "mu", '"muni', "otan -muni"])
+def test_prefix_only_for_a_last_word_still_being_typed(app_index, query):
+    assert where(app_index.search(query, prefix=True)) == where(app_index.search(query))
