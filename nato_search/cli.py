@@ -5,6 +5,7 @@ nato-search "défense aérienne" --limit 3   phrases, -exclusions, OR, date:2024
 nato-search index docs/ --index my-index   build an index from files
 nato-search --index my-index ukraine       search it
 nato-search ukraine -russie                exclusions need no quotes
+nato-search ukraine --filter source=AFP --sort -date --per-document 1 --facets year
 
 Whatever a document holds, nothing from it reaches the terminal raw: control
 characters are shown escaped (see ``snippets.escape_controls``), and ``--json``
@@ -37,7 +38,7 @@ from .indexing import (
 )
 from .schema import META_FILE
 from .search import Hit, IndexDamagedError, IndexLockedError
-from .snippets import escape_controls
+from .snippets import escape_controls, mark
 from .xapian_engine import ShardError
 
 COMMANDS = ("search", "index", "serve-shard")
@@ -65,7 +66,35 @@ def _search_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nato-search {__version__}")
     parser.add_argument("--limit", type=_positive, default=10, help="hits to show (default 10)")
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per hit")
+    parser.add_argument("--offset", type=_whole, default=0, help="hits to skip (default 0)")
+    parser.add_argument(
+        "--filter",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        type=_filter,
+        help="only documents whose metadata (or doc_id) KEY holds VALUE, exactly; "
+        "several values with commas (any of them); repeat for more keys (all of them)",
+    )
+    parser.add_argument(
+        "--sort", choices=("date", "-date"), help="oldest (date) or newest (-date) first"
+    )
+    parser.add_argument(
+        "--per-document", type=_positive, metavar="N", help="at most N hits per document"
+    )
+    parser.add_argument(
+        "--facets",
+        metavar="NAMES",
+        type=lambda value: [name for name in value.split(",") if name],
+        default=[],
+        help="count matches by year, month, doc_id or metadata keys, e.g. year,source",
+    )
+    parser.add_argument(
+        "--prefix", action="store_true", help="the last word may be unfinished (as you type)"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the results as one JSON object")
+    output.add_argument("--jsonl", action="store_true", help="one JSON object per hit")
     parser.add_argument(
         "--exact", action="store_true", help="no typo tolerance, synonyms or name variants"
     )
@@ -160,6 +189,24 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--writable", action="store_true", help="accept writes (one writer at a time)"
     )
     return parser
+
+
+def _whole(value: str) -> int:
+    try:
+        return int(value) if int(value) >= 0 else _bad_whole(value)
+    except ValueError:
+        return _bad_whole(value)
+
+
+def _bad_whole(value: str) -> int:
+    raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {value!r}")
+
+
+def _filter(value: str) -> tuple[str, list[str]]:
+    key, equals, values = value.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE[,VALUE...], got {value!r}")
+    return key, values.split(",")
 
 
 def _positive(value: str) -> int:
@@ -257,21 +304,40 @@ def _silence_stdout() -> None:
 
 def _search(args: argparse.Namespace) -> int:
     expand = not args.exact
+    filters: dict[str, list[str]] = {}
+    for key, values in args.filter:
+        filters.setdefault(key, []).extend(values)
     with open_index(args.index, synonyms=args.synonyms) as ix:
         results = ix.search(
-            " ".join(args.query), limit=args.limit, fuzzy=expand, synonyms=expand, names=expand
+            " ".join(args.query),
+            limit=args.limit,
+            offset=args.offset,
+            filter=filters or None,
+            sort=args.sort,
+            per_document=args.per_document,
+            facets=args.facets,
+            prefix=args.prefix,
+            fuzzy=expand,
+            synonyms=expand,
+            names=expand,
         )
     if args.json:
+        print(_json_line(results.to_dict()))
+        return 0
+    if args.jsonl:
         for hit in results:
-            print(_json_line(_hit_json(hit)))
+            print(_json_line(hit.to_dict()))
         return 0
     colour = _use_colour(sys.stdout, args.color)
     if results.suggestion:
         print(f"Did you mean: {escape_controls(results.suggestion)}\n")
     if not results:
         print("no results")
-    for rank, hit in enumerate(results, 1):
+    for rank, hit in enumerate(results, results.offset + 1):
         _print_hit(rank, hit, colour)
+    for name, counts in results.facets.items():
+        shown = ", ".join(f"{escape_controls(value)} ({count})" for value, count in counts.items())
+        print(f"{escape_controls(name)}: {shown or 'none'}")
     return 0
 
 
@@ -281,24 +347,13 @@ def _json_line(value: object) -> str:
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def _hit_json(hit: Hit) -> dict[str, object]:
-    return {
-        "doc_id": hit.doc_id,
-        "title": hit.title,
-        "date": hit.date.isoformat() if hit.date else None,
-        "paragraph": hit.paragraph,
-        "score": round(hit.score, 4),
-        "text": hit.text,
-        "highlights": [list(span) for span in hit.highlights],
-        "snippet": hit.snippet("text"),
-    }
-
-
 def _print_hit(rank: int, hit: Hit, colour: bool) -> None:
     """Four lines; every string from the document is escaped (the ansi snippet escapes its own)."""
     bold, dim, reset = (_BOLD, _DIM, _RESET) if colour else ("", "", "")
     date = escape_controls(hit.date.isoformat()) if hit.date else "undated"
-    title, doc_id = escape_controls(hit.title), escape_controls(hit.doc_id)
+    title = mark(hit.title, hit.title_highlights, "ansi" if colour else "text")
+    title = title.replace(_RESET, _RESET + bold) if colour else escape_controls(title)
+    doc_id = escape_controls(hit.doc_id)
     snippet = hit.snippet("ansi") if colour else escape_controls(hit.snippet("text"))
     print(f"{bold}{rank}. {title}{reset}")
     print(f"   {dim}{date} · {doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}")

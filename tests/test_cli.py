@@ -23,13 +23,13 @@ def test_search_prints_rank_title_date_paragraph_and_marked_snippet(capsys):
 
 
 def test_query_words_may_come_as_several_arguments(capsys):
-    code, out, _ = run(capsys, "munitions", "courage", "--json")
+    code, out, _ = run(capsys, "munitions", "courage", "--jsonl")
     assert code == 0
     assert [json.loads(line)["paragraph"] for line in out.splitlines()] == [1, 1]
 
 
 def test_json_output_has_the_hit_fields(capsys):
-    code, out, _ = run(capsys, "oeuvrer", "--json")
+    code, out, _ = run(capsys, "oeuvrer", "--jsonl")
     hits = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     [hit] = [h for h in hits if h["paragraph"] == 2]  # the one with the verb itself
@@ -42,9 +42,12 @@ def test_json_output_has_the_hit_fields(capsys):
         "date",
         "paragraph",
         "score",
+        "matched_all",
         "text",
         "highlights",
+        "title_highlights",
         "snippet",
+        "metadata",
     }
 
 
@@ -59,7 +62,7 @@ def test_index_then_search_it(tmp_path, capsys):
     )
     code, out, _ = run(capsys, "index", str(tmp_path / "docs"), "--index", str(tmp_path / "ix"))
     assert (code, out) == (0, f"indexed 1 paragraphs into {tmp_path / 'ix'}\n")
-    code, out, _ = run(capsys, "--index", str(tmp_path / "ix"), "patriot", "--json")
+    code, out, _ = run(capsys, "--index", str(tmp_path / "ix"), "patriot", "--jsonl")
     assert code == 0 and json.loads(out)["doc_id"] == "a"
 
 
@@ -97,7 +100,7 @@ def test_non_utf8_source_names_the_file(tmp_path, capsys):
 def test_python_dash_m_is_the_same_command(tmp_path):
     env_home = {"NATO_SEARCH_HOME": str(tmp_path), "PATH": ""}
     done = subprocess.run(
-        [sys.executable, "-m", "nato_search", "munitions", "--json", "--limit", "1"],
+        [sys.executable, "-m", "nato_search", "munitions", "--jsonl", "--limit", "1"],
         capture_output=True,
         text=True,
         env=env_home,
@@ -119,3 +122,98 @@ def test_a_skipped_symlinked_folder_is_one_warning_line(capsys, tmp_path):
         f"nato-search: warning: {docs / 'link'}: skipped, a symbolic link to a folder "
         "(links to folders are not followed; name it as a source to index it)\n"
     )
+
+
+@pytest.fixture
+def app_index_path(tmp_path):
+    from app_corpus import DOCUMENTS
+
+    import nato_search
+
+    nato_search.build_index(DOCUMENTS, tmp_path / "ix").close()
+    return str(tmp_path / "ix")
+
+
+def test_json_prints_the_results_as_one_object(capsys, app_index_path):
+    argv = ["--index", app_index_path, "munitons", "--json", "--limit", "2", "--offset", "1"]
+    code, out, _ = run(capsys, *argv, "--facets", "year,source")
+    data = json.loads(out)
+    assert code == 0 and out.count("\n") == 1
+    assert (data["query"], data["total"], data["offset"], data["suggestion"]) == (
+        "munitons",
+        7,
+        1,
+        "munitions",
+    )
+    assert data["facets"] == {
+        "year": {"2022": 3, "2023": 2, "2024": 1},
+        "source": {"AFP": 4, "Le Monde": 1, "Reuters": 1},
+    }
+    assert [(h["doc_id"], h["paragraph"]) for h in data["hits"]] == [("kyiv", 2), ("note", 0)]
+    code, out, _ = run(capsys, "--index", app_index_path, "xylophone", "--json")
+    assert json.loads(out)["hits"] == [] and json.loads(out)["total"] == 0
+
+
+def test_filter_sort_per_document_and_prefix_flags(capsys, app_index_path):
+    base = ["--index", app_index_path, "--jsonl", "--limit", "20"]
+    code, out, _ = run(
+        capsys, *base, "ukraine", "--filter", "source=AFP,Reuters", "--filter", "urgent=true"
+    )
+    assert [(h["doc_id"], h["paragraph"]) for h in map(json.loads, out.splitlines())] == [
+        ("kyiv", 0),
+        ("kyiv", 2),
+        ("kyiv", 1),
+    ]
+    code, out, _ = run(capsys, *base, "russie", "--sort", "-date", "--per-document", "1")
+    assert [json.loads(line)["doc_id"] for line in out.splitlines()] == [
+        "washington",
+        "kyiv",
+        "bruxelles",
+    ]
+    code, out, _ = run(capsys, *base, "--filter", "pages=3", "--prefix", "muni")
+    hits = [json.loads(line) for line in out.splitlines()]
+    assert [(h["doc_id"], h["paragraph"]) for h in hits] == [
+        ("kyiv", 0),
+        ("kyiv", 2),
+        ("patriot", 0),
+        ("kyiv", 1),
+    ]
+    assert hits[0]["highlights"] == [[17, 26]]
+
+
+def test_terminal_output_marks_the_title_and_lists_facets(capsys, app_index_path):
+    code, out, _ = run(
+        capsys,
+        "--index",
+        app_index_path,
+        "soixante",
+        "--facets",
+        "year,tags",
+        "--color",
+        "never",
+        "--limit",
+        "1",
+    )
+    assert out.splitlines() == [
+        "1. [Soixante]-quinze ans de l'Alliance",
+        "   2024-04-04 · washington · paragraph 0 · score 1.55",
+        "   L'Alliance fête ses [soixante]-quinze ans à Washington.",
+        "",
+        "year: 2024 (4)",
+        "tags: diplomatie (4), ukraine (4)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (["--offset", "-1"], "expected a whole number, 0 or more, got '-1'"),
+        (["--filter", "source"], "expected KEY=VALUE[,VALUE...], got 'source'"),
+        (["--sort", "title"], "invalid choice: 'title'"),
+        (["--per-document", "0"], "expected a positive whole number, got '0'"),
+    ],
+)
+def test_bad_flags_exit_2_naming_them(capsys, flag, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["ukraine", *flag])
+    assert exited.value.code == 2 and message in capsys.readouterr().err

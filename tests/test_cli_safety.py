@@ -136,7 +136,7 @@ def surrogate_index(tmp_path):
 
 def test_json_output_is_valid_utf8_and_gives_back_every_string(surrogate_index, tmp_path):
     index, record = surrogate_index
-    done = cli("--index", str(index), "défense", "--json", home=tmp_path)
+    done = cli("--index", str(index), "défense", "--jsonl", home=tmp_path)
     assert done.returncode == 0 and done.stderr == b""
     line = done.stdout.decode("utf-8")  # strict: raises on a raw surrogate
     # A Document replaces lone surrogates with U+FFFD on the way in; controls stay, escaped.
@@ -313,7 +313,7 @@ def big_index(tmp_path):
 
 def test_piping_into_head_exits_quietly(big_index, tmp_path):
     script = (
-        'set -o pipefail; "$0" -m nato_search --index "$1" balise --json --limit 1000 | head -1'
+        'set -o pipefail; "$0" -m nato_search --index "$1" balise --jsonl --limit 1000 | head -1'
     )
     done = subprocess.run(
         ["bash", "-c", script, sys.executable, str(big_index)],
@@ -340,7 +340,7 @@ def test_a_pipe_closed_before_any_output_exits_141_quietly(big_index, tmp_path):
 
 
 def hits(capsys, *argv: str) -> list[tuple[str, int]]:
-    assert main(["--json", *argv]) == 0
+    assert main(["--jsonl", *argv]) == 0
     return [
         (h["doc_id"], h["paragraph"])
         for h in map(json.loads, capsys.readouterr().out.split("\n")[:-1])
