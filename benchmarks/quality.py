@@ -140,8 +140,10 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no all-words-first": {"ALL_WORDS_FIRST": False},
     "Whoosh's own idf": {"vector_search.idf": "quality.whoosh_idf"},
     "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
+    # not a choice taken away but one that could be added: is as-you-type a safe default?
+    "with prefix (as you type)": {"prefix": True},
 }
-_SEARCH_OPTIONS = ("fuzzy", "synonyms", "names")
+_SEARCH_OPTIONS = ("fuzzy", "synonyms", "names", "prefix")
 
 
 def whoosh_idf(paragraphs: int, holding: int) -> float:

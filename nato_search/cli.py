@@ -172,6 +172,13 @@ def _index_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shards", type=_positive, default=1, help="local Xapian shards (default 1)"
     )
+    parser.add_argument(
+        "--no-clean",
+        dest="clean",
+        action="store_false",
+        help="take .txt/.md pages as written: no scraped-page chrome filter "
+        "(give it again when updating)",
+    )
     return parser
 
 
@@ -377,10 +384,15 @@ def _index(args: argparse.Namespace) -> int:
     show = _progress if sys.stderr.isatty() else None
     update = not args.rebuild and (Path(args.index) / META_FILE).exists()
     if update:
-        counts = update_index(args.sources, args.index, progress=show)
+        counts = update_index(args.sources, args.index, progress=show, clean=args.clean)
     else:
         build_index(
-            args.sources, args.index, progress=show, backend=args.backend, shards=args.shards
+            args.sources,
+            args.index,
+            progress=show,
+            backend=args.backend,
+            shards=args.shards,
+            clean=args.clean,
         ).close()
     with open_index(args.index) as ix:
         count = len(ix)

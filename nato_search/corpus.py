@@ -301,6 +301,19 @@ def short_title(paragraph: str, limit: int = _TITLE_MAX_CHARS) -> str:
     return head[: head.rfind(" ")].rstrip(" ,;:") + "…"
 
 
+def plain_page(text: str, doc_id: str) -> Document:
+    """A page taken as written: every paragraph kept (no chrome, caption or language filter);
+    the first is the title when it reads like a headline, the first date written the date."""
+    paragraphs = [_MARKDOWN_HEADING.sub("", p) for p in split_paragraphs(text)]
+    title = doc_id
+    if paragraphs and _looks_like_headline(paragraphs[0]):
+        title = paragraphs.pop(0)
+    elif paragraphs:
+        title = short_title(paragraphs[0])
+    date = next(filter(None, map(find_date, [title, *paragraphs])), None)
+    return Document(id=doc_id, title=title, date=date, paragraphs=paragraphs)
+
+
 def parse_page(text: str, doc_id: str) -> Document:
     """A scraped article page → Document (headline, date, paragraphs)."""
     title = None
@@ -427,15 +440,16 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
 
 
 def read_file(
-    path: Path, doc_id: str | None = None, *, data: bytes | None = None
+    path: Path, doc_id: str | None = None, *, data: bytes | None = None, clean: bool = True
 ) -> Iterator[Document]:
-    """Documents in one file, by its suffix; from ``data`` when the caller already read it."""
+    """Documents in one file, by its suffix; from ``data`` when the caller already read it.
+    ``clean=False`` keeps every paragraph of a text page (:func:`plain_page`)."""
     if path.suffix.lower() in JSONL_SUFFIXES:
         yield from read_jsonl(path, data)
         return
     text = _read_text(path, data)
     try:
-        document = parse_page(text, doc_id or path.stem)
+        document = (parse_page if clean else plain_page)(text, doc_id or path.stem)
     except ValueError as exc:  # an id made from a file name that is not UTF-8
         raise CorpusError(f"{_shown(path)}: {exc} (rename the file to UTF-8)") from None
     yield document
@@ -501,19 +515,22 @@ Sources = Iterable[str | os.PathLike[str] | Document] | str | os.PathLike[str]
 """Files, folders (searched recursively), ready-made Documents, or one path."""
 
 
-def read_documents(sources: Sources) -> Iterator[Document]:
-    """Documents from files, folders (searched recursively) or ready-made Documents."""
-    for _, documents in read_by_file(sources):
+def read_documents(sources: Sources, *, clean: bool = True) -> Iterator[Document]:
+    """Documents from files, folders (searched recursively) or ready-made Documents;
+    ``clean=False`` keeps text pages as written (no scraped-page chrome filter)."""
+    for _, documents in read_by_file(sources, clean=clean):
         yield from documents
 
 
-def read_by_file(sources: Sources) -> Iterator[tuple[Path | None, list[Document]]]:
+def read_by_file(
+    sources: Sources, *, clean: bool = True
+) -> Iterator[tuple[Path | None, list[Document]]]:
     """Each source file with its documents (``None`` for a ready-made Document), in order."""
     for item in source_items(sources):
         if isinstance(item, Document):
             yield None, [item]
         else:
-            yield item[0], list(read_file(*item))
+            yield item[0], list(read_file(*item, clean=clean))
 
 
 def source_items(sources: Sources) -> Iterator[Document | tuple[Path, str | None]]:

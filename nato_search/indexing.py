@@ -75,8 +75,10 @@ def build_index(
     synonyms: Iterable[str | os.PathLike[str]] = (),
     backend: str = "whoosh",
     shards: int = 1,
+    clean: bool = True,
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
+    ``clean=False`` takes text pages as written (see :func:`~nato_search.read_documents`).
 
     The new index is written beside ``path`` and swapped in only when complete,
     so a failure leaves any previous index there untouched. With
@@ -90,7 +92,7 @@ def build_index(
         raise ValueError(f"shards must be a positive whole number, not {shards!r}")
     path = Path(path)
     if backend == "xapian" and _is_cluster(path):
-        return _build_cluster(sources, path, stemmer, progress, synonyms)
+        return _build_cluster(sources, path, stemmer, progress, synonyms, clean)
     _finish_interrupted_swap(path)
     if path.exists() and not _is_replaceable(path):
         raise FileExistsError(
@@ -100,7 +102,7 @@ def build_index(
     _remove_abandoned_builds(path)
     with _building_folder(path) as building:
         manifest: dict[str, dict[str, Any]] = {}
-        documents = _recorded(sources, manifest)
+        documents = _recorded(sources, manifest, clean)
         if backend == "xapian":
             engine = _xapian(local_shards(building, shards), building, stemmer)
             _write_batches(engine, documents, progress)
@@ -118,7 +120,11 @@ def build_index(
 
 
 def update_index(
-    sources: Sources, path: str | os.PathLike[str], *, progress: Progress | None = None
+    sources: Sources,
+    path: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
+    clean: bool = True,
 ) -> dict[str, int]:
     """Brings an index up to date with ``sources``: re-indexes the files that changed
     (size, modification time, then content hash), adds new ones, and removes the
@@ -126,7 +132,8 @@ def update_index(
 
     A file that claims a document id another indexed file holds is a
     :class:`CorpusError` naming both, and nothing changes.
-    Returns counts: ``changed``, ``unchanged``, ``removed`` files.
+    Returns counts: ``changed``, ``unchanged``, ``removed`` files. Give the ``clean``
+    the index was built with.
     """
     path = Path(path)
     if not isinstance(sources, (str, os.PathLike)):
@@ -142,7 +149,7 @@ def update_index(
             key = str(file.resolve())
             state = _unchanged(file, manifest.get(key))
             if state is None:
-                state, documents = _read_recorded(file, doc_id)
+                state, documents = _read_recorded(file, doc_id, clean)
                 for document in documents:
                     if claims.setdefault(document.id, key) != key:
                         raise _id_taken(document.id, key, claims[document.id])
@@ -217,6 +224,7 @@ def _build_cluster(
     stemmer: str,
     progress: Progress | None,
     synonyms: Iterable[str | os.PathLike[str]],
+    clean: bool,
 ) -> Index:
     """Documents into running shards: every shard must answer before anything is written."""
     require_xapian()
@@ -227,28 +235,32 @@ def _build_cluster(
     for found in engine.settings():
         if found and found != settings:
             raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
-    _write_batches(engine, read_documents(sources), progress)
+    _write_batches(engine, read_documents(sources, clean=clean), progress)
     engine.stamp(settings)
     return Index(engine, synonyms=list(synonyms))
 
 
-def _recorded(sources: Sources, manifest: dict[str, dict[str, Any]]) -> Iterator[Document]:
+def _recorded(
+    sources: Sources, manifest: dict[str, dict[str, Any]], clean: bool
+) -> Iterator[Document]:
     """The documents of ``sources``, noting in ``manifest`` which file held which ids."""
     for item in source_items(sources):
         if isinstance(item, Document):
             yield item
             continue
-        state, documents = _read_recorded(*item)
+        state, documents = _read_recorded(*item, clean=clean)
         manifest[str(item[0].resolve())] = state
         yield from documents
 
 
-def _read_recorded(file: Path, doc_id: str | None = None) -> tuple[dict[str, Any], list[Document]]:
+def _read_recorded(
+    file: Path, doc_id: str | None = None, clean: bool = True
+) -> tuple[dict[str, Any], list[Document]]:
     """A file's documents and its recorded state, both from one read: the hash recorded
     is the hash of the content indexed, even if the file is rewritten meanwhile."""
     stat = file.stat()  # before reading: a write after this changes the mtime we record
     data = read_bytes(file)
-    documents = list(read_file(file, doc_id, data=data))
+    documents = list(read_file(file, doc_id, data=data, clean=clean))
     state = {
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,

@@ -406,3 +406,39 @@ def test_prefix_ranks_completions_below_the_word_itself(tmp_path):
 @pytest.mark.parametrize("query", ["muni ", "muni.", "mu", '"muni', "otan -muni"])
 def test_prefix_only_for_a_last_word_still_being_typed(app_index, query):
     assert where(app_index.search(query, prefix=True)) == where(app_index.search(query))
+
+
+# -- pages as written ---------------------------------------------------------------------
+
+PAGE = (
+    "# Les Alliés livrent des obus\n\n"
+    "InternationalTunisie\n\n"
+    "General view of the meeting\n\n"
+    "Les Alliés ont livré des obus le 3 avril 2024.\n"
+)
+
+
+def test_clean_false_keeps_every_paragraph_of_a_page(tmp_path):
+    page = tmp_path / "obus.md"
+    page.write_text(PAGE, "utf-8")
+    [cleaned] = nato_search.read_documents(page)
+    assert cleaned.paragraphs == ["Les Alliés ont livré des obus le 3 avril 2024."]
+    [plain] = nato_search.read_documents(page, clean=False)
+    assert plain.title == "Les Alliés livrent des obus" and plain.date == dt.date(2024, 4, 3)
+    assert plain.paragraphs == [
+        "InternationalTunisie",
+        "General view of the meeting",
+        "Les Alliés ont livré des obus le 3 avril 2024.",
+    ]
+
+
+def test_cli_index_no_clean(tmp_path, capsys):
+    from nato_search.cli import main
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "obus.md").write_text(PAGE, "utf-8")
+    index = str(tmp_path / "ix")
+    assert main(["index", str(tmp_path / "docs"), "--index", index, "--no-clean"]) == 0
+    assert capsys.readouterr().out == f"indexed 3 paragraphs into {index}\n"
+    assert main(["index", str(tmp_path / "docs"), "--index", index, "--rebuild"]) == 0
+    assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
