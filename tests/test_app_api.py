@@ -442,3 +442,43 @@ def test_cli_index_no_clean(tmp_path, capsys):
     assert capsys.readouterr().out == f"indexed 3 paragraphs into {index}\n"
     assert main(["index", str(tmp_path / "docs"), "--index", index, "--rebuild"]) == 0
     assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
+
+
+# -- Xapian shards: what they do already, and what they say they lack -----------------------
+
+
+@pytest.fixture(scope="module")
+def xapian_index(tmp_path_factory):
+    pytest.importorskip("xapian")
+    folder = tmp_path_factory.mktemp("xapian") / "ix"
+    with nato_search.build_index(DOCUMENTS, folder, backend="xapian", shards=2) as ix:
+        yield ix
+
+
+def test_xapian_pages_metadata_documents_and_prefix(xapian_index):
+    whole = xapian_index.search("munitions ukraine", limit=9)
+    page = xapian_index.search("munitions ukraine", limit=3, offset=3)
+    assert where(page) == where(whole)[3:6] and page.total == whole.total == 9
+    hits = {hit.doc_id: hit for hit in whole}
+    assert hits["kyiv"].metadata == DOCUMENTS[0].metadata and hits["note"].metadata == {}
+    assert xapian_index.document("vilnius") == DOCUMENTS[1]
+    assert xapian_index.document("zz") is None and xapian_index.documents == 6
+    completed = xapian_index.search("muni", prefix=True, limit=20)
+    assert sorted(where(completed)) == sorted(where(xapian_index.search("munitions", limit=20)))
+    similar = xapian_index.more_like("washington", 1)
+    assert similar.query == "alli missil munition ukrain"
+    assert similar.total and "washington" not in {h.doc_id for h in similar}
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"filter": {"source": "AFP"}}, "filter"),
+        ({"sort": "-date"}, "sort"),
+        ({"per_document": 1}, "per_document"),
+        ({"facets": ["year"]}, "facets"),
+    ],
+)
+def test_xapian_names_the_options_it_does_not_support_yet(xapian_index, options, named):
+    with pytest.raises(NotImplementedError, match=rf"{named}: not yet supported on Xapian shards"):
+        xapian_index.search("ukraine", **options)
