@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -179,6 +180,17 @@ class Ranking:
     rows: list[Row]
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def value_text(value: object) -> str:
+    """A metadata value as filters and facets compare it: a string as it is, anything
+    else as JSON (``true``, ``3``, ``2.5``), so ``"3"`` and ``3`` are the same value."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def key_term(key: str, value: object) -> str:
+    """The exact term (``key=value``) an index holds for a metadata value, or a document id."""
+    return f"{key}={value_text(value)}"
 
 
 def sorted_counts(counts: dict[str, int]) -> dict[str, int]:

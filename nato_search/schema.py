@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import FIELD_BREAK, TERM_SEPARATOR, ExactTermsTokenizer, names_analyzer
+from .query import key_term
 
 FORMAT_VERSION = 4
 """4: metadata (``meta`` stored, ``keys`` indexed)."""
@@ -35,16 +35,6 @@ def make_schema(analyzer: Analyzer) -> Schema:
         meta=STORED(),
         keys=ID(analyzer=ExactTermsTokenizer()),
     )
-
-
-def value_text(value: object) -> str:
-    """A metadata value as a filter or facet compares it: a string as it is, anything
-    else as JSON (``true``, ``3``, ``2.5``), so ``"3"`` and ``3`` are the same value."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def key_term(key: str, value: object) -> str:
-    return f"{key}={value_text(value)}"
 
 
 def key_terms(doc_id: str, metadata: Mapping[str, Any]) -> list[str]:

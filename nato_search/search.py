@@ -35,9 +35,10 @@ from .query import (
     Row,
     Terms,
     Variants,
+    key_term,
     parse,
+    value_text,
 )
-from .schema import key_term, value_text
 from .snippets import make_snippet
 
 LOCK_TIMEOUT = 10.0
