@@ -140,8 +140,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no all-words-first": {"ALL_WORDS_FIRST": False},
     "Whoosh's own idf": {"vector_search.idf": "quality.whoosh_idf"},
     "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
-    # not a choice taken away but one that could be added: is as-you-type a safe default?
+    # Not choices taken away but one that could be added: is as-you-type a safe default?
+    # PIAF questions end with "?", where prefix never applies; the last two rows drop
+    # the final punctuation so that it applies to every question's last word.
     "with prefix (as you type)": {"prefix": True},
+    "without the final ?": {"bare": True},
+    "with prefix, without the final ?": {"prefix": True, "bare": True},
 }
 _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names", "prefix")
 
@@ -170,9 +174,10 @@ class NatoSearch:
         self._lib, self._Document = nato_search, Document
         changes = ABLATIONS[ablation] if ablation else {}
         self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
+        self._bare = bool(changes.get("bare"))
         self._saved: dict[tuple[Any, str], Any] = {}
         for name, value in changes.items():
-            if name not in _SEARCH_OPTIONS:
+            if name not in (*_SEARCH_OPTIONS, "bare"):
                 if isinstance(value, str):  # a dotted path to a replacement
                     where, _, attr = value.rpartition(".")
                     value = getattr(
@@ -200,6 +205,8 @@ class NatoSearch:
         self._ix.__enter__()  # one open index for all queries, as `with ix:` would
 
     def search(self, question: str, k: int) -> list[str]:
+        if self._bare:
+            question = question.rstrip(" ?!.\u00a0") or question
         ids = [hit.doc_id for hit in self._ix.search(question, limit=k, **self._options)]
         return list(dict.fromkeys(ids))  # one paragraph per document here
 

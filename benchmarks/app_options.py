@@ -1,0 +1,88 @@
+"""What the app options cost: each search option against a plain search, same queries.
+
+    python benchmarks/app_options.py                      # 50,000 paragraphs, 100 queries
+    python benchmarks/app_options.py --size 179232 --index /tmp/orangesum-index
+
+Builds (or reopens, with ``--index``) a nato-search index of the first ``--size``
+paragraphs of the OrangeSum corpus (consecutive paragraphs of one article are one
+document, with its date), takes the keyword queries of ``speed.py`` (same
+generator, same seed), and times ``ix.search(q, limit=10)`` with each option set
+below. Every query runs every option set in turn, so a busy machine slows them
+all alike; the table gives each one's p50 and p95 latency and its p50 over the
+plain search's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import speed  # noqa: E402  (beside this script: the corpus reader and query generator)
+
+sys.path.insert(0, str(speed.REPO_ROOT))
+import nato_search  # noqa: E402
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "offset=50": {"offset": 50},
+    "filter doc_id (10 ids)": {"filter": "ids"},
+    "sort=-date": {"sort": "-date"},
+    "per_document=1": {"per_document": 1},
+    "facets year,month,doc_id": {"facets": ["year", "month", "doc_id"]},
+    "prefix": {"prefix": True},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=speed.DEFAULT_CORPUS)
+    ap.add_argument("--size", type=int, default=50_000)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--index", type=Path, help="index folder to build, or reuse if it exists")
+    args = ap.parse_args(argv)
+    if not args.corpus.is_file():
+        print(f"corpus not found at {args.corpus}; pass --corpus PATH")
+        return 0
+    paragraphs = speed.read_paragraphs(args.corpus, args.size)
+    queries = [
+        q["text"]
+        for q in speed.make_queries(paragraphs, args.queries, speed.DEFAULT_SEED)["keyword"]
+    ]
+    path = args.index or Path(f"/tmp/nato-app-options-{args.size}")
+    if not (path / "nato-search.json").exists():
+        started = time.perf_counter()
+        nato_search.build_index(
+            speed.group_documents(paragraphs, nato_search.Document), path
+        ).close()
+        print(f"built {len(paragraphs)} paragraphs in {time.perf_counter() - started:.0f} s")
+    ids = sorted({p.doc for p in paragraphs})[:: max(1, len({p.doc for p in paragraphs}) // 10)][
+        :10
+    ]
+    timings: dict[str, list[float]] = {name: [] for name in OPTIONS}
+    with nato_search.open_index(path) as ix:
+        for query in queries[:5]:  # warm up
+            ix.search(query)
+        for query in queries:
+            for name, options in OPTIONS.items():
+                if options.get("filter") == "ids":
+                    options = {"filter": {"doc_id": ids}}
+                started = time.perf_counter()
+                ix.search(query, limit=10, **options)
+                timings[name].append((time.perf_counter() - started) * 1000)
+        print(f"{len(ix):,} paragraphs, {ix.documents:,} documents, {len(queries)} keyword queries")
+    plain = statistics.median(timings["plain"])
+    print("| option | p50 ms | p95 ms | p50 / plain |\n|---|---:|---:|---:|")
+    for name, values in timings.items():
+        p50 = statistics.median(values)
+        p95 = statistics.quantiles(values, n=20)[-1]
+        print(f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / plain:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

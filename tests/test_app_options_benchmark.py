@@ -1,0 +1,31 @@
+"""benchmarks/app_options.py end to end on the speed benchmark's tiny corpus."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from test_speed_benchmark import REPO_ROOT, write_corpus
+
+SCRIPT = REPO_ROOT / "benchmarks" / "app_options.py"
+
+
+def test_every_option_gets_a_row(tmp_path):
+    corpus = write_corpus(tmp_path / "tiny.jsonl.gz")
+    argv = [sys.executable, str(SCRIPT), "--corpus", str(corpus), "--size", "300"]
+    argv += ["--queries", "8", "--index", str(tmp_path / "ix")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True)
+    assert "300 paragraphs, 75 documents, 8 keyword queries" in done.stdout
+    rows = re.findall(r"^\| ([^|]+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|$", done.stdout, re.M)
+    names = [name for name, _ in rows]
+    assert names == [
+        "plain",
+        "offset=50",
+        "filter doc_id (10 ids)",
+        "sort=-date",
+        "per_document=1",
+        "facets year,month,doc_id",
+        "prefix",
+    ]
+    assert rows[0][1] == "1.00"
