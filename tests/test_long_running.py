@@ -278,10 +278,10 @@ def test_the_hash_recorded_is_that_of_the_content_indexed(tmp_path, monkeypatch)
     target.write_text("Le premier texte parle de frégates.\n", "utf-8")
     real_read_file = indexing.read_file
 
-    def rewritten_meanwhile(path, doc_id=None, *, data=None):
+    def rewritten_meanwhile(path, doc_id=None, *, data=None, clean=True):
         target.write_text("Le second texte parle de corvettes.\n", "utf-8")
         os.utime(target, ns=(2, 2))
-        yield from real_read_file(path, doc_id, data=data)
+        yield from real_read_file(path, doc_id, data=data, clean=clean)
 
     with monkeypatch.context() as patched:
         patched.setattr(indexing, "read_file", rewritten_meanwhile)
