@@ -482,3 +482,20 @@ def test_xapian_pages_metadata_documents_and_prefix(xapian_index):
 def test_xapian_names_the_options_it_does_not_support_yet(xapian_index, options, named):
     with pytest.raises(NotImplementedError, match=rf"{named}: not yet supported on Xapian shards"):
         xapian_index.search("ukraine", **options)
+
+
+def test_threads_that_first_need_document_numbers_agree(tmp_path):
+    """The document numbers are made by the first search that needs them; threads racing
+    to make them all get the same answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+
+        def search(_):
+            results = ix.search("ukraine", per_document=1, facets=["doc_id", "tags"], limit=20)
+            return where(results), results.total, results.facets, ix.documents
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(search, range(32)))
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0][1] == 6 and answers[0][3] == 6
