@@ -41,7 +41,7 @@ from .search import Hit, IndexDamagedError, IndexLockedError
 from .snippets import escape_controls, mark
 from .xapian_engine import ShardError
 
-COMMANDS = ("search", "index", "serve-shard")
+COMMANDS = ("search", "index", "serve", "serve-shard")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 # What json.dumps(ensure_ascii=False) leaves raw that a terminal acts on (DEL, C1, bidi
 # controls, line separators) or that UTF-8 cannot encode (lone surrogates). They can only
@@ -59,6 +59,7 @@ def _search_parser() -> argparse.ArgumentParser:
             "Words starting with - exclude them and need no quotes (nato-search ukraine -russie); "
             "anything after -- is query. "
             "Other commands: nato-search index SOURCE... --index PATH; "
+            "nato-search serve --http [HOST:]PORT [--index PATH]; "
             "nato-search serve-shard PATH --port N."
         ),
     )
@@ -216,6 +217,35 @@ def _filter(value: str) -> tuple[str, list[str]]:
     return key, values.split(",")
 
 
+def _http_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nato-search serve",
+        description=(
+            "Serve the search page and JSON API over HTTP with uvicorn "
+            "(the optional extra: pip install 'nato-search[web]')."
+        ),
+    )
+    parser.add_argument(
+        "--http",
+        metavar="[HOST:]PORT",
+        type=_address,
+        required=True,
+        help="where to listen (default host 127.0.0.1)",
+    )
+    parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
+    parser.add_argument("--workers", type=_positive, default=1, help="server processes (default 1)")
+    return parser
+
+
+def _address(value: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT``."""
+    host, colon, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if colon else "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT with a port 1-65535, got {value!r}")
+    return host, int(port)
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -247,6 +277,10 @@ def _main(argv: Sequence[str] | None) -> int:
             options = _index_parser().parse_args(args)
             where = options.index
             code = _index(options)
+        elif command == "serve":
+            options = _http_parser().parse_args(args)
+            where = options.index
+            code = _serve_http(options)
         elif command == "serve-shard":
             options = _serve_parser().parse_args(args)
             where = options.shard
@@ -405,6 +439,31 @@ def _index(args: argparse.Namespace) -> int:
         )
     else:
         print(f"indexed {count} paragraphs into {escape_controls(args.index)}")
+    return 0
+
+
+def _serve_http(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .web import INDEX_VARIABLE
+    except ImportError:
+        raise ImportError(
+            "serving over HTTP needs the optional extra: pip install 'nato-search[web]'"
+        ) from None
+    with open_index(args.index) as ix:  # a missing index fails here, the default one is built
+        path = ix.path
+    host, port = args.http
+    # uvicorn starts each worker process from an import string, so the index goes by environment.
+    os.environ[INDEX_VARIABLE] = str(path)
+    uvicorn.run(
+        "nato_search.web:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+    )
     return 0
 
 

@@ -198,6 +198,8 @@ class Engine(Protocol):
     """Where paragraphs are stored and searched (an index folder, Xapian shards)."""
 
     path: str
+    backend: str
+    """Its name: ``whoosh`` or ``xapian``."""
 
     @property
     def analyzer(self) -> Analyzer: ...
@@ -228,6 +230,8 @@ class Index:
     def __init__(self, engine: Engine, synonyms: Iterable[str | os.PathLike[str]] = ()):
         self._engine = engine
         self.path = engine.path
+        self.backend = engine.backend
+        """``whoosh`` (an index folder) or ``xapian`` (shards)."""
         self.synonyms = Synonyms.load(self.analyze, synonyms)
         self._closed = False
 

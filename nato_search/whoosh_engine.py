@@ -51,6 +51,8 @@ class WhooshEngine:
     what any other process committed, rebuilds included.
     """
 
+    backend = "whoosh"
+
     def __init__(self, path: str, validate: Callable[[], None] = lambda: None):
         self.path = path
         self.analyzer: Analyzer

@@ -165,6 +165,8 @@ def local_shards(folder: Path, count: int) -> list[Shard]:
 class XapianEngine:
     """Paragraphs in one or more Xapian shards, searched as one database."""
 
+    backend = "xapian"
+
     def __init__(
         self,
         shards: list[Shard],

@@ -1,0 +1,383 @@
+"""Search over HTTP: an ASGI app (Starlette) serving the JSON API and a search page.
+
+>>> from nato_search.web import create_app
+>>> app = create_app("my-index")          # run it: uvicorn, or `nato-search serve --http 8000`
+>>> parent.mount("/search", app)          # or mount it in a Starlette/FastAPI app
+
+Needs the optional extra ``web`` (Starlette, uvicorn); the core library never
+imports this module. Searches are CPU-bound and hold an index reader, so they
+run in a thread pool the size of the index's reader pool, never on the event
+loop. A request gets JSON (errors included: 400 naming the parameter, 404,
+503 while the index cannot be opened), except the search page at ``/`` and a
+document asked for as HTML by a browser. Every string from a document reaches
+HTML escaped: the only markup in a snippet or a title is our ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import __version__
+from .indexing import IndexNotFoundError, IndexVersionError, open_index
+from .pool import POOL_SIZE
+from .search import Index, IndexDamagedError, Results
+from .snippets import mark
+from .xapian_engine import ShardError
+
+__all__ = ["INDEX_VARIABLE", "MAX_LIMIT", "MAX_OFFSET", "app_from_environment", "create_app"]
+
+MAX_LIMIT = 100
+"""Hits one request may ask for."""
+MAX_OFFSET = 10_000
+"""Hits one request may skip: the engine ranks ``offset + limit`` paragraphs to page."""
+SORTS = {"relevance": None, "date": "date", "-date": "-date"}
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
+BOOLEANS |= {"no": False, "off": False}
+SEARCH_PARAMETERS = ("q", "limit", "offset", "filter", "sort", "per_document", "facets", "prefix")
+DOCUMENT_PARAMETERS = ("q", "paragraph")
+INDEX_VARIABLE = "NATO_SEARCH_INDEX"
+"""The index path :func:`app_from_environment` serves (``nato-search serve`` sets it)."""
+
+STATIC = files("nato_search") / "web_static"
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Nothing inline and nothing from elsewhere runs: even markup that slipped through
+    # escaping could not execute.
+    "Content-Security-Policy": "default-src 'self'; base-uri 'self'; form-action 'self'",
+}
+# JSON strings may hold lone surrogates (from a document's metadata), which UTF-8 cannot
+# encode; as \uXXXX escapes the JSON stays valid and says exactly what was there.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class BadParameter(ValueError):
+    """A request parameter that cannot be used: a 400 naming it."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+class Unavailable(RuntimeError):
+    """The index cannot be opened or read now (missing, outdated, damaged, a shard down)."""
+
+
+class SafeJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+class _Searcher:
+    """The index (opened on first use when given as a path) and the threads that search it."""
+
+    def __init__(self, index_or_path: Index | str | os.PathLike[str] | None):
+        self._given = index_or_path if isinstance(index_or_path, Index) else None
+        self._path = None if isinstance(index_or_path, Index) else index_or_path
+        self._index = self._given
+        self._opening = threading.Lock()
+        self._threads = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="nato-search-web")
+
+    async def run(self, work: Callable[[Index], T]) -> T:
+        """``work(index)`` on a search thread; the event loop only awaits it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, lambda: work(self.index()))
+
+    def index(self) -> Index:
+        if self._index is not None:
+            return self._index
+        with self._opening:
+            if self._index is None:
+                try:  # again on each request until it opens: the index may be built later
+                    self._index = open_index(self._path)
+                except (IndexNotFoundError, IndexVersionError, IndexDamagedError) as exc:
+                    raise Unavailable(str(exc)) from exc
+            return self._index
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        if self._index is not None and self._index is not self._given:
+            self._index.close()
+
+
+def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> Starlette:
+    """The search API and page over an open :class:`Index` (left open: it is yours) or
+    the index at a path (opened on the first request, closed when the app shuts down);
+    ``None`` is the bundled seeds' default index."""
+    searcher = _Searcher(index_or_path)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        searcher.close()
+
+    async def search(request: Request) -> Response:
+        params = _search_parameters(request)
+
+        def run(ix: Index) -> dict[str, Any]:
+            started = time.perf_counter()
+            results = ix.search(params.pop("q"), params.pop("limit"), **params)
+            answer = _results_json(results)
+            answer["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            return answer
+
+        try:
+            return SafeJSONResponse(await searcher.run(run))
+        except (Unavailable, BadParameter):
+            raise
+        except ValueError as exc:  # the query: a bad date, an empty query
+            raise BadParameter("q", str(exc)) from exc
+
+    async def document(request: Request) -> Response:
+        _refuse_unknown(request, DOCUMENT_PARAMETERS)
+        doc_id = request.path_params["doc_id"]
+        query = request.query_params.get("q", "").strip()
+        paragraph = _integer(request, "paragraph", None, 0, None)
+
+        def run(ix: Index) -> tuple[Any, dict[int, list[tuple[int, int]]]]:
+            found = ix.document(doc_id)
+            marks: dict[int, list[tuple[int, int]]] = {}
+            if found is not None and query and _wants_html(request):
+                limit = max(1, len(found.paragraphs))
+                try:
+                    hits = ix.search(query, limit, filter={"doc_id": doc_id})
+                except ValueError:
+                    hits = Results([], 0, query)  # a query the page no longer runs: no marks
+                marks = {hit.paragraph: hit.highlights for hit in hits}
+            return found, marks
+
+        found, marks = await searcher.run(run)
+        if not _wants_html(request):
+            if found is None:
+                return _error(404, f"no document {doc_id!r}")
+            return SafeJSONResponse(_document_json(found))
+        root = request.scope.get("root_path", "")
+        if found is None:
+            body = _page("missing.html", root=html.escape(root), message=html.escape(repr(doc_id)))
+            return HTMLResponse(body, 404, headers=_SECURITY_HEADERS)
+        page = _document_page(found, marks, paragraph, query, root)
+        return HTMLResponse(page, headers=_SECURITY_HEADERS)
+
+    async def health(request: Request) -> Response:
+        def run(ix: Index) -> dict[str, Any]:
+            return {
+                "index": str(ix.path),
+                "paragraphs": len(ix),
+                "documents": ix.documents,
+                "backend": ix.backend,
+                "version": __version__,
+            }
+
+        return SafeJSONResponse(await searcher.run(run))
+
+    async def home(request: Request) -> Response:
+        root = html.escape(request.scope.get("root_path", ""))
+        return HTMLResponse(_page("index.html", root=root), headers=_SECURITY_HEADERS)
+
+    async def bad_parameter(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadParameter)
+        return _error(400, str(exc), parameter=exc.parameter)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        return _error(503, str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, exc.detail)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        _log.exception("nato-search: %s %s failed", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/search", search),
+            Route("/documents/{doc_id:path}", document),
+            Route("/health", health),
+            Mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static"),
+        ],
+        exception_handlers={
+            BadParameter: bad_parameter,
+            Unavailable: unavailable,
+            ShardError: unavailable,
+            IndexDamagedError: unavailable,
+            IndexVersionError: unavailable,
+            IndexNotFoundError: unavailable,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The app over the index named by ``$NATO_SEARCH_INDEX`` (else the bundled seeds), for
+    ``uvicorn --factory nato_search.web:app_from_environment`` and each of its workers."""
+    return create_app(os.environ.get(INDEX_VARIABLE) or None)
+
+
+def _error(status: int, message: str, **extra: str) -> Response:
+    return SafeJSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _search_parameters(request: Request) -> dict[str, Any]:
+    """Keyword arguments of :meth:`Index.search` from the query string, each checked."""
+    _refuse_unknown(request, SEARCH_PARAMETERS)
+    query = request.query_params.get("q", "")
+    if not query.strip():
+        raise BadParameter("q", "required: the words to search")
+    params: dict[str, Any] = {
+        "q": query,
+        "limit": _integer(request, "limit", 10, 1, MAX_LIMIT),
+        "offset": _integer(request, "offset", 0, 0, MAX_OFFSET),
+    }
+    if filters := _filters(request.query_params.getlist("filter")):
+        params["filter"] = filters
+    if (sort := request.query_params.get("sort")) is not None:
+        if sort not in SORTS:
+            raise BadParameter("sort", f"one of relevance, date, -date, not {sort!r}")
+        params["sort"] = SORTS[sort]
+    if (per_document := _integer(request, "per_document", None, 1, MAX_LIMIT)) is not None:
+        params["per_document"] = per_document
+    facets = [name for value in request.query_params.getlist("facets") for name in value.split(",")]
+    if any(not name.strip() for name in facets):
+        raise BadParameter("facets", "comma-separated names, such as year,doc_id")
+    if facets:
+        params["facets"] = tuple(name.strip() for name in facets)
+    if (prefix := request.query_params.get("prefix")) is not None:
+        if prefix.lower() not in BOOLEANS:
+            raise BadParameter("prefix", f"true or false, not {prefix!r}")
+        params["prefix"] = BOOLEANS[prefix.lower()]
+    return params
+
+
+def _refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
+    for name in request.query_params:
+        if name not in known:
+            raise BadParameter(name, f"unknown parameter; expected one of {', '.join(known)}")
+
+
+def _integer(
+    request: Request, name: str, default: int | None, low: int, high: int | None
+) -> int | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadParameter(name, f"a whole number {bounds}, not {value!r}") from None
+    if number < low or (high is not None and number > high):
+        raise BadParameter(name, f"a whole number {bounds}, not {value!r}")
+    return number
+
+
+def _filters(values: list[str]) -> dict[str, str | list[str]]:
+    """``key:value`` pairs: several values of one key are alternatives (OR)."""
+    filters: dict[str, list[str]] = {}
+    for value in values:
+        key, colon, wanted = value.partition(":")
+        if not colon or not key:
+            raise BadParameter("filter", f"key:value, such as doc_id:abc, not {value!r}")
+        filters.setdefault(key, []).append(wanted)
+    return {key: wanted[0] if len(wanted) == 1 else wanted for key, wanted in filters.items()}
+
+
+def _results_json(results: Results) -> dict[str, Any]:
+    answer = results.to_dict()
+    for hit, shown in zip(results, answer["hits"], strict=True):
+        shown["snippet_html"] = hit.snippet("html")
+        shown["title_html"] = mark(hit.title, hit.title_highlights, "html")
+    return answer
+
+
+def _document_json(document: Any) -> dict[str, Any]:
+    date: dt.date | None = document.date
+    return {
+        "id": document.id,
+        "title": document.title,
+        "date": date.isoformat() if date else None,
+        "metadata": document.metadata,
+        "paragraphs": list(document.paragraphs),
+    }
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser navigating asks for ``text/html``; ``fetch`` and API clients do not."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _page(name: str, **values: str) -> str:
+    """A page of ``web_static`` with its ``$placeholders`` filled (values already escaped)."""
+    return Template((STATIC / name).read_text(encoding="utf-8")).substitute(values)
+
+
+def _document_page(
+    document: Any,
+    marks: Mapping[int, list[tuple[int, int]]],
+    current: int | None,
+    query: str,
+    root: str,
+) -> str:
+    paragraphs = []
+    for number, text in enumerate(document.paragraphs):
+        classes = " ".join(
+            name
+            for name, present in (("matched", number in marks), ("current", number == current))
+            if present
+        )
+        attributes = f' class="{classes}"' if classes else ""
+        if number == current:
+            attributes += ' tabindex="-1" aria-current="true"'
+        paragraphs.append(
+            f'<p id="p-{number}"{attributes}>{mark(text, marks.get(number, []), "html")}</p>'
+        )
+    metadata = "".join(
+        f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(_shown(value))}</dd>"
+        for key, value in sorted(document.metadata.items())
+    )
+    back = f"{root}/" + (f"?{urlencode({'q': query})}" if query else "")
+    return _page(
+        "document.html",
+        root=html.escape(root),
+        back=html.escape(back),
+        title=html.escape(document.title or document.id),
+        doc_id=html.escape(document.id),
+        date=html.escape(document.date.isoformat() if document.date else "sans date"),
+        metadata=f"<dl>{metadata}</dl>" if metadata else "",
+        paragraphs="\n".join(paragraphs),
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    return "" if value is None else str(value)
