@@ -47,7 +47,14 @@ from .search import Index, IndexDamagedError, Results
 from .snippets import mark
 from .xapian_engine import ShardError
 
-__all__ = ["INDEX_VARIABLE", "MAX_LIMIT", "MAX_OFFSET", "app_from_environment", "create_app"]
+__all__ = [
+    "INDEX_VARIABLE",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "app_from_environment",
+    "create_app",
+    "results_json",
+]
 
 MAX_LIMIT = 100
 """Hits one request may ask for."""
@@ -143,7 +150,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
         def run(ix: Index) -> dict[str, Any]:
             started = time.perf_counter()
             results = ix.search(params.pop("q"), params.pop("limit"), **params)
-            answer = _results_json(results)
+            answer = results_json(results)
             answer["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return answer
 
@@ -311,7 +318,9 @@ def _filters(values: list[str]) -> dict[str, str | list[str]]:
     return {key: wanted[0] if len(wanted) == 1 else wanted for key, wanted in filters.items()}
 
 
-def _results_json(results: Results) -> dict[str, Any]:
+def results_json(results: Results) -> dict[str, Any]:
+    """The body of ``/search`` (less ``took_ms``): ``to_dict()`` with each hit's HTML snippet
+    and title (document text escaped, ``<mark>`` only)."""
     answer = results.to_dict()
     for hit, shown in zip(results, answer["hits"], strict=True):
         shown["snippet_html"] = hit.snippet("html")

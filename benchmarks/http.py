@@ -1,0 +1,442 @@
+"""HTTP benchmark: the search API over loopback, against the same searches called directly.
+
+    python benchmarks/http.py                           # 50,000 OrangeSum paragraphs, 30 s a row
+    python benchmarks/http.py --seeds --seconds 2       # the bundled seeds (tiny)
+    python benchmarks/http.py --index PATH              # an index built before (skips the build)
+    python benchmarks/http.py --json out.json           # the report as JSON (``-``: stdout)
+
+Setup. The first ``--paragraphs`` paragraphs of the OrangeSum corpus (read as
+soak.py reads them) are written as JSONL files and indexed by the CLI in a
+subprocess; queries are speed.py's (keyword queries and questions drawn from the
+indexed text with a fixed seed). If the corpus file is missing (and neither
+``--seeds`` nor ``--index`` is given), the benchmark says so and exits 0: a skip.
+
+Rows, one after the other on the same index, each in a process of its own so
+that its open files and RSS are its own (summed over a server's worker processes):
+
+* ``direct``: ``--clients`` threads call ``Index.search(q, limit=10)`` and build the
+  same JSON the app sends (``nato_search.web.results_json``, serialized): the work
+  without HTTP.
+* ``serve --http, N worker(s)``: ``nato-search serve --http`` (uvicorn running
+  ``nato_search.web``), for each N of ``--workers``.
+* ``stdlib, pool of C threads``: soak.py's ``ThreadingHTTPServer`` with a fixed
+  pool of ``--clients`` handler threads, answering the same JSON body as the app.
+
+For an HTTP row, ``--clients`` threads of this process each keep one connection
+open (reopened when the server closes it: the stdlib server speaks HTTP/1.0) and
+send ``GET /search?q=...&limit=10`` for ``--seconds``, after ``--warm`` seconds of
+the same load that are not counted. A request counts as served when the answer
+is a 200 whose JSON body holds ``total`` and ``hits``; anything else, a
+connection error or a timeout is an error. Open files (``/proc/PID/fd``) and RSS
+(``VmRSS``) are read after the warm-up (start) and after the clients stopped (end).
+
+Exit status: 1 if any row had an error, else 0 (also 0 for a skip).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file's name is the standard library's `http`: while its folder is on the path,
+# `import http.client` (here, or in urllib) would find this file instead.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+sys.path.insert(0, str(HERE))  # speed.py and soak.py, beside this file
+from soak import (  # noqa: E402
+    SEEDS,
+    ErrorLog,
+    PooledServer,
+    SearchHandler,
+    checkout_env,
+    index_command,
+    seed_paragraphs,
+    write_sources,
+)
+from speed import DEFAULT_CORPUS, REPO_ROOT, machine_info, make_queries, read_paragraphs  # noqa: E402
+
+if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, as speed.py does
+    sys.path.insert(1, str(REPO_ROOT))
+
+DEFAULT_PARAGRAPHS = 50_000
+DEFAULT_FILES = 20
+DEFAULT_SECONDS = 30.0
+DEFAULT_WARM = 3.0
+DEFAULT_CLIENTS = 32
+DEFAULT_QUERIES = 50
+DEFAULT_SEED = 1789
+LIMIT = 10
+TIMEOUT_S = 30.0
+START_TIMEOUT_S = 120.0
+
+
+# --------------------------------------------------------------------------- load
+
+
+class Load:
+    """``clients`` threads sending ``send(query)`` in a loop; latencies of those that worked."""
+
+    def __init__(self, send: Callable[[Any, str], Any], connect: Callable[[], Any], clients: int):
+        self._send, self._connect, self._clients = send, connect, clients
+
+    def run(self, queries: Sequence[str], seconds: float, seed: int) -> dict[str, Any]:
+        latencies: list[list[float]] = [[] for _ in range(self._clients)]
+        errors = ErrorLog("clients")
+        sizes: list[int] = []
+        deadline = time.monotonic() + seconds
+
+        def client(i: int) -> None:
+            rng = random.Random(seed + i)
+            connection = self._connect()
+            while time.monotonic() < deadline:
+                query = rng.choice(queries)
+                started = time.perf_counter()
+                try:
+                    size = self._send(connection, query)
+                except Exception as exc:  # counted, never fatal: the run goes on
+                    errors.record(f"{type(exc).__name__}: {exc}")
+                    connection = self._connect()
+                    continue
+                latencies[i].append((time.perf_counter() - started) * 1000)
+                if i == 0:
+                    sizes.append(size)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(self._clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        served = sorted(ms for per_client in latencies for ms in per_client)
+        return {
+            "requests": len(served),
+            "elapsed_s": round(elapsed, 2),
+            "requests_per_s": round(len(served) / elapsed, 1),
+            "errors": errors.total,
+            "error_messages": dict(errors.counts.most_common(5)),
+            "p50_ms": percentile(served, 50),
+            "p99_ms": percentile(served, 99),
+            "bytes_per_answer": round(statistics.mean(sizes)) if sizes else None,
+        }
+
+
+def percentile(values: Sequence[float], q: int) -> float | None:
+    if len(values) < 2:
+        return round(values[0], 2) if values else None
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 2)
+
+
+def http_load(port: int, clients: int) -> Load:
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+
+    def send(connection: http.client.HTTPConnection, query: str) -> int:
+        params = urllib.parse.urlencode({"q": query, "limit": LIMIT})
+        connection.request("GET", f"/search?{params}")
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
+        answer = json.loads(body)
+        if "total" not in answer or "hits" not in answer:
+            raise RuntimeError(f"malformed answer: {body[:200]!r}")
+        return len(body)
+
+    return Load(send, connect, clients)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's workers are children of its supervisor)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return pids
+
+
+def measure(pid: int) -> dict[str, Any]:
+    files, rss_kib = 0, 0
+    for member in process_tree(pid):
+        try:
+            files += len(os.listdir(f"/proc/{member}/fd"))
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        rss_kib += next(int(line.split()[1]) for line in status.splitlines() if "VmRSS" in line)
+    return {
+        "open_files": files,
+        "rss_mib": round(rss_kib / 1024, 1),
+        "processes": len(process_tree(pid)),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/search?q=otan")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def http_row(
+    name: str, command: list[str], port: int | None, args: argparse.Namespace, queries: list[str]
+) -> dict[str, Any]:
+    """A server started by ``command`` on ``port`` (None: the server prints the port it got)."""
+    output = subprocess.PIPE if port is None else subprocess.DEVNULL
+    process = subprocess.Popen(command, env=checkout_env(), stdout=output, text=True)
+    try:
+        if port is None:
+            assert process.stdout is not None
+            port = int(process.stdout.readline())
+        wait_until_up(port, process)
+        load = http_load(port, args.clients)
+        load.run(queries, args.warm, args.seed - 1)
+        start = measure(process.pid)
+        row = load.run(queries, args.seconds, args.seed)
+        end = measure(process.pid)
+    finally:
+        stop(process)
+    return {"server": name, **row, "start": start, "end": end}
+
+
+def direct_row(index: Path, args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
+    """The direct row, in a process of its own (this script with ``--role direct``)."""
+    command = [sys.executable, __file__, "--role", "direct", "--index", str(index)]
+    command += ["--clients", str(args.clients), "--seconds", str(args.seconds)]
+    command += ["--warm", str(args.warm), "--seed", str(args.seed)]
+    answer = subprocess.run(
+        command,
+        env=checkout_env(),
+        input=json.dumps(queries),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=START_TIMEOUT_S + 2 * (args.seconds + args.warm),
+    )
+    return dict(json.loads(answer.stdout))
+
+
+def run_direct(args: argparse.Namespace) -> int:
+    """``--role direct``: the same searches and JSON, no HTTP; the report on stdout."""
+    import nato_search
+    from nato_search.web import results_json
+
+    queries = json.loads(sys.stdin.read())
+    with nato_search.open_index(args.index) as ix:
+
+        def send(_: None, query: str) -> int:
+            answer = results_json(ix.search(query, LIMIT))
+            return len(json.dumps(answer, ensure_ascii=False).encode())
+
+        load = Load(send, lambda: None, args.clients)
+        load.run(queries, args.warm, args.seed - 1)
+        start = measure(os.getpid())
+        row = load.run(queries, args.seconds, args.seed)
+        end = measure(os.getpid())
+    print(json.dumps({"server": "direct", **row, "start": start, "end": end}))
+    return 0
+
+
+class SameBodyHandler(SearchHandler):
+    """soak.py's handler, answering the app's JSON body so that only the server differs."""
+
+    def do_GET(self) -> None:
+        from nato_search.web import results_json
+
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query).get("q", [""])[0]
+        try:
+            body = results_json(self.server.index.search(query, limit=LIMIT))
+        except Exception as exc:
+            self.server.errors.record(f"{type(exc).__name__}: {exc}", exc)
+            self._send(500, {"error": str(exc)})
+            return
+        self._send(200, body)
+
+
+def run_stdlib(args: argparse.Namespace) -> int:
+    """``--role stdlib``: soak.py's pooled server until SIGTERM; its port on stdout."""
+    import nato_search
+
+    with nato_search.open_index(args.index) as ix:
+        server = PooledServer(ix, ErrorLog("server"), args.clients)
+        server.RequestHandlerClass = SameBodyHandler
+        server.warm("otan")
+        print(server.server_address[1], flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        server.serve_forever(poll_interval=0.2)
+        server.stop_workers()
+        server.server_close()
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['paragraphs']:,} paragraphs ({report['source']}), {report['clients']} clients, "
+        f"{report['seconds']:g} s a row, {report['queries']} queries",
+        "",
+        "| server | requests | req/s | errors | p50 ms | p99 ms | bytes/answer "
+        "| open files start → end | RSS MiB start → end |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        start, end = row["start"], row["end"]
+        lines.append(
+            f"| {row['server']} | {row['requests']:,} | {row['requests_per_s']:,.1f} "
+            f"| {row['errors']} | {row['p50_ms']} | {row['p99_ms']} | {row['bytes_per_answer']:,} "
+            f"| {start['open_files']} → {end['open_files']} "
+            f"| {start['rss_mib']:,.0f} → {end['rss_mib']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    doc = __doc__ or ""
+    ap = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        epilog=doc[doc.index("Exit status:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="OrangeSum .jsonl.gz")
+    ap.add_argument("--seeds", action="store_true", help="index the bundled seeds/ instead")
+    ap.add_argument("--index", type=Path, help="an index built before: no build")
+    ap.add_argument("--paragraphs", type=int, default=DEFAULT_PARAGRAPHS)
+    ap.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="measured, per row")
+    ap.add_argument("--warm", type=float, default=DEFAULT_WARM, help="load before measuring")
+    ap.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
+    ap.add_argument(
+        "--workers", default="1,2", help="uvicorn worker processes, one row each (default 1,2)"
+    )
+    ap.add_argument("--queries", type=int, default=DEFAULT_QUERIES, help="of each kind")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--json", nargs="?", const="-", help="write the report as JSON (- : stdout)")
+    ap.add_argument("--role", choices=("direct", "stdlib"), help=argparse.SUPPRESS)
+    return ap.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.role == "direct":
+        return run_direct(args)
+    if args.role == "stdlib":
+        return run_stdlib(args)
+    if not (args.seeds or args.index or args.corpus.is_file()):
+        print(f"corpus not found at {args.corpus}; skipping the HTTP benchmark (--seeds: tiny)")
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="nato-http-"))
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        if args.seeds:
+            paragraphs, source = seed_paragraphs(SEEDS), f"seeds ({SEEDS})"
+        else:
+            paragraphs, source = read_paragraphs(args.corpus, args.paragraphs), str(args.corpus)
+        index = args.index
+        if index is None:
+            sources, index = workdir / "sources", workdir / "index"
+            sources.mkdir()
+            if args.seeds:
+                for page in sorted(SEEDS.glob("*.txt")):
+                    shutil.copy2(page, sources / page.name)
+            else:
+                write_sources(paragraphs, sources, DEFAULT_FILES)
+            say(f"building the index of {len(paragraphs):,} paragraphs ...")
+            subprocess.run(
+                index_command(sources, index, rebuild=False),
+                env=checkout_env(),
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+        made = make_queries(paragraphs, args.queries, args.seed)
+        queries = [q["text"] for kind in ("keyword", "question") for q in made[kind]]
+
+        rows = []
+        say("direct ...")
+        rows.append(direct_row(index, args, queries))
+        for workers in (int(n) for n in args.workers.split(",")):
+            say(f"serve --http, {workers} worker(s) ...")
+            port = free_port()
+            command = [sys.executable, "-m", "nato_search", "serve", "--index", str(index)]
+            command += ["--http", f"127.0.0.1:{port}", "--workers", str(workers)]
+            name = f"serve --http, {workers} worker{'s' if workers > 1 else ''}"
+            rows.append(http_row(name, command, port, args, queries))
+        say("stdlib ...")
+        command = [sys.executable, __file__, "--role", "stdlib", "--index", str(index)]
+        command += ["--clients", str(args.clients)]
+        name = f"stdlib, pool of {args.clients} threads"
+        rows.append(http_row(name, command, None, args, queries))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    report = {
+        "source": source,
+        "paragraphs": len(paragraphs),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "queries": len(queries),
+        "machine": machine_info(),
+        "rows": rows,
+    }
+    if args.json == "-":
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 1 if any(row["errors"] for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
