@@ -384,3 +384,19 @@ def test_serve_refuses_bad_options(
 )
 def test_serve_address(value: str, address: tuple[str, int]) -> None:
     assert cli._address(value) == address
+
+
+def test_the_readme_fastapi_example_serves_the_app(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("fastapi", reason="the README's example mounts the app in FastAPI")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    example = next(block for block in blocks if "FastAPI()" in block)
+    nato_search.build_index(web_fixture.SEEDS, tmp_path / "my-index").close()
+    monkeypatch.chdir(tmp_path)
+    names: dict[str, object] = {}
+    exec(example, names)
+    with TestClient(names["app"]) as app:  # type: ignore[arg-type]
+        assert app.get("/").json() == {"search": "/search/"}
+        assert app.get("/search/search", params={"q": "munitions"}).json()["total"] == 2
+        assert '<base href="/search/">' in app.get("/search/").text
+    names["index"].close()  # type: ignore[attr-defined]
