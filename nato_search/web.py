@@ -64,7 +64,7 @@ SORTS = {"relevance": None, "date": "date", "-date": "-date"}
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 BOOLEANS |= {"no": False, "off": False}
 SEARCH_PARAMETERS = ("q", "limit", "offset", "filter", "sort", "per_document", "facets", "prefix")
-DOCUMENT_PARAMETERS = ("q", "paragraph")
+DOCUMENT_PARAMETERS = ("q", "prefix", "paragraph")
 INDEX_VARIABLE = "NATO_SEARCH_INDEX"
 """The index path :func:`app_from_environment` serves (``nato-search serve`` sets it)."""
 
@@ -165,6 +165,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
         _refuse_unknown(request, DOCUMENT_PARAMETERS)
         doc_id = request.path_params["doc_id"]
         query = request.query_params.get("q", "").strip()
+        prefix = _boolean(request, "prefix")
         paragraph = _integer(request, "paragraph", None, 0, None)
 
         def run(ix: Index) -> tuple[Any, dict[int, list[tuple[int, int]]]]:
@@ -173,7 +174,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
             if found is not None and query and _wants_html(request):
                 limit = max(1, len(found.paragraphs))
                 try:
-                    hits = ix.search(query, limit, filter={"doc_id": doc_id})
+                    hits = ix.search(query, limit, filter={"doc_id": doc_id}, prefix=prefix)
                 except ValueError:
                     hits = Results([], 0, query)  # a query the page no longer runs: no marks
                 marks = {hit.paragraph: hit.highlights for hit in hits}
@@ -278,10 +279,8 @@ def _search_parameters(request: Request) -> dict[str, Any]:
         raise BadParameter("facets", "comma-separated names, such as year,doc_id")
     if facets:
         params["facets"] = tuple(name.strip() for name in facets)
-    if (prefix := request.query_params.get("prefix")) is not None:
-        if prefix.lower() not in BOOLEANS:
-            raise BadParameter("prefix", f"true or false, not {prefix!r}")
-        params["prefix"] = BOOLEANS[prefix.lower()]
+    if "prefix" in request.query_params:
+        params["prefix"] = _boolean(request, "prefix")
     return params
 
 
@@ -305,6 +304,13 @@ def _integer(
     if number < low or (high is not None and number > high):
         raise BadParameter(name, f"a whole number {bounds}, not {value!r}")
     return number
+
+
+def _boolean(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false")
+    if value.lower() not in BOOLEANS:
+        raise BadParameter(name, f"true or false, not {value!r}")
+    return BOOLEANS[value.lower()]
 
 
 def _filters(values: list[str]) -> dict[str, str | list[str]]:

@@ -223,6 +223,14 @@ def test_document_page_marks_and_points_at_the_matched_paragraph(client: TestCli
     assert '<p id="p-1">Les camions sont repartis vides vers la frontière.</p>' in page.text
     assert '<a id="back" href="/?q=ravitaillement">' in page.text
     assert "<dt>tags</dt><dd>convoi, lot-0</dd>" in page.text
+    typing = client.get(
+        "/documents/003_1bfd15bd7f542d98",
+        params={"q": "muni", "prefix": "true", "paragraph": 1},
+        headers=HTML,
+    ).text
+    assert "les <mark>munitions</mark> dont" in typing
+    bad = client.get("/documents/convoi-03", params={"paragraph": "-1"}, headers=HTML)
+    assert bad.status_code == 400 and bad.json()["parameter"] == "paragraph"
     plain = client.get("/documents/convoi-03", headers=HTML).text
     assert "<mark>" not in plain and "current" not in plain
 

@@ -158,7 +158,12 @@ function hitItem(hit) {
 }
 
 function documentUrl(hit) {
-  const params = new URLSearchParams({ q: engineQuery(), paragraph: String(hit.paragraph) });
+  // the words to mark; the year filter does not change what matched in this document
+  const params = new URLSearchParams({
+    q: state.q,
+    prefix: "true",
+    paragraph: String(hit.paragraph),
+  });
   return "documents/" + encodeURIComponent(hit.doc_id) + "?" + params + "#p-" + hit.paragraph;
 }
 
