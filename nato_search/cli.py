@@ -6,6 +6,7 @@ nato-search index docs/ --index my-index   build an index from files
 nato-search --index my-index ukraine       search it
 nato-search ukraine -russie                exclusions need no quotes
 nato-search ukraine --filter source=AFP --sort -date --per-document 1 --facets year
+nato-search serve --http 8000              the search page and JSON API (the web extra)
 
 Whatever a document holds, nothing from it reaches the terminal raw: control
 characters are shown escaped (see ``snippets.escape_controls``), and ``--json``
