@@ -2,14 +2,15 @@
 
     python benchmarks/http.py                           # 50,000 OrangeSum paragraphs, 30 s a row
     python benchmarks/http.py --seeds --seconds 2       # the bundled seeds (tiny)
-    python benchmarks/http.py --index PATH              # an index built before (skips the build)
+    python benchmarks/http.py --index PATH              # build the index there, or reuse it
     python benchmarks/http.py --json out.json           # the report as JSON (``-``: stdout)
 
 Setup. The first ``--paragraphs`` paragraphs of the OrangeSum corpus (read as
 soak.py reads them) are written as JSONL files and indexed by the CLI in a
 subprocess; queries are speed.py's (keyword queries and questions drawn from the
 indexed text with a fixed seed). If the corpus file is missing (and neither
-``--seeds`` nor ``--index`` is given), the benchmark says so and exits 0: a skip.
+``--seeds`` is given), the benchmark says so and exits 0: a skip. With ``--index``,
+the index is kept there, and a later run with the same options reuses it.
 
 Rows, one after the other on the same index, each in a process of its own so
 that its open files and RSS are its own (summed over a server's worker processes):
@@ -352,7 +353,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="OrangeSum .jsonl.gz")
     ap.add_argument("--seeds", action="store_true", help="index the bundled seeds/ instead")
-    ap.add_argument("--index", type=Path, help="an index built before: no build")
+    ap.add_argument("--index", type=Path, help="build the index here, or reuse the one here")
     ap.add_argument("--paragraphs", type=int, default=DEFAULT_PARAGRAPHS)
     ap.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="measured, per row")
     ap.add_argument("--warm", type=float, default=DEFAULT_WARM, help="load before measuring")
@@ -373,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_direct(args)
     if args.role == "stdlib":
         return run_stdlib(args)
-    if not (args.seeds or args.index or args.corpus.is_file()):
+    if not (args.seeds or args.corpus.is_file()):
         print(f"corpus not found at {args.corpus}; skipping the HTTP benchmark (--seeds: tiny)")
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="nato-http-"))
@@ -383,9 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             paragraphs, source = seed_paragraphs(SEEDS), f"seeds ({SEEDS})"
         else:
             paragraphs, source = read_paragraphs(args.corpus, args.paragraphs), str(args.corpus)
-        index = args.index
-        if index is None:
-            sources, index = workdir / "sources", workdir / "index"
+        index = args.index or workdir / "index"
+        if not index.exists():
+            sources = workdir / "sources"
             sources.mkdir()
             if args.seeds:
                 for page in sorted(SEEDS.glob("*.txt")):
