@@ -65,6 +65,7 @@ BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false
 BOOLEANS |= {"no": False, "off": False}
 SEARCH_PARAMETERS = ("q", "limit", "offset", "filter", "sort", "per_document", "facets", "prefix")
 DOCUMENT_PARAMETERS = ("q", "prefix", "paragraph")
+REPEATABLE = ("filter", "facets")
 INDEX_VARIABLE = "NATO_SEARCH_INDEX"
 """The index path :func:`app_from_environment` serves (``nato-search serve`` sets it)."""
 
@@ -79,6 +80,7 @@ _SECURITY_HEADERS = {
 # JSON strings may hold lone surrogates (from a document's metadata), which UTF-8 cannot
 # encode; as \uXXXX escapes the JSON stays valid and says exactly what was there.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_WHOLE = re.compile("-?[0-9]{1,9}")  # ASCII digits only: int() would take "١" or "1_0"
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -285,9 +287,12 @@ def _search_parameters(request: Request) -> dict[str, Any]:
 
 
 def _refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
+    """Unknown names (a typo would otherwise be ignored) and single values given twice."""
     for name in request.query_params:
         if name not in known:
             raise BadParameter(name, f"unknown parameter; expected one of {', '.join(known)}")
+        if name not in REPEATABLE and len(request.query_params.getlist(name)) > 1:
+            raise BadParameter(name, "given more than once")
 
 
 def _integer(
@@ -297,13 +302,9 @@ def _integer(
     if value is None:
         return default
     bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadParameter(name, f"a whole number {bounds}, not {value!r}") from None
-    if number < low or (high is not None and number > high):
+    if not _WHOLE.fullmatch(value) or int(value) < low or (high is not None and int(value) > high):
         raise BadParameter(name, f"a whole number {bounds}, not {value!r}")
-    return number
+    return int(value)
 
 
 def _boolean(request: Request, name: str) -> bool:
