@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
-import json
 import logging
 import os
 import re
@@ -77,9 +76,6 @@ _SECURITY_HEADERS = {
     # escaping could not execute.
     "Content-Security-Policy": "default-src 'self'; base-uri 'self'; form-action 'self'",
 }
-# JSON strings may hold lone surrogates (from a document's metadata), which UTF-8 cannot
-# encode; as \uXXXX escapes the JSON stays valid and says exactly what was there.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHOLE = re.compile("-?[0-9]{1,9}")  # ASCII digits only: int() would take "١" or "1_0"
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,12 +91,6 @@ class BadParameter(ValueError):
 
 class Unavailable(RuntimeError):
     """The index cannot be opened or read now (missing, outdated, damaged, a shard down)."""
-
-
-class SafeJSONResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 class _Searcher:
@@ -157,7 +147,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
             return answer
 
         try:
-            return SafeJSONResponse(await searcher.run(run))
+            return JSONResponse(await searcher.run(run))
         except (Unavailable, BadParameter):
             raise
         except ValueError as exc:  # the query: a bad date, an empty query
@@ -186,7 +176,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
         if not _wants_html(request):
             if found is None:
                 return _error(404, f"no document {doc_id!r}")
-            return SafeJSONResponse(_document_json(found))
+            return JSONResponse(_document_json(found))
         root = request.scope.get("root_path", "")
         if found is None:
             body = _page("missing.html", root=html.escape(root), message=html.escape(repr(doc_id)))
@@ -204,7 +194,7 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
                 "version": __version__,
             }
 
-        return SafeJSONResponse(await searcher.run(run))
+        return JSONResponse(await searcher.run(run))
 
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))
@@ -254,7 +244,7 @@ def app_from_environment() -> Starlette:
 
 
 def _error(status: int, message: str, **extra: str) -> Response:
-    return SafeJSONResponse({"error": message, **extra}, status_code=status)
+    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def _search_parameters(request: Request) -> dict[str, Any]:
