@@ -1,4 +1,4 @@
-"""benchmarks/http.py end to end on the bundled seeds (seconds; no ../shared corpus)."""
+"""benchmarks/http_load.py end to end on the bundled seeds (seconds; no ../shared corpus)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="needs the web extra (pip install '.[test]')")
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "http.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "http_load.py"
 
 
 def test_every_row_serves_without_errors_and_reports_its_process() -> None:

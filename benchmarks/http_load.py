@@ -1,9 +1,9 @@
 """HTTP benchmark: the search API over loopback, against the same searches called directly.
 
-    python benchmarks/http.py                           # 50,000 OrangeSum paragraphs, 30 s a row
-    python benchmarks/http.py --seeds --seconds 2       # the bundled seeds (tiny)
-    python benchmarks/http.py --index PATH              # build the index there, or reuse it
-    python benchmarks/http.py --json out.json           # the report as JSON (``-``: stdout)
+    python benchmarks/http_load.py                           # 50,000 OrangeSum paragraphs, 30 s a row
+    python benchmarks/http_load.py --seeds --seconds 2       # the bundled seeds (tiny)
+    python benchmarks/http_load.py --index PATH              # build the index there, or reuse it
+    python benchmarks/http_load.py --json out.json           # the report as JSON (``-``: stdout)
 
 Setup. The first ``--paragraphs`` paragraphs of the OrangeSum corpus (read as
 soak.py reads them) are written as JSONL files and indexed by the CLI in a
@@ -36,32 +36,26 @@ Exit status: 1 if any row had an error, else 0 (also 0 for a skip).
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-# This file's name is the standard library's `http`: while its folder is on the path,
-# `import http.client` (here, or in urllib) would find this file instead.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from typing import Any  # noqa: E402
-
-sys.path.insert(0, str(HERE))  # speed.py and soak.py, beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py and soak.py, beside this file
 from soak import (  # noqa: E402
     SEEDS,
     ErrorLog,
