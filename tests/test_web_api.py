@@ -415,3 +415,18 @@ def test_the_readme_fastapi_example_serves_the_app(tmp_path: Path, monkeypatch) 
         assert app.get("/search/search", params={"q": "munitions"}).json()["total"] == 2
         assert '<base href="/search/">' in app.get("/search/").text
     names["index"].close()  # type: ignore[attr-defined]
+
+
+def test_xapian_shards_are_served_too(tmp_path: Path) -> None:
+    pytest.importorskip("xapian", reason="needs the xapian extra")
+    path = tmp_path / "shards"
+    nato_search.build_index(web_fixture.SEEDS, path, backend="xapian", shards=2).close()
+    with TestClient(create_app(path)) as shards:
+        health = shards.get("/health").json()
+        assert health["backend"] == "xapian" and health["paragraphs"] == 21
+        answer = shards.get("/search", params={"q": "munitions"}).json()
+        assert {hit["doc_id"] for hit in answer["hits"]} == {
+            "003_1bfd15bd7f542d98",
+            "002_3378df031dd4d962",
+        }
+        assert "<mark>munitions</mark>" in answer["hits"][0]["snippet_html"]
