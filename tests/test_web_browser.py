@@ -278,6 +278,17 @@ def test_markup_in_a_document_shows_as_text(page: WebDriver, server: str) -> Non
     assert page.title != "pwned"
 
 
+def test_a_bad_query_says_why(page: WebDriver, server: str) -> None:
+    page.get(f"{server}/?q=ravitaillement")
+    wait_status(page, "Résultats 1–10 sur 24.")
+    box = page.find_element(By.ID, "q")
+    box.send_keys(" date:2024-02-30")
+    alert = page.find_element(By.ID, "error")
+    wait(page, lambda d: alert.is_displayed(), "the error")
+    assert alert.text == ("La recherche a échoué : q: date:2024-02-30: February 2024 has no day 30")
+    assert not results(page) and status(page) == ""
+
+
 def test_readable_at_phone_width(page: WebDriver, server: str) -> None:
     page.set_window_size(390, 800)
     page.get(f"{server}/?q=ravitaillement")

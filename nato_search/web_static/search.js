@@ -82,6 +82,7 @@ async function run() {
     if (!response.ok) throw new Error(body.error || response.statusText);
   } catch (error) {
     if (error.name === "AbortError") return;
+    render(null); // no results of an earlier query under the message
     $("error").textContent = "La recherche a échoué : " + error.message;
     $("error").hidden = false;
     return;
