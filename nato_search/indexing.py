@@ -35,6 +35,7 @@ from .search import Index, IndexDamagedError, damage_message
 from .whoosh_engine import WhooshEngine, _retry_replaced
 from .writing import Progress, open_writer, write_documents, write_lock
 from .xapian_engine import (
+    LAYOUT,
     Shard,
     ShardError,
     XapianEngine,
@@ -58,12 +59,15 @@ BATCH = 500
 
 
 def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
-    return {
+    settings = {
         "format": FORMAT_VERSION,
         **analyzer_settings(stemmer),
         "backend": backend,
         "shards": shards,
     }
+    if backend == "xapian":
+        settings["layout"] = LAYOUT
+    return settings
 
 
 def build_index(

@@ -2,8 +2,11 @@
 
 nato-search's own analyzer makes the terms and positions (no second analyzer),
 a paragraph's stored fields are the document data, and the engine-neutral
-query plan is translated to Xapian queries here. Each document lives in one
-shard, chosen by a stable hash of its id; a client searches all shards as one.
+query plan is translated to Xapian queries here, weighted to rank as the default
+engine does. Filters are boolean ``keys`` terms; date sort, one hit per document
+and facets are value slots (sort by value, collapse keys, match spies): all of
+them run on the shard servers too. Each document lives in one shard, chosen by a
+stable hash of its id; a client searches all shards as one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import socket
 import time
@@ -27,9 +31,22 @@ from whoosh.support.levenshtein import distance
 from .analysis import analyze
 from .corpus import Document
 from .pool import Pool
-from .query import AllOf, AnyOf, Clause, Page, Plan, Ranking, Row, Terms, Variants
-from .schema import day_key, indexed_text
+from .query import (
+    AllOf,
+    AnyOf,
+    Clause,
+    Page,
+    Plan,
+    Ranking,
+    Row,
+    Terms,
+    Variants,
+    key_term,
+    sorted_counts,
+)
+from .schema import day_key, indexed_text, key_terms
 from .search import IndexLockedError
+from .vector_search import idf
 
 try:
     import xapian
@@ -40,8 +57,24 @@ NAMES = "XN"
 """Prefix of transliteration-key terms."""
 DOC_ID = "Q"
 """Prefix of the boolean term naming a paragraph's document (for updates and deletes)."""
+KEYS = "K"
+"""Prefix of the boolean ``keys`` terms (``doc_id=…``, ``key=value``), for filters."""
 DAY_SLOT = 0
-"""Value slot holding ``YYYYMMDD``, for date ranges."""
+"""Value slot holding ``YYYYMMDD``, for date ranges and newest-first; none when undated."""
+DOC_SLOT = 1
+"""Value slot holding the document id: the collapse key of ``per_document``."""
+OLDEST_SLOT = 2
+"""Value slot holding ``99999999 − YYYYMMDD``: sorted descending like ``DAY_SLOT``, it puts
+the oldest first and the undated (no value) last; Xapian's remote backend refuses key makers."""
+CARD_SLOT = 3
+"""Value slot holding the document's facet values as JSON ``[doc_id, YYYYMMDD or "", [keys
+terms]]``: one ``ValueCountMatchSpy`` on it counts every facet, by paragraph or document."""
+LAYOUT = 1
+"""What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3."""
+MAX_TERM_BYTES = 240
+"""Xapian refuses terms over 245 bytes: a longer ``keys`` term is cut and ends in a hash."""
+TIER = 1e6
+"""Weight added to paragraphs holding every clause (BM25 weights stay far below it)."""
 CONNECT_TIMEOUT_MS = 5000
 
 T = TypeVar("T")
@@ -296,10 +329,18 @@ class XapianEngine:
         for term, position, _, _ in analyze(indexed_text(document.title, text), self.analyzer):
             doc.add_posting(term, position + 1)
         for token in self.names(text, mode="index"):
-            doc.add_term(NAMES + token.text)
+            doc.add_term(NAMES + token.text, 0)
         doc.add_boolean_term(DOC_ID + document.id)
-        if document.date:
-            doc.add_value(DAY_SLOT, day_key(document.date))
+        keys = key_terms(document.id, document.metadata)
+        for term in keys:
+            doc.add_boolean_term(_keys_term(term))
+        day = day_key(document.date) if document.date else ""
+        if day:
+            doc.add_value(DAY_SLOT, day)
+            doc.add_value(OLDEST_SLOT, f"{99999999 - int(day):08d}")
+        doc.add_value(DOC_SLOT, document.id)
+        card = [document.id, day, sorted(set(keys[1:]))]
+        doc.add_value(CARD_SLOT, json.dumps(card, ensure_ascii=False))
         doc.set_data(
             json.dumps(
                 {
@@ -418,115 +459,237 @@ class XapianSnapshot:
     # -- ranking ---------------------------------------------------------------
 
     def ranked(self, plan: Plan, page: Page) -> Ranking:
-        unsupported = [
-            name
-            for name, value in (
-                ("filter", page.filter),
-                ("sort", page.sort),
-                ("per_document", page.per_document),
-                ("facets", page.facets),
-            )
-            if value
-        ]
-        if unsupported:
-            raise NotImplementedError(
-                f"{', '.join(unsupported)}: not yet supported on Xapian shards"
-            )
-        limit = page.offset + page.limit
-        include = [_translate(c) for c in plan.query.include]
+        """The page's paragraphs, how many match, and the facets, as the default engine
+        defines them (:meth:`~nato_search.vector_search.Collection.rank`) with Xapian's
+        BM25: paragraphs holding every clause weigh ``TIER`` more, so they come first
+        whatever the order, then are lifted by just enough to score at least as high as the
+        best partial match; the lift depends on the matches alone, never on the page."""
+        terms = _Terms(self.db)
+        include = [_translate(c, terms) for c in plan.query.include]
         near = [
-            xapian.Query(
-                xapian.Query.OP_SCALE_WEIGHT,
-                xapian.Query(xapian.Query.OP_PHRASE, [a, b], 2),
-                plan.near_weight,
-            )
+            xapian.Query(xapian.Query.OP_SCALE_WEIGHT, terms.phrase([a, b]), plan.near_weight)
             for a, b in plan.near
         ]
-        anything = (
-            xapian.Query(xapian.Query.OP_OR, include + near) if include else xapian.Query.MatchAll
-        )
-        anything = self._restrict(anything, plan)
+        every = xapian.Query(xapian.Query.OP_AND, include) if len(include) > 1 else None
+        tiered = plan.all_words_first and every is not None
+        parts = include + near
+        if tiered:
+            bonus = xapian.Query(xapian.FixedWeightPostingSource(TIER))
+            boolean = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, every, 0.0)
+            parts.append(xapian.Query(xapian.Query.OP_AND, [bonus, boolean]))
+        query = xapian.Query(xapian.Query.OP_OR, parts) if include else xapian.Query.MatchAll
+        query = self._restrict(query, plan, page, terms)
         for attempt in (1, 2):
             try:
-                hits = self._best(anything, include, near, plan, limit)
-                break
+                return self._rank(query, every, tiered, plan, page, terms)
             except xapian.Error as exc:
                 self._recover(exc)  # raises, or drops the shards that are down
                 if attempt == 2:
                     raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
-        total = self._mset(anything, 0, exact=True).get_matches_estimated()
-        return Ranking(hits[page.offset :], total)
+        raise AssertionError("unreachable")
 
-    def _best(
+    def _rank(
         self,
-        anything: xapian.Query,
-        include: list[xapian.Query],
-        near: list[xapian.Query],
+        query: xapian.Query,
+        every: xapian.Query | None,
+        tiered: bool,
         plan: Plan,
-        limit: int,
-    ) -> list[Row]:
-        ranked = self._mset(anything, limit * 2 if len(include) > 1 else limit)
-        order = [(m.docid, m.weight) for m in ranked]
-        full: set[int] | None = None
-        if plan.all_words_first and len(include) > 1:
-            every = xapian.Query(xapian.Query.OP_AND, include)
-            if near:
-                every = xapian.Query(
-                    xapian.Query.OP_AND_MAYBE, every, xapian.Query(xapian.Query.OP_OR, near)
-                )
-            first = [(m.docid, m.weight) for m in self._mset(self._restrict(every, plan), limit)]
-            full = {docid for docid, _ in first}
-            order = first + [(d, w) for d, w in order if d not in full]
-        return [
-            Row(
-                json.loads(self.db.get_document(docid).get_data()),
-                weight,
-                full is None or docid in full,
+        page: Page,
+        terms: _Terms,
+    ) -> Ranking:
+        enquire = self._enquire(query)
+        if page.sort is not None:
+            enquire.set_sort_by_value_then_relevance(
+                DAY_SLOT if page.sort == "-date" else OLDEST_SLOT, True
             )
-            for docid, weight in order[:limit]
-        ]
+        if page.per_document is not None:
+            enquire.set_collapse_key(DOC_SLOT, page.per_document)
+        # Checking every match makes the total exact (uncollapsed: Xapian estimates collapsed ones).
+        mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
+        total: int = mset.get_matches_estimated()
+        found = list(mset)
+        facets: dict[str, dict[str, int]] = {}
+        if page.facets or page.per_document is not None:
+            facets, documents = self._spied(query, page)
+            if page.per_document is not None:
+                total = documents
+        stored = [json.loads(m.document.get_data()) for m in found]
+        if tiered:
+            assert every is not None
+            lift = self._lift(query, self._restrict(every, plan, page, terms))
+            full = [m.weight >= TIER for m in found]
+            scores = [m.weight - TIER + lift if m.weight >= TIER else m.weight for m in found]
+        else:
+            holding = self._holding(every, stored) if every is not None else None
+            full = [holding is None or m.docid in holding for m in found]
+            scores = [m.weight for m in found]
+        rows = [Row(s, score, f) for s, score, f in zip(stored, scores, full, strict=True)]
+        return Ranking(rows, total, facets)
 
-    def _restrict(self, query: xapian.Query, plan: Plan) -> xapian.Query:
+    def _spied(self, query: xapian.Query, page: Page) -> tuple[dict[str, dict[str, int]], int]:
+        """The facet counts and the number of matching documents, from match spies on a
+        pass of their own over every match: in relevance order, not collapsed, as a served
+        shard (xapian-tcpsrv 1.4.22) sorting by value spies some paragraphs twice."""
+        enquire = self._enquire(query)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        cards = xapian.ValueCountMatchSpy(CARD_SLOT)
+        enquire.add_matchspy(cards)
+        documents = xapian.ValueCountMatchSpy(DOC_SLOT)
+        if page.per_document is not None:
+            enquire.add_matchspy(documents)
+        enquire.get_mset(0, 0, self.db.get_doccount())
+        facets = _facets(cards, page.facets, page.per_document is not None)
+        return facets, sum(1 for _ in documents.values())
+
+    def _lift(self, query: xapian.Query, full: xapian.Query) -> float:
+        """How far the best partial match scores above the lowest full one (0 if below):
+        in relevance order, the last full match and the first partial one stand side by side."""
+        fulls = self._count(full)
+        if not fulls:
+            return 0.0
+        edge = list(self._enquire(query).get_mset(fulls - 1, 2))
+        if len(edge) < 2:
+            return 0.0
+        lift: float = edge[1].weight - (edge[0].weight - TIER)
+        return max(lift, 0.0)
+
+    def _holding(self, every: xapian.Query, stored: list[dict[str, Any]]) -> set[int]:
+        """Which paragraphs of the page's documents hold every clause."""
+        if not stored:
+            return set()
+        documents = {s["doc_id"] for s in stored}
+        among = xapian.Query(
+            xapian.Query.OP_OR, [xapian.Query(DOC_ID + doc_id) for doc_id in documents]
+        )
+        enquire = self._enquire(xapian.Query(xapian.Query.OP_FILTER, every, among))
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        return {m.docid for m in enquire.get_mset(0, self.db.get_doccount())}
+
+    def _count(self, query: xapian.Query) -> int:
+        """Matching paragraphs: exact, as every match is checked."""
+        enquire = self._enquire(query)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        count: int = enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
+        return count
+
+    def _restrict(self, query: xapian.Query, plan: Plan, page: Page, terms: _Terms) -> xapian.Query:
         for clause in plan.query.exclude:
-            query = xapian.Query(xapian.Query.OP_AND_NOT, query, _translate(clause))
+            query = xapian.Query(xapian.Query.OP_AND_NOT, query, _translate(clause, terms))
         for period in plan.query.dates:
             dates = xapian.Query(
                 xapian.Query.OP_VALUE_RANGE, DAY_SLOT, day_key(period.start), day_key(period.end)
             )
             query = xapian.Query(xapian.Query.OP_FILTER, query, dates)
+        if page.filter:
+            # AND across keys, OR within one; no values, or a key no paragraph has: nothing.
+            allowed = [
+                xapian.Query(
+                    xapian.Query.OP_OR,
+                    [xapian.Query(_keys_term(key_term(key, value))) for value in values],
+                )
+                for key, values in page.filter
+            ]
+            query = xapian.Query(
+                xapian.Query.OP_FILTER, query, xapian.Query(xapian.Query.OP_AND, allowed)
+            )
         return query
 
-    def _mset(self, query: xapian.Query, limit: int, exact: bool = False) -> xapian.MSet:
+    def _enquire(self, query: xapian.Query) -> xapian.Enquire:
         enquire = xapian.Enquire(self.db)
         enquire.set_query(query)
-        enquire.set_weighting_scheme(xapian.BM25Weight(self.engine.k1, 0, 1, self.engine.b, 0.5))
-        return enquire.get_mset(0, limit, self.db.get_doccount() if exact else 0)
+        enquire.set_weighting_scheme(xapian.BM25Weight(self.engine.k1, 0, 0, self.engine.b, 0))
+        # k3 = 0: a word repeated in the query (or its proximity pairs) counts once, as in
+        # the default engine; min_normlen = 0: short paragraphs are not clamped either.
+        return enquire
 
 
-def _translate(clause: Clause) -> xapian.Query:
+def _facets(
+    spy: xapian.ValueCountMatchSpy, names: tuple[str, ...], by_document: bool
+) -> dict[str, dict[str, int]]:
+    """Value → matching paragraphs (documents, ``by_document``) for each facet, from the
+    spy's count of each matching document's card (``CARD_SLOT``)."""
+    counts: dict[str, dict[str, int]] = {name: {} for name in names}
+    for item in spy.values() if names else ():
+        doc_id, day, keys = json.loads(item.term)
+        weight = 1 if by_document else item.termfreq
+        for name, found in counts.items():
+            if name == "year":
+                values = [day[:4]] if day else []
+            elif name == "month":
+                values = [f"{day[:4]}-{day[4:6]}"] if day else []
+            elif name == "doc_id":
+                values = [doc_id]
+            else:
+                values = [k[len(name) + 1 :] for k in keys if k.startswith(f"{name}=")]
+            for value in values:
+                found[value] = found.get(value, 0) + weight
+    return {name: sorted_counts(found) for name, found in counts.items()}
+
+
+def _keys_term(term: str) -> str:
+    """The boolean term for a ``keys`` term; one too long for Xapian is cut and hashed."""
+    whole = (KEYS + term).encode("utf-8")
+    if len(whole) <= MAX_TERM_BYTES:
+        return KEYS + term
+    digest = hashlib.blake2b(whole, digest_size=16).hexdigest()
+    return whole[: MAX_TERM_BYTES - len(digest)].decode("utf-8", "ignore") + digest
+
+
+class _Terms:
+    """Term queries weighted like the default engine's BM25 (:mod:`~nato_search.vector_search`):
+    each word's Xapian BM25 is scaled from Xapian's idf to the Robertson–Spärck Jones idf
+    (shards share their statistics, so every shard scales alike); a name key weighs its idf
+    (names hold no frequencies: their terms must not lengthen the paragraph)."""
+
+    def __init__(self, db: xapian.Database):
+        self.db = db
+        self.paragraphs = db.get_doccount()
+
+    def word(self, term: str) -> xapian.Query:
+        holding = self.db.get_termfreq(term)
+        if not holding:
+            return xapian.Query(term)
+        odds = (self.paragraphs - holding + 0.5) / (holding + 0.5)
+        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)  # BM25Weight's own
+        scale = idf(self.paragraphs, holding) / xapian_idf
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), scale)
+
+    def phrase(self, terms: list[str]) -> xapian.Query:
+        """Its words' BM25 summed, where they stand side by side."""
+        words = xapian.Query(xapian.Query.OP_AND, [self.word(t) for t in terms])
+        return xapian.Query(
+            xapian.Query.OP_FILTER, words, xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
+        )
+
+    def name(self, key: str) -> xapian.Query:
+        term = NAMES + key
+        weight = idf(self.paragraphs, self.db.get_termfreq(term))
+        held = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), 0.0)
+        fixed = xapian.Query(xapian.FixedWeightPostingSource(weight))
+        return xapian.Query(xapian.Query.OP_AND, [fixed, held])
+
+
+def _translate(clause: Clause, terms: _Terms) -> xapian.Query:
     """Variants become OP_OR, so a paragraph holding two forms of a word scores both:
     OP_MAX, the best-of that the Whoosh engine uses, crashes Xapian 1.4.26 when the
     database has several shards (tests/test_xapian.py runs such queries)."""
     if isinstance(clause, Terms):
         if clause.field == "keys":
-            key, _, value = clause.terms[0].partition("=")
-            if key != "doc_id":
-                raise NotImplementedError("metadata terms: not yet supported on Xapian shards")
-            query = xapian.Query(DOC_ID + value)
+            query = xapian.Query(_keys_term(clause.terms[0]))
         elif clause.field == "names":
-            query = xapian.Query(NAMES + clause.terms[0])
+            query = terms.name(clause.terms[0])
         elif len(clause.terms) == 1:
-            query = xapian.Query(clause.terms[0])
+            query = terms.word(clause.terms[0])
         else:
-            query = xapian.Query(xapian.Query.OP_PHRASE, list(clause.terms), len(clause.terms))
+            query = terms.phrase(list(clause.terms))
         if clause.weight != 1.0:
             query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
         return query
-    children = [_translate(c) for c in clause.clauses]
+    children = [_translate(c, terms) for c in clause.clauses]
     if isinstance(clause, (Variants, AnyOf)):
         return xapian.Query(xapian.Query.OP_OR, children)
     assert isinstance(clause, AllOf)
     group = xapian.Query(xapian.Query.OP_AND, children)
     for excluded in clause.exclude:
-        group = xapian.Query(xapian.Query.OP_AND_NOT, group, _translate(excluded))
+        group = xapian.Query(xapian.Query.OP_AND_NOT, group, _translate(excluded, terms))
     return group
