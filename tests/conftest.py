@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS
 
 import nato_search
 
@@ -16,6 +17,12 @@ def doc(doc_id, *paragraphs, title="Titre"):
 def ids(results):
     """(doc_id, paragraph) of each hit, sorted."""
     return sorted((hit.doc_id, hit.paragraph) for hit in results)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each backend in turn (tests/backends.py builds an index on it)."""
+    return request.param
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """What an app needs: metadata, filters, paging, one hit per document, sorting, facets,
-as-you-type, documents, more-like-this, JSON and pickling (the Whoosh backend)."""
+as-you-type, documents, more-like-this, JSON and pickling, with the same expectations on
+every backend (the Whoosh index, local Xapian shards, served Xapian shards)."""
 
 import datetime as dt
 import json
@@ -8,14 +9,15 @@ from collections import Counter
 
 import pytest
 from app_corpus import DOCUMENTS
+from backends import BACKENDS, built
 
 import nato_search
 from nato_search import CorpusError, Document
 
 
-@pytest.fixture(scope="module")
-def app_index(tmp_path_factory):
-    with nato_search.build_index(DOCUMENTS, tmp_path_factory.mktemp("app") / "ix") as ix:
+@pytest.fixture(scope="module", params=BACKENDS)
+def app_index(request, tmp_path_factory):
+    with built(DOCUMENTS, tmp_path_factory.mktemp("app") / "ix", request.param) as ix:
         yield ix
 
 
@@ -39,9 +41,9 @@ def test_hits_carry_their_documents_metadata(app_index):
     assert hits["note"].metadata == {}
 
 
-def test_update_replaces_the_metadata(tmp_path):
+def test_update_replaces_the_metadata(tmp_path, backend):
     first = Document("a", "Titre", None, ["Les munitions arrivent."], {"source": "AFP"})
-    with nato_search.build_index([first], tmp_path / "ix") as ix:
+    with built([first], tmp_path / "ix", backend) as ix:
         ix.update([Document("a", "Titre", None, ["Les munitions arrivent."], {"tags": ["x"]})])
         assert ix.search("munitions")[0].metadata == {"tags": ["x"]}
         assert ix.search("munitions", filter={"source": "AFP"}).total == 0
@@ -115,6 +117,18 @@ def test_filters_match_exact_values_and_across_keys(app_index):
         ("kyiv", 1)
     ]
     assert app_index.search("ukraine", filter={"source": "afp"}).total == 0  # exact case
+
+
+def test_long_values_filter_and_count_whole(tmp_path, backend):
+    """Xapian refuses terms over 245 bytes: long values still filter exactly and count whole."""
+    long_a, long_b = "https://example.org/" + "a" * 300, "https://example.org/" + "a" * 299 + "b"
+    docs = [
+        Document("a", "T", None, ["Les munitions arrivent."], {"url": long_a}),
+        Document("b", "T", None, ["Les munitions partent."], {"url": long_b}),
+    ]
+    with built(docs, tmp_path / "ix", backend) as ix:
+        assert where(ix.search("munitions", filter={"url": long_b})) == [("b", 0)]
+        assert ix.search("munitions", facets=["url"]).facets == {"url": {long_a: 1, long_b: 1}}
 
 
 def test_an_unknown_key_or_an_empty_list_matches_nothing(app_index):
@@ -343,8 +357,8 @@ def test_results_to_dict_round_trips_through_json(app_index):
     assert empty["hits"] == [] and empty["total"] == 0 and empty["facets"] == {"year": {}}
 
 
-def test_results_pickle_and_outlive_the_index(tmp_path):
-    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+def test_results_pickle_and_outlive_the_index(tmp_path, backend):
+    with built(DOCUMENTS, tmp_path / "ix", backend) as ix:
         results = ix.search("ukraine", facets=["source"], offset=2)
     again = pickle.loads(pickle.dumps(results))
     assert again.total == results.total == 9
@@ -362,8 +376,8 @@ def test_document_returns_paragraphs_in_order_with_metadata(app_index):
     assert app_index.documents == 6 and len(app_index) == 16
 
 
-def test_documents_counts_after_deletes(tmp_path):
-    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+def test_documents_counts_after_deletes(tmp_path, backend):
+    with built(DOCUMENTS, tmp_path / "ix", backend) as ix:
         assert ix.delete(["kyiv"]) == 3
         assert ix.documents == 5 and ix.document("kyiv") is None
         ix.add([Document("new", "T", None, ["un", "deux"])])
@@ -391,13 +405,13 @@ def test_prefix_completes_the_last_word_and_marks_it(app_index):
     assert app_index.search("muni").total == 0  # off by default
 
 
-def test_prefix_ranks_completions_below_the_word_itself(tmp_path):
+def test_prefix_ranks_completions_below_the_word_itself(tmp_path, backend):
     docs = [
         Document("exact", "T", None, ["Le mot sommet."]),
         Document("longer", "T", None, ["Les sommets de la semaine."]),
         Document("other", "T", None, ["La somme payée."]),
     ]
-    with nato_search.build_index(docs, tmp_path / "ix") as ix:
+    with built(docs, tmp_path / "ix", backend) as ix:
         results = ix.search("somm", prefix=True)
         assert where(results) == [("other", 0), ("exact", 0), ("longer", 0)]
         assert results[0].highlights == [(3, 8)]
@@ -444,52 +458,15 @@ def test_cli_index_no_clean(tmp_path, capsys):
     assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
 
 
-# -- Xapian shards: what they do already, and what they say they lack -----------------------
+# -- threads ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def xapian_index(tmp_path_factory):
-    pytest.importorskip("xapian")
-    folder = tmp_path_factory.mktemp("xapian") / "ix"
-    with nato_search.build_index(DOCUMENTS, folder, backend="xapian", shards=2) as ix:
-        yield ix
-
-
-def test_xapian_pages_metadata_documents_and_prefix(xapian_index):
-    whole = xapian_index.search("munitions ukraine", limit=9)
-    page = xapian_index.search("munitions ukraine", limit=3, offset=3)
-    assert where(page) == where(whole)[3:6] and page.total == whole.total == 9
-    hits = {hit.doc_id: hit for hit in whole}
-    assert hits["kyiv"].metadata == DOCUMENTS[0].metadata and hits["note"].metadata == {}
-    assert xapian_index.document("vilnius") == DOCUMENTS[1]
-    assert xapian_index.document("zz") is None and xapian_index.documents == 6
-    completed = xapian_index.search("muni", prefix=True, limit=20)
-    assert sorted(where(completed)) == sorted(where(xapian_index.search("munitions", limit=20)))
-    similar = xapian_index.more_like("washington", 1)
-    assert similar.query == "alli missil munition ukrain"
-    assert similar.total and "washington" not in {h.doc_id for h in similar}
-
-
-@pytest.mark.parametrize(
-    ("options", "named"),
-    [
-        ({"filter": {"source": "AFP"}}, "filter"),
-        ({"sort": "-date"}, "sort"),
-        ({"per_document": 1}, "per_document"),
-        ({"facets": ["year"]}, "facets"),
-    ],
-)
-def test_xapian_names_the_options_it_does_not_support_yet(xapian_index, options, named):
-    with pytest.raises(NotImplementedError, match=rf"{named}: not yet supported on Xapian shards"):
-        xapian_index.search("ukraine", **options)
-
-
-def test_threads_that_first_need_document_numbers_agree(tmp_path):
-    """The document numbers are made by the first search that needs them; threads racing
-    to make them all get the same answers."""
+def test_threads_that_first_need_document_numbers_agree(tmp_path, backend):
+    """The document numbers are made by the first search that needs them (Whoosh); threads
+    racing to make them, or to borrow shard connections (Xapian), all get the same answers."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with nato_search.build_index(DOCUMENTS, tmp_path / "ix") as ix:
+    with built(DOCUMENTS, tmp_path / "ix", backend) as ix:
 
         def search(_):
             results = ix.search("ukraine", per_document=1, facets=["doc_id", "tags"], limit=20)

@@ -1,12 +1,12 @@
 """Paging property: pages walked with ``offset`` concatenate to one big search's hits,
-whatever the options, with the same total and facets on every page."""
+whatever the options, with the same total and facets on every page, on every backend."""
 
 import random
 
 import pytest
 from app_corpus import DOCUMENTS
+from backends import BACKENDS, built
 
-import nato_search
 from nato_search import Document
 
 WORDS = "munitions ukraine russie otan alliance sommet missiles défense alliés obus date:2023.. -russie".split()
@@ -22,9 +22,9 @@ OPTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_index(tmp_path_factory):
-    with nato_search.build_index(DOCUMENTS, tmp_path_factory.mktemp("paging") / "ix") as ix:
+@pytest.fixture(scope="module", params=BACKENDS)
+def app_index(request, tmp_path_factory):
+    with built(DOCUMENTS, tmp_path_factory.mktemp("paging") / "ix", request.param) as ix:
         yield ix
 
 
@@ -60,7 +60,7 @@ def test_pages_concatenate_to_one_big_search(app_index, seed):
         assert walked == key(big), (query, options)
 
 
-def test_pages_past_the_proximity_candidates_agree(tmp_path):
+def test_pages_past_the_proximity_candidates_agree(tmp_path, backend):
     """Deep pages (past the 300 paragraphs the proximity bonus may reorder) agree too."""
     rng = random.Random(5)
     vocabulary = "défense aérienne otan ukraine munitions sommet alliés obus paix".split()
@@ -73,7 +73,7 @@ def test_pages_past_the_proximity_candidates_agree(tmp_path):
         )
         for i in range(700)
     ]
-    with nato_search.build_index(documents, tmp_path / "ix") as ix:
+    with built(documents, tmp_path / "ix", backend) as ix:
         query = "défense aérienne otan"
         big = ix.search(query, limit=450)
         assert big.total > 400
