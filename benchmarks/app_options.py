@@ -2,6 +2,7 @@
 
     python benchmarks/app_options.py                      # 50,000 paragraphs, 100 queries
     python benchmarks/app_options.py --size 179232 --index /tmp/orangesum-index
+    python benchmarks/app_options.py --backend xapian --shards 2   # local Xapian shards
 
 Builds (or reopens, with ``--index``) a nato-search index of the first ``--size``
 paragraphs of the OrangeSum corpus (consecutive paragraphs of one article are one
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=50_000)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--index", type=Path, help="index folder to build, or reuse if it exists")
+    ap.add_argument("--backend", choices=("whoosh", "xapian"), default="whoosh")
+    ap.add_argument("--shards", type=int, default=1, help="with --backend xapian")
     args = ap.parse_args(argv)
     if not args.corpus.is_file():
         print(f"corpus not found at {args.corpus}; pass --corpus PATH")
@@ -54,11 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         q["text"]
         for q in speed.make_queries(paragraphs, args.queries, speed.DEFAULT_SEED)["keyword"]
     ]
-    path = args.index or Path(f"/tmp/nato-app-options-{args.size}")
+    suffix = f"-xapian-{args.shards}" if args.backend == "xapian" else ""
+    path = args.index or Path(f"/tmp/nato-app-options-{args.size}{suffix}")
     if not (path / "nato-search.json").exists():
         started = time.perf_counter()
         nato_search.build_index(
-            speed.group_documents(paragraphs, nato_search.Document), path
+            speed.group_documents(paragraphs, nato_search.Document),
+            path,
+            backend=args.backend,
+            shards=args.shards,
         ).close()
         print(f"built {len(paragraphs)} paragraphs in {time.perf_counter() - started:.0f} s")
     ids = sorted({p.doc for p in paragraphs})[:: max(1, len({p.doc for p in paragraphs}) // 10)][

@@ -6,15 +6,21 @@ import re
 import subprocess
 import sys
 
+import pytest
 from test_speed_benchmark import REPO_ROOT, write_corpus
 
 SCRIPT = REPO_ROOT / "benchmarks" / "app_options.py"
 
 
-def test_every_option_gets_a_row(tmp_path):
+@pytest.mark.parametrize(
+    "extra", [[], ["--backend", "xapian", "--shards", "2"]], ids=["whoosh", "xapian"]
+)
+def test_every_option_gets_a_row(tmp_path, extra):
+    if extra:
+        pytest.importorskip("xapian")
     corpus = write_corpus(tmp_path / "tiny.jsonl.gz")
     argv = [sys.executable, str(SCRIPT), "--corpus", str(corpus), "--size", "300"]
-    argv += ["--queries", "8", "--index", str(tmp_path / "ix")]
+    argv += ["--queries", "8", "--index", str(tmp_path / "ix"), *extra]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True)
     assert "300 paragraphs, 75 documents, 8 keyword queries" in done.stdout
     rows = re.findall(r"^\| ([^|]+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|$", done.stdout, re.M)
