@@ -464,7 +464,17 @@ class XapianSnapshot:
         BM25: paragraphs holding every clause weigh ``TIER`` more, so they come first
         whatever the order, then are lifted by just enough to score at least as high as the
         best partial match; the lift depends on the matches alone, never on the page."""
-        terms = _Terms(self.db)
+        for attempt in (1, 2):
+            try:
+                return self._rank(plan, page)
+            except xapian.Error as exc:
+                self._recover(exc)  # raises, or drops the shards that are down
+                if attempt == 2:
+                    raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
+        raise AssertionError("unreachable")
+
+    def _rank(self, plan: Plan, page: Page) -> Ranking:
+        terms = _Terms(self.db)  # the statistics of the shards that answer now
         include = [_translate(c, terms) for c in plan.query.include]
         near = [
             xapian.Query(xapian.Query.OP_SCALE_WEIGHT, terms.phrase([a, b]), plan.near_weight)
@@ -479,24 +489,6 @@ class XapianSnapshot:
             parts.append(xapian.Query(xapian.Query.OP_AND, [bonus, boolean]))
         query = xapian.Query(xapian.Query.OP_OR, parts) if include else xapian.Query.MatchAll
         query = self._restrict(query, plan, page, terms)
-        for attempt in (1, 2):
-            try:
-                return self._rank(query, every, tiered, plan, page, terms)
-            except xapian.Error as exc:
-                self._recover(exc)  # raises, or drops the shards that are down
-                if attempt == 2:
-                    raise ShardError(f"shards of {self.engine.path}: {exc.get_msg()}") from None
-        raise AssertionError("unreachable")
-
-    def _rank(
-        self,
-        query: xapian.Query,
-        every: xapian.Query | None,
-        tiered: bool,
-        plan: Plan,
-        page: Page,
-        terms: _Terms,
-    ) -> Ranking:
         enquire = self._enquire(query)
         if page.sort is not None:
             enquire.set_sort_by_value_then_relevance(
