@@ -500,11 +500,9 @@ class XapianSnapshot:
         mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
         total: int = mset.get_matches_estimated()
         found = list(mset)
-        facets: dict[str, dict[str, int]] = {}
-        if page.facets or page.per_document is not None:
-            facets, documents = self._spied(query, page)
-            if page.per_document is not None:
-                total = documents
+        if page.per_document is not None:
+            total = self._documents(query)
+        facets = self._facets(query, page) if page.facets else {}
         stored = [json.loads(m.document.get_data()) for m in found]
         if tiered:
             assert every is not None
@@ -518,20 +516,26 @@ class XapianSnapshot:
         rows = [Row(s, score, f) for s, score, f in zip(stored, scores, full, strict=True)]
         return Ranking(rows, total, facets)
 
-    def _spied(self, query: xapian.Query, page: Page) -> tuple[dict[str, dict[str, int]], int]:
-        """The facet counts and the number of matching documents, from match spies on a
-        pass of their own over every match: in relevance order, not collapsed, as a served
-        shard (xapian-tcpsrv 1.4.22) sorting by value spies some paragraphs twice."""
+    def _documents(self, query: xapian.Query) -> int:
+        """Matching documents, exactly: Xapian estimates collapsed counts, unless the page
+        holds every collapsed match, as this one does."""
+        enquire = self._enquire(query)
+        enquire.set_weighting_scheme(xapian.BoolWeight())
+        enquire.set_collapse_key(DOC_SLOT, 1)
+        everything = self.db.get_doccount()
+        documents: int = enquire.get_mset(0, everything, everything).size()
+        return documents
+
+    def _facets(self, query: xapian.Query, page: Page) -> dict[str, dict[str, int]]:
+        """The facet counts, from a match spy on a pass of its own over every match,
+        unsorted and uncollapsed: a served shard (xapian-tcpsrv 1.4.22) sorting by value
+        spies some paragraphs twice."""
         enquire = self._enquire(query)
         enquire.set_weighting_scheme(xapian.BoolWeight())
         cards = xapian.ValueCountMatchSpy(CARD_SLOT)
         enquire.add_matchspy(cards)
-        documents = xapian.ValueCountMatchSpy(DOC_SLOT)
-        if page.per_document is not None:
-            enquire.add_matchspy(documents)
         enquire.get_mset(0, 0, self.db.get_doccount())
-        facets = _facets(cards, page.facets, page.per_document is not None)
-        return facets, sum(1 for _ in documents.values())
+        return _facets(cards, page.facets, page.per_document is not None)
 
     def _lift(self, query: xapian.Query, full: xapian.Query) -> float:
         """How far the best partial match scores above the lowest full one (0 if below):
@@ -601,7 +605,7 @@ def _facets(
     """Value → matching paragraphs (documents, ``by_document``) for each facet, from the
     spy's count of each matching document's card (``CARD_SLOT``)."""
     counts: dict[str, dict[str, int]] = {name: {} for name in names}
-    for item in spy.values() if names else ():
+    for item in spy.values():
         doc_id, day, keys = json.loads(item.term)
         weight = 1 if by_document else item.termfreq
         for name, found in counts.items():
