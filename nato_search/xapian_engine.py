@@ -535,7 +535,7 @@ class XapianSnapshot:
         cards = xapian.ValueCountMatchSpy(CARD_SLOT)
         enquire.add_matchspy(cards)
         enquire.get_mset(0, 0, self.db.get_doccount())
-        return _facets(cards, page.facets, page.per_document is not None)
+        return _count_cards(cards, page.facets, page.per_document is not None)
 
     def _lift(self, query: xapian.Query, full: xapian.Query) -> float:
         """How far the best partial match scores above the lowest full one (0 if below):
@@ -599,7 +599,7 @@ class XapianSnapshot:
         return enquire
 
 
-def _facets(
+def _count_cards(
     spy: xapian.ValueCountMatchSpy, names: tuple[str, ...], by_document: bool
 ) -> dict[str, dict[str, int]]:
     """Value → matching paragraphs (documents, ``by_document``) for each facet, from the
