@@ -9,6 +9,7 @@ accent folding rewrite ``token.text`` only, which is what lets highlights mark
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -258,6 +259,21 @@ _WordTokens = tuple[tuple[str, int, int, bool], ...]
 """A word's tokens as (text, start, end, stopped), offsets within the word."""
 
 
+_recent_words: dict[str, list[str]] = {}
+
+
+def _words_of(text: str) -> list[str]:
+    """The words of ``text``, remembered for a few texts: an index analyzes a paragraph
+    for more than one field. The list returned is shared: never change it."""
+    words = _recent_words.get(text)
+    if words is None:
+        words = _WORD.findall(text)
+        if len(_recent_words) >= 8:
+            _recent_words.clear()
+        _recent_words[text] = words
+    return words
+
+
 class WordCachedAnalyzer(Analyzer):
     """A tokenizer and its filters, with the filters' work on each distinct word remembered.
 
@@ -273,13 +289,16 @@ class WordCachedAnalyzer(Analyzer):
         self.cache_size = cache_size
         self._cache: dict[tuple[bool, bool], dict[str, _WordTokens]] = {}
         """Per (query mode, stopwords removed): each word's tokens."""
+        self._terms: dict[bool, dict[str, tuple[str, ...]]] = {}
+        """Per query mode: each word's terms (stopwords removed)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_cache"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_terms")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = {}
+        self._terms = {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WordCachedAnalyzer) and self.__getstate__() == other.__getstate__()
@@ -327,6 +346,53 @@ class WordCachedAnalyzer(Analyzer):
                 out.append((text, pos, start + first, start + last))
                 pos += 1
         return out
+
+    def term_positions(self, value: str, mode: str = "index") -> dict[str, list[int]]:
+        """Each term of ``value`` with its positions, in order of first appearance: the
+        stream of ``__call__`` (stopwords removed) gathered per term, as an index needs it."""
+        out: dict[str, list[int]] = {}
+        terms = self._terms.setdefault(mode == "query", {})
+        parts = [_words_of(part) for part in value.split(FIELD_BREAK)]
+        pos = 0
+        for number, words in enumerate(parts):
+            if number and words:
+                pos += 1  # a gap, so no phrase matches across the break
+            for word in words:
+                texts = terms.get(word)
+                if texts is None:
+                    self._learn([w for part in parts for w in part], mode)
+                    texts = terms[word]
+                for text in texts:
+                    positions = out.get(text)
+                    if positions is None:
+                        out[text] = [pos]
+                    else:
+                        positions.append(pos)
+                    pos += 1
+        return out
+
+    def _learn(self, words: list[str], mode: str) -> None:
+        """The terms of the words not seen yet, from one run of the chain over all of them:
+        setting the chain up costs more than running it, and a word's terms never depend on
+        its neighbours."""
+        terms = self._terms.setdefault(mode == "query", {})
+        new = list(dict.fromkeys(w for w in words if w not in terms))
+        if len(terms) + len(new) > self.cache_size:
+            terms.clear()
+            new = list(dict.fromkeys(words))
+        starts = []
+        offset = 0
+        for word in new:
+            starts.append(offset)
+            offset += len(word) + 1
+        found: list[list[str]] = [[] for _ in new]
+        stream = self.tokenizer(" ".join(new), positions=True, chars=True, mode=mode)
+        for step in self.filters:
+            stream = step(stream)
+        for token in stream:
+            found[bisect.bisect_right(starts, token.startchar) - 1].append(token.text)
+        for word, texts in zip(new, found, strict=True):
+            terms[word] = tuple(texts)
 
     def __call__(
         self,

@@ -55,10 +55,10 @@ U8 = npt.NDArray[np.uint8]
 Bools = npt.NDArray[np.bool_]
 T = TypeVar("T")
 
-_WORDS_FIELD = "text"
-_NAMES_FIELD = "names"
-_DAY_FIELD = "day"
-_KEYS_FIELD = "keys"
+WORDS_FIELD = "text"
+NAMES_FIELD = "names"
+DAY_FIELD = "day"
+KEYS_FIELD = "keys"
 
 # Whoosh's on-disk structures (whoosh.filedb.filetables, whoosh.codec.whoosh3).
 _LENGTHS = struct.Struct("!ii")  # key length, value length of a terms-file record
@@ -170,7 +170,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         terms = bytes(view)  # small; Whoosh's hash reader wants bytes
     tindex = OrderedHashReader(BufferFile(terms), len(terms))
     fieldmap: dict[str, int] = tindex.extras["fieldmap"]
-    positions_format = segment_reader.schema[_WORDS_FIELD].format
+    positions_format = segment_reader.schema[WORDS_FIELD].format
 
     def read(
         field: str, postings: memoryview, decode: Callable[[list[Any], int], T]
@@ -180,30 +180,81 @@ def build(segment_reader: Any) -> SegmentArrays:
 
     with _opened(storage, segment.make_filename(_POSTINGS_EXT)) as postings:
         w_terms, w_off, w_docs, w_chunks = read(
-            _WORDS_FIELD, postings, lambda blocks, _: _decode_positions(blocks, positions_format)
+            WORDS_FIELD, postings, lambda blocks, _: _decode_positions(blocks, positions_format)
         )
-        n_terms, n_off, n_docs, n_chunks = read(_NAMES_FIELD, postings, _frequencies)
-        d_terms, d_off, d_docs, _ = read(_DAY_FIELD, postings, lambda blocks, _: None)
-        k_terms, k_off, k_docs, _ = read(_KEYS_FIELD, postings, lambda blocks, _: None)
+        n_terms, n_off, n_docs, n_chunks = read(NAMES_FIELD, postings, _frequencies)
+        d_terms, d_off, d_docs, _ = read(DAY_FIELD, postings, lambda blocks, _: None)
+        k_terms, k_off, k_docs, _ = read(KEYS_FIELD, postings, lambda blocks, _: None)
 
     w_tf = _concatenate([tf for tf, _, _ in w_chunks], np.int32)
     pos_off = np.zeros(len(w_tf) + 1, np.int64)
     np.cumsum(_concatenate([np.diff(off) for _, off, _ in w_chunks], np.int64), out=pos_off[1:])
     pos = _concatenate([p for _, _, p in w_chunks], np.int32)
-    words = FieldPostings(*w_terms.arrays(), w_off, w_docs, w_tf, pos_off[w_off], pos)
-    names = FieldPostings(*n_terms.arrays(), n_off, n_docs, _concatenate(n_chunks, np.int32))
-    keys = FieldPostings(*k_terms.arrays(), k_off, k_docs, np.ones(len(k_docs), np.int32))
+    return from_postings(
+        segment.segment_id(),
+        doc_count,
+        words=Postings(w_terms.texts, w_off, w_docs, w_tf, pos_off, pos),
+        names=Postings(n_terms.texts, n_off, n_docs, _concatenate(n_chunks, np.int32)),
+        days=Postings(d_terms.texts, d_off, d_docs),
+        keys=Postings(k_terms.texts, k_off, k_docs),
+    )
 
-    for field in (words, names, keys):
+
+@dataclass
+class Postings:
+    """One field's postings as a segment holds them, terms sorted by their UTF-8 bytes."""
+
+    texts: list[bytes]
+    post_off: I64
+    """``n_terms + 1`` offsets into ``docs``."""
+    docs: npt.NDArray[np.integer[Any]]
+    tf: npt.NDArray[np.integer[Any]] | None = None
+    pos_off: I64 | None = None
+    """``n_postings + 1`` offsets into ``pos``: each posting's positions."""
+    pos: npt.NDArray[np.integer[Any]] | None = None
+
+
+def from_postings(
+    segment_id: str,
+    doc_count: int,
+    *,
+    words: Postings,
+    names: Postings,
+    days: Postings,
+    keys: Postings,
+) -> SegmentArrays:
+    """The arrays of a segment from its postings: read back from the segment by
+    :func:`build`, or kept in memory by the writer that wrote it."""
+    assert words.tf is not None and words.pos_off is not None and words.pos is not None
+    assert names.tf is not None
+    w_blob, w_term_off = _term_arrays(words.texts)
+    n_blob, n_term_off = _term_arrays(names.texts)
+    w_off = words.post_off.astype(np.int64, copy=False)
+    w_tf = words.tf.astype(np.int32, copy=False)
+    pos_term = words.pos_off.astype(np.int64, copy=False)[w_off]
+    w_docs = words.docs.astype(np.int32, copy=False)
+    pos = words.pos.astype(np.int32, copy=False)
+    n_docs = names.docs.astype(np.int32, copy=False)
+    n_tf = names.tf.astype(np.int32, copy=False)
+    n_off = names.post_off.astype(np.int64, copy=False)
+    words_field = FieldPostings(w_blob, w_term_off, w_off, w_docs, w_tf, pos_term, pos)
+    names_field = FieldPostings(n_blob, n_term_off, n_off, n_docs, n_tf)
+    k_blob, k_term_off = _term_arrays(keys.texts)
+    k_docs = keys.docs.astype(np.int32, copy=False)
+    keys_off = keys.post_off.astype(np.int64, copy=False)
+    keys_field = FieldPostings(k_blob, k_term_off, keys_off, k_docs, np.ones(len(k_docs), np.int32))
+
+    for field in (words_field, names_field, keys_field):
         _check_docs(field, doc_count)
-    length = np.bincount(words.docs, weights=words.tf, minlength=doc_count).astype(np.int32)
+    length = np.bincount(w_docs, weights=w_tf, minlength=doc_count).astype(np.int32)
 
     day = np.zeros(doc_count, np.int32)
+    d_docs = days.docs
     if len(d_docs) and (d_docs.min() < 0 or d_docs.max() >= doc_count):
-        raise ValueError(f"{segment.segment_id()}: a day posting is out of range")
-    for i, text in enumerate(d_terms.texts):
-        day[d_docs[d_off[i] : d_off[i + 1]]] = int(text)
-    return SegmentArrays(segment.segment_id(), doc_count, length, day, words, names, keys)
+        raise ValueError(f"{segment_id}: a day posting is out of range")
+    for i, text in enumerate(days.texts):
+        day[d_docs[days.post_off[i] : days.post_off[i + 1]]] = int(text)
+    return SegmentArrays(segment_id, doc_count, length, day, words_field, names_field, keys_field)
 
 
 def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
@@ -233,11 +284,12 @@ class _Terms:
     inlined: dict[int, Any]
     """Term index -> Whoosh's inlined (ids, weights, values), for lists stored in the terms file."""
 
-    def arrays(self) -> tuple[U8, I64]:
-        blob = np.frombuffer(b"".join(self.texts), np.uint8).copy()
-        off = np.zeros(len(self.texts) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, self.texts), np.int64, len(self.texts)), out=off[1:])
-        return blob, off
+
+def _term_arrays(texts: list[bytes]) -> tuple[U8, I64]:
+    blob = np.frombuffer(b"".join(texts), np.uint8).copy()
+    off = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=off[1:])
+    return blob, off
 
 
 def _field_terms(data: bytes, tindex: Any, fieldnum: int | None) -> _Terms:

@@ -14,12 +14,13 @@ from typing import Any
 from whoosh import index as windex
 from whoosh.codec.base import Segment
 from whoosh.util import IDCHARS
-from whoosh.writing import IndexWriter
+from whoosh.writing import IndexWriter, SegmentWriter
 
 from . import segment_arrays
 from .corpus import CorpusError, Document
 from .schema import day_key, indexed_text, keys_value
 from .search import LOCK_TIMEOUT, IndexLockedError
+from .segment_writer import SegmentBuilder, supports
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""
@@ -88,7 +89,7 @@ def open_writer(
     """A writer on the index at ``path`` that commits on success, and on any error leaves
     the index as it was, its lock released and its temporary files removed."""
     with write_lock(path, timeout):
-        writer = windex.open_dir(str(path)).writer(_lk=False, **options)
+        writer = LeanWriter(windex.open_dir(str(path)), _lk=False, **options)
         try:
             yield writer
         except BaseException:
@@ -125,14 +126,37 @@ def _unique_segment_id(cls: type[Segment], size: int = 16) -> str:
 Segment._random_id = classmethod(_unique_segment_id)
 
 
+def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
+    """The fields of each paragraph of ``document``, as ``add_document`` takes them."""
+    shared: dict[str, Any] = {
+        "doc_id": document.id,
+        "title": document.title,
+        "date": document.date.isoformat() if document.date else None,
+        "keys": keys_value(document.id, document.metadata),
+    }
+    if document.date:
+        shared["day"] = day_key(document.date)
+    if document.metadata:
+        shared["meta"] = json.dumps(document.metadata, ensure_ascii=False)
+    for number, text in enumerate(document.paragraphs):
+        yield {
+            **shared,
+            "paragraph": number,
+            "text": indexed_text(document.title, text),
+            "_stored_text": text,
+            "names": text,
+        }
+
+
 def write_documents(
-    writer: IndexWriter,
+    writer: Any,
     documents: Iterable[Document],
     *,
     replace: bool = False,
     progress: Progress | None = None,
 ) -> list[str]:
-    """Adds each document's paragraphs; with ``replace``, first removes what its id held."""
+    """Adds each document's paragraphs (to a Whoosh writer or a :class:`SegmentBuilder`);
+    with ``replace``, first removes what its id held."""
     seen: set[str] = set()
     paragraphs = 0
     for document in documents:
@@ -141,24 +165,38 @@ def write_documents(
         seen.add(document.id)
         if replace:
             writer.delete_by_term("doc_id", document.id)
-        date = document.date.isoformat() if document.date else None
-        extra = {"day": day_key(document.date)} if document.date else {}
-        if document.metadata:
-            extra["meta"] = json.dumps(document.metadata, ensure_ascii=False)
-        keys = keys_value(document.id, document.metadata)
-        for number, text in enumerate(document.paragraphs):
-            writer.add_document(
-                doc_id=document.id,
-                paragraph=number,
-                title=document.title,
-                text=indexed_text(document.title, text),
-                _stored_text=text,
-                names=text,
-                date=date,
-                keys=keys,
-                **extra,
-            )
+        for fields in paragraph_fields(document):
+            writer.add_document(**fields)
         paragraphs += len(document.paragraphs)
         if progress:
             progress(len(seen), paragraphs)
     return list(seen)
+
+
+class LeanWriter(SegmentWriter):  # type: ignore[misc]
+    """Whoosh's writer for deletes and merges; the documents added go to a
+    :class:`SegmentBuilder`, whose segment joins the same commit."""
+
+    def __init__(self, ix: Any, **options: Any):
+        super().__init__(ix, **options)
+        self.builder: SegmentBuilder | None = None
+        if supports(self.schema):
+            self.builder = SegmentBuilder(self.storage, self.schema, self.indexname)
+
+    def add_document(self, **fields: Any) -> None:
+        if self.builder is None:
+            super().add_document(**fields)
+        else:
+            self.builder.add_document(**fields)
+
+    def _commit_toc(self, segments: list[Segment]) -> None:
+        if self.builder is not None:
+            built = self.builder.finish(self.storage.folder)
+            if built is not None:
+                segments = [*segments, built]
+        super()._commit_toc(segments)
+
+    def cancel(self) -> None:
+        if self.builder is not None:
+            self.builder.cancel()
+        super().cancel()

@@ -14,11 +14,13 @@
     python tests/_reliability_writer.py add-loop PATH SECONDS
         # rebuild (or add a document) again and again; "done N" after SECONDS
 
-It imports the checkout (not an installed copy), like the tests do.
+It imports the checkout (not an installed copy), like the tests do. Builds run on
+``$NATO_TEST_WORKERS`` worker processes when that is set (else build_index's default).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -65,6 +67,11 @@ def documents(count: int, per_document: int = 100, prefix: str = "gen") -> list[
     ]
 
 
+BUILD = (
+    {"workers": int(os.environ["NATO_TEST_WORKERS"])} if "NATO_TEST_WORKERS" in os.environ else {}
+)
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -93,7 +100,7 @@ def main(argv: list[str]) -> int:
         source, path = args
         say("building")
         try:
-            nato_search.build_index(source, path).close()
+            nato_search.build_index(source, path, **BUILD).close()
         except nato_search.CorpusError as exc:
             say(f"error: {exc}")
             return 0
@@ -109,7 +116,7 @@ def main(argv: list[str]) -> int:
 
         say("building")
         try:
-            nato_search.build_index(failing(), path).close()
+            nato_search.build_index(failing(), path, **BUILD).close()
         except RuntimeError as exc:
             say(f"error: {exc}")
             return 0
@@ -124,7 +131,7 @@ def main(argv: list[str]) -> int:
             time.sleep(60)  # a slow source; the test kills us here
             yield Document(id="late", title="Tard", paragraphs=["Arrivé trop tard."])
 
-        nato_search.build_index(slow(), path).close()
+        nato_search.build_index(slow(), path, **BUILD).close()
         say("done")
         return 0
     if command == "build-die-in-swap":
@@ -156,7 +163,7 @@ def main(argv: list[str]) -> int:
 
             indexing.os.replace = replace_then_die
         say("building")
-        nato_search.build_index(source, path).close()
+        nato_search.build_index(source, path, **BUILD).close()
         say("done")
         return 0
     if command == "update":
@@ -172,7 +179,7 @@ def main(argv: list[str]) -> int:
         rounds = 0
         while time.monotonic() < deadline:
             if command == "rebuild-loop":
-                nato_search.build_index(target[0], target[1]).close()
+                nato_search.build_index(target[0], target[1], **BUILD).close()
             else:
                 with nato_search.open_index(target[0]) as ix:
                     text = f"Le lot {rounds} du processus voisin."

@@ -134,6 +134,15 @@ class Writer:
             pass
 
 
+@pytest.fixture(params=[None, 2], ids=["default-workers", "2-workers"])
+def build_workers(request, monkeypatch):
+    """Builds by the helper process: with build_index's default, then on 2 worker processes
+    (whatever the size of the build)."""
+    if request.param:
+        monkeypatch.setenv("NATO_TEST_WORKERS", str(request.param))
+    return request.param
+
+
 @pytest.fixture
 def writers(tmp_path):
     """Starts helper processes; whatever they left running is killed at the end."""
@@ -228,7 +237,7 @@ def leftovers(folder):
 
 
 def test_a_build_killed_midway_leaves_the_old_index_in_place(
-    pristine, generated, build_seconds, tmp_path, writers
+    build_workers, pristine, generated, build_seconds, tmp_path, writers
 ):
     path = copy_of(pristine, tmp_path / "site", "ix")
     builder = writers("build", generated, path)
@@ -245,7 +254,7 @@ def test_a_build_killed_midway_leaves_the_old_index_in_place(
     assert leftovers(path.parent) == []
 
 
-def test_a_killed_build_leaves_no_process_behind(pristine, tmp_path, writers):
+def test_a_killed_build_leaves_no_process_behind(build_workers, pristine, tmp_path, writers):
     """Whoever kills a build (OOM killer, ``kill -9``) kills one process: any helper
     processes it started must notice and end, not wait forever for work. The build is
     killed while it waits for a slow source, so any helpers are idle then."""
@@ -268,7 +277,7 @@ def test_a_killed_build_leaves_no_process_behind(pristine, tmp_path, writers):
 
 @pytest.mark.parametrize("mode", ["exchange", "two-renames"])
 def test_a_build_killed_in_its_swap_still_leaves_an_index_at_the_path(
-    pristine, tmp_path, writers, mode
+    build_workers, pristine, tmp_path, writers, mode
 ):
     """``build_index`` swaps the new folder in with one exchange (or, where the system
     cannot, moves the old index aside, then the new one in): a crash at any point of the
@@ -291,7 +300,7 @@ def test_a_build_killed_in_its_swap_still_leaves_an_index_at_the_path(
 
 
 def test_a_build_that_fails_on_a_bad_file_leaves_the_old_index_and_no_temporary_folder(
-    pristine, generated, tmp_path, writers
+    build_workers, pristine, generated, tmp_path, writers
 ):
     path = copy_of(pristine, tmp_path / "site", "ix")
     bad = tmp_path / "bad"
@@ -307,7 +316,7 @@ def test_a_build_that_fails_on_a_bad_file_leaves_the_old_index_and_no_temporary_
 
 
 def test_a_build_whose_source_raises_returns_the_error_and_leaves_nothing_behind(
-    pristine, tmp_path, writers
+    build_workers, pristine, tmp_path, writers
 ):
     """The error reaches the caller, whose process can then exit: no helper process of
     the failed build is left waiting for work (which would hang the caller at exit)."""

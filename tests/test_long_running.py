@@ -183,7 +183,10 @@ def test_opening_and_searching_while_another_process_commits_never_fails(tmp_pat
     assert orphans(path) == []
 
 
-def test_adding_while_another_process_rebuilds_never_fails(tmp_path):
+@pytest.mark.parametrize("workers", [None, 2])
+def test_adding_while_another_process_rebuilds_never_fails(tmp_path, monkeypatch, workers):
+    if workers:
+        monkeypatch.setenv("NATO_TEST_WORKERS", str(workers))
     folder = tmp_path / "docs"
     write_folder(folder, 20, 5)
     path = tmp_path / "ix"

@@ -1,0 +1,292 @@
+"""Building a new Whoosh index on several cores: worker processes each write a segment.
+
+The parent reads the documents and hands them out in batches, in turn, to
+``workers`` processes (``python -c`` running :func:`main`); each writes
+one segment of the new index with a :class:`SegmentBuilder`, with its arrays,
+and sends the segment back. The parent lists them all in one table of
+contents: one commit. A small build (under :data:`PARALLEL_FROM` paragraphs,
+unless ``workers`` was given) runs in the calling process, as does
+``workers=1``.
+
+Nothing outlives a failed build: a worker that fails reports its error and
+ends; the parent kills every worker on any error, Ctrl-C included, and waits
+for them; a worker whose parent dies is killed by the kernel (Linux's
+``PR_SET_PDEATHSIG``) or, elsewhere, ends when it reads the end of its pipe.
+Workers write only inside the folder being built, which the caller removes
+when the build fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import itertools
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import traceback
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from whoosh.codec.base import Segment
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, clean_files
+
+from .corpus import CorpusError, Document
+from .segment_writer import SegmentBuilder
+from .writing import Progress, write_documents
+
+PARALLEL_FROM = 4000
+"""Paragraphs from which a build with the default ``workers`` starts worker processes:
+below that, starting them costs more than they save."""
+BATCH = 1000
+"""Paragraphs handed to a worker at a time."""
+_PIPE_SIZE = 1 << 20
+_INDEX_NAME = "MAIN"
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def write_segments(
+    folder: Path,
+    documents: Iterable[Document],
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Writes ``documents`` into the empty Whoosh index at ``folder`` in one commit."""
+    storage = FileStorage(str(folder))
+    schema = storage.open_index(_INDEX_NAME).schema
+    stream = _checked(documents, progress)
+    count = default_workers() if workers is None else workers
+    ahead: list[Document] = []
+    paragraphs = 0
+    if count > 1 and workers is None:
+        for document in stream:  # read ahead: is the build big enough for workers?
+            ahead.append(document)
+            paragraphs += len(document.paragraphs)
+            if paragraphs >= PARALLEL_FROM:
+                break
+        else:
+            count = 1
+    if count == 1:
+        builder = SegmentBuilder(storage, schema, _INDEX_NAME)
+        try:
+            write_documents(builder, [*ahead, *stream])
+            segment = builder.finish(folder)
+        except BaseException:
+            builder.cancel()
+            raise
+        segments = [] if segment is None else [segment]
+    else:
+        with _Workers(folder, count) as pool:
+            for batch in _batches(ahead, stream, count):
+                pool.send(batch)
+            segments = pool.finish()
+    TOC(schema, segments, 1).write(storage, _INDEX_NAME)
+    clean_files(storage, _INDEX_NAME, 1, segments)  # the empty index's table of contents
+    shutil.rmtree(folder / f"{_INDEX_NAME}.tmp", ignore_errors=True)
+
+
+def _checked(documents: Iterable[Document], progress: Progress | None) -> Iterator[Document]:
+    seen: set[str] = set()
+    paragraphs = 0
+    for document in documents:
+        if document.id in seen:
+            raise CorpusError(f"two documents have the id {document.id!r}")
+        seen.add(document.id)
+        paragraphs += len(document.paragraphs)
+        yield document
+        if progress:
+            progress(len(seen), paragraphs)
+
+
+def _batches(
+    ahead: list[Document], stream: Iterator[Document], workers: int
+) -> Iterator[list[Document]]:
+    """Batches of about BATCH paragraphs; smaller when the whole source is small, so
+    that every worker gets a share."""
+    known = sum(len(d.paragraphs) for d in ahead)
+    for document in stream if known < BATCH * workers else ():
+        ahead.append(document)
+        known += len(document.paragraphs)
+        if known >= BATCH * workers:
+            break
+    size = BATCH if known >= BATCH * workers else max(1, -(-known // workers))
+    batch: list[Document] = []
+    held = 0
+    for document in itertools.chain(ahead, stream):
+        batch.append(document)
+        held += len(document.paragraphs)
+        if held >= size:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+class WorkerError(RuntimeError):
+    """A build worker process ended without finishing its segment."""
+
+
+class _Worker:
+    def __init__(self, folder: Path, env: dict[str, str]):
+        to_worker, self._their_input = _pipe()
+        self._their_output, from_worker = _pipe()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"from {__name__} import main; main()",
+                str(folder),
+                str(os.getpid()),
+                str(to_worker),
+                str(from_worker),
+            ],
+            pass_fds=(to_worker, from_worker),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(to_worker)
+        os.close(from_worker)
+        self.input: BinaryIO = os.fdopen(self._their_input, "wb")
+        self.output: BinaryIO = os.fdopen(self._their_output, "rb")
+
+    def send(self, message: Any) -> None:
+        try:
+            pickle.dump(message, self.input, pickle.HIGHEST_PROTOCOL)
+            self.input.flush()
+        except BrokenPipeError:
+            raise self.failure() from None
+
+    def result(self) -> Segment | None:
+        try:
+            kind, value = pickle.load(self.output)
+        except (EOFError, pickle.UnpicklingError):
+            raise self.failure() from None
+        if kind == "error":
+            raise value
+        segment: Segment | None = value
+        return segment
+
+    def failure(self) -> BaseException:
+        """What the worker said before it ended, else how it ended."""
+        with contextlib.suppress(Exception):
+            kind, value = pickle.load(self.output)
+            if kind == "error" and isinstance(value, BaseException):
+                return value
+        code = self.process.wait()
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return WorkerError(f"a build worker process (pid {self.process.pid}) {how}")
+
+    def close(self) -> None:
+        for stream in (self.input, self.output):
+            with contextlib.suppress(OSError):
+                stream.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class _Workers:
+    """``count`` worker processes, each writing one segment; all killed on leaving."""
+
+    def __init__(self, folder: Path, count: int):
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self.workers: list[_Worker] = []
+        self._next = 0
+        try:
+            for _ in range(count):
+                self.workers.append(_Worker(folder, env))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, batch: list[Document]) -> None:
+        self.workers[self._next].send(batch)
+        self._next = (self._next + 1) % len(self.workers)
+
+    def finish(self) -> list[Segment]:
+        for worker in self.workers:
+            worker.send(None)
+        segments = [worker.result() for worker in self.workers]
+        return [s for s in segments if s is not None]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+
+def _pipe() -> tuple[int, int]:
+    read, write = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # a bigger buffer: fewer waits
+        fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    return read, write
+
+
+# --- the worker process ------------------------------------------------------------
+
+
+def _die_with_parent(parent: int) -> None:
+    """Asks the kernel to kill this process when its parent dies (Linux)."""
+    with contextlib.suppress(AttributeError, OSError):
+        set_death_signal = 1  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(set_death_signal, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
+
+
+def _serve(folder: str, input_fd: int, output_fd: int) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches it too
+    with os.fdopen(input_fd, "rb") as messages, os.fdopen(output_fd, "wb") as replies:
+        storage = FileStorage(folder)
+        builder: SegmentBuilder | None = None
+        try:
+            builder = SegmentBuilder(storage, storage.open_index(_INDEX_NAME).schema, _INDEX_NAME)
+            while (batch := pickle.load(messages)) is not None:
+                write_documents(builder, batch)
+            reply: tuple[str, Any] = ("done", builder.finish(folder))
+        except EOFError:  # the parent went away
+            if builder is not None:
+                builder.cancel()
+            return 1
+        except Exception as exc:
+            if builder is not None:
+                builder.cancel()
+            reply = ("error", _picklable(exc))
+        pickle.dump(reply, replies, pickle.HIGHEST_PROTOCOL)
+    return 0
+
+
+def _picklable(exc: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return WorkerError("".join(traceback.format_exception(exc)))
+    return exc
+
+
+def main() -> None:
+    """A worker process: ``FOLDER PARENT_PID INPUT_FD OUTPUT_FD``."""
+    folder, parent, input_fd, output_fd = sys.argv[1:]
+    _die_with_parent(int(parent))
+    sys.exit(_serve(folder, int(input_fd), int(output_fd)))
