@@ -4,6 +4,7 @@
     python benchmarks/speed.py --sizes 10000 --systems nato-search,whoosh-fr
     python benchmarks/speed.py --sizes 10000,50000 --queries 100 --json out.json
     python benchmarks/speed.py --systems nato-search --backend xapian --shards 1,2,4
+    python benchmarks/speed.py --systems nato-search,whoosh-fr --workers 1   # + a one-process build
 
 Corpus: ``../shared/corpora/orangesum-paragraphs.jsonl.gz`` beside the repo (one
 JSON object a line: ``doc``, ``date``, ``title``, ``i``, ``text``). A size of N
@@ -24,9 +25,10 @@ Every (system, size) is measured in fresh processes, so peak memory is clean
 and no system profits from another's caches:
 
 * build job: reads the slice, then times indexing it to disk (paragraphs/s),
-  measures the index size on disk and the peak RSS up to the end of the build
-  (``ru_maxrss`` of the process, or of its children if a multi-process writer
-  ever peaks higher there: the larger of the two), then answers every query
+  measures the index size on disk and the peak memory up to the end of the build
+  (the summed RSS of the process and its descendants, sampled every 50 ms, so
+  that worker processes count together; or ``ru_maxrss`` of the process or of
+  a child, if larger), then answers every query
   on the open index, ``limit=10``, and reports p50/p95 latency per query kind.
   nato-search's timing includes ``hit.snippet()`` for every hit; peers only
   fetch the stored id and text of their hits (no highlighting).
@@ -283,8 +285,9 @@ class NatoSearch:
 
     name = "nato-search"
 
-    def __init__(self, shards: int | None = None) -> None:
+    def __init__(self, shards: int | None = None, workers: int | None = None) -> None:
         self.shards = shards
+        self.workers = workers
         self._servers: list[subprocess.Popen] = []
         if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
             sys.path.insert(0, str(REPO_ROOT))
@@ -297,7 +300,11 @@ class NatoSearch:
 
     def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
         docs = group_documents(paragraphs, self._lib.Document)
-        backend = {"backend": "xapian", "shards": self.shards} if self.shards else {}
+        backend: dict[str, Any] = (
+            {"backend": "xapian", "shards": self.shards} if self.shards else {}
+        )
+        if self.workers:
+            backend["workers"] = self.workers
         t0 = time.perf_counter()
         self._ix = self._lib.build_index(docs, path, **backend)
         self.build_s = time.perf_counter() - t0  # grouping into Documents excluded
@@ -574,11 +581,16 @@ ADAPTERS = {
 }
 XAPIAN_SYSTEM = "nato-search-xapian-"
 """Prefix of the rows for nato-search on N Xapian shards (``--backend xapian --shards N``)."""
+WORKERS_SYSTEM = "nato-search-workers-"
+"""Prefix of the rows for nato-search built by N processes (``--workers N``); the
+``nato-search`` row is build_index's default (one process per core)."""
 
 
 def adapter(system: str) -> Any:
     if system.startswith(XAPIAN_SYSTEM):
         return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM) :]))
+    if system.startswith(WORKERS_SYSTEM):
+        return NatoSearch(workers=int(system[len(WORKERS_SYSTEM) :]))
     return ADAPTERS[system]()
 
 
@@ -591,6 +603,46 @@ def _peak_rss_mib() -> dict[str, float]:
     own = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _current_rss_mib())
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"self": own, "children": children, "peak": max(own, children)}
+
+
+class TreeMemory:
+    """The summed RSS of this process and its descendants (a build's worker processes),
+    sampled every ``interval`` s in a thread; ``peak`` is the largest sum seen."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak = max(self.peak, _tree_rss_mib(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, _tree_rss_mib(os.getpid()))
+
+
+def _tree_rss_mib(root: int) -> float:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21])  # pages
+    tree, changed = {root}, True
+    while changed:
+        grown = {pid for pid, parent in parents.items() if parent in tree} | tree
+        changed, tree = grown != tree, grown
+    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _current_rss_mib() -> float:
@@ -650,10 +702,12 @@ def run_worker(spec: dict) -> dict:
     if job == "build":
         paragraphs = read_paragraphs(Path(spec["corpus"]), spec["size"])
         base = _current_rss_mib()
+        tree = TreeMemory()
         t0 = time.perf_counter()
         system.build(paragraphs, path)
         build_s = getattr(system, "build_s", None) or time.perf_counter() - t0
         rss = _peak_rss_mib()
+        rss_tree = tree.stop()
         try:
             result = {
                 "status": "ok",
@@ -661,9 +715,10 @@ def run_worker(spec: dict) -> dict:
                 "build_s": build_s,
                 "index_bytes": disk_bytes(path),
                 "base_rss_mib": base,
-                "peak_rss_mib": rss["peak"],
+                "peak_rss_mib": max(rss["peak"], rss_tree),
                 "peak_rss_self_mib": rss["self"],
                 "peak_rss_children_mib": rss["children"],
+                "peak_rss_tree_mib": rss_tree,
                 "keyword": _time_queries(system, queries["keyword"], spec["k"]),
                 "question": _time_queries(system, queries["question"], spec["k"]),
             }
@@ -825,7 +880,8 @@ HEADER = [
 LEGEND = """\
 build s: index the slice and commit to disk; para/s = paragraphs ÷ build s;
   MB: index on disk (10^6 bytes)
-peak MiB: max RSS of the build process up to the end of the build (max of self and children),
+peak MiB: memory of the build up to its end: the summed RSS of the build process and its
+  worker processes, sampled every 50 ms (or the process's or a child's own peak RSS, if larger),
   including the interpreter and the slice held in memory (base_rss_mib in --json)
 kw / q p50, p95: ms per keyword query / question, warm, limit 10; nato-search includes hit.snippet()
   for every hit, peers fetch stored id + text but do no highlighting
@@ -969,6 +1025,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="xapian: also nato-search on Xapian shards served over loopback",
     )
     ap.add_argument("--shards", default="1", help="with --backend xapian: shard counts, e.g. 1,2,4")
+    ap.add_argument(
+        "--workers",
+        default="",
+        help="also nato-search built by this many processes (e.g. 1,2); "
+        "the nato-search row is build_index's default, one per core",
+    )
     args = ap.parse_args(argv)
     args.systems = _comma_list(args.systems)
     for name in args.systems:
@@ -980,6 +1042,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         at = args.systems.index("nato-search") + 1 if "nato-search" in args.systems else 0
         xapian = [f"{XAPIAN_SYSTEM}{n}" for n in _comma_list(args.shards)]
         args.systems[at:at] = xapian
+    if args.workers:
+        if not all(n.isdigit() and int(n) > 0 for n in _comma_list(args.workers)):
+            ap.error(f"--workers takes positive whole numbers, not {args.workers!r}")
+        at = args.systems.index("nato-search") + 1 if "nato-search" in args.systems else 0
+        args.systems[at:at] = [f"{WORKERS_SYSTEM}{n}" for n in _comma_list(args.workers)]
     args.sizes = _comma_list(args.sizes)
     for s in args.sizes:
         if s != "all" and not (s.isdigit() and int(s) > 0):

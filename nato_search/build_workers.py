@@ -142,26 +142,32 @@ class WorkerError(RuntimeError):
 
 class _Worker:
     def __init__(self, folder: Path, env: dict[str, str]):
-        to_worker, self._their_input = _pipe()
-        self._their_output, from_worker = _pipe()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                f"from {__name__} import main; main()",
-                str(folder),
-                str(os.getpid()),
-                str(to_worker),
-                str(from_worker),
-            ],
-            pass_fds=(to_worker, from_worker),
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(to_worker)
-        os.close(from_worker)
-        self.input: BinaryIO = os.fdopen(self._their_input, "wb")
-        self.output: BinaryIO = os.fdopen(self._their_output, "rb")
+        worker_reads, parent_writes = _pipe()
+        parent_reads, worker_writes = _pipe()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"from {__name__} import main; main()",
+                    str(folder),
+                    str(os.getpid()),
+                    str(worker_reads),
+                    str(worker_writes),
+                ],
+                pass_fds=(worker_reads, worker_writes),
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+        except BaseException:
+            os.close(parent_writes)
+            os.close(parent_reads)
+            raise
+        finally:
+            os.close(worker_reads)
+            os.close(worker_writes)
+        self.input: BinaryIO = os.fdopen(parent_writes, "wb")
+        self.output: BinaryIO = os.fdopen(parent_reads, "rb")
 
     def send(self, message: Any) -> None:
         try:

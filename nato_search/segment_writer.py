@@ -74,6 +74,9 @@ class _Field:
         self.doc = array("i")
         self.freq = array("i")
         self.weight = array("d")
+        self.weighted = not fast
+        """Whether ``weight`` holds each posting's weight; else it is its frequency (all a
+        fast field's postings have the weight Whoosh gives them, their frequency)."""
         self.values: list[bytes] = []
         self.pos = array("i")
         """Positions of every posting, posting after posting (fast positions fields)."""
@@ -104,8 +107,10 @@ class SegmentBuilder:
         self._fields: dict[str, _Field] = {}
         self._values: dict[tuple[int, ...], bytes] = {}
         self._frequencies: dict[int, bytes] = {}
+        self._field_names: dict[tuple[str, ...], list[str]] = {}
+        self._plans: dict[str, tuple[FieldType, _Field | None, str, str]] = {}
         self.doc_count = 0
-        self._finished = False
+        self._broken = False
 
     def _field(self, name: str, field: FieldType) -> _Field:
         found = self._fields.get(name)
@@ -120,16 +125,34 @@ class SegmentBuilder:
             found = self._fields[name] = _Field(name, field, fast)
         return found
 
+    def _names(self, fields: dict[str, Any]) -> list[str]:
+        """The fields of a document, in the order Whoosh's writer takes them (sorted)."""
+        key = tuple(fields)
+        names = self._field_names.get(key)
+        if names is None:
+            names = sorted(name for name in fields if not name.startswith("_"))
+            for name in names:
+                if name not in self.schema:
+                    raise UnknownFieldError(f"No field named {name!r} in {self.schema}")
+            self._field_names[key] = names
+        return names
+
+    def _plan(self, name: str) -> tuple[FieldType, _Field | None, str, str]:
+        plan = self._plans.get(name)
+        if plan is None:
+            field = self.schema[name]
+            indexed = self._field(name, field) if field.indexed else None
+            plan = self._plans[name] = (field, indexed, f"_{name}_boost", f"_stored_{name}")
+        return plan
+
     def add_document(self, **fields: Any) -> None:
         """As Whoosh's ``add_document``: ``_stored_NAME`` stores another value than the one
         indexed, ``_boost`` and ``_NAME_boost`` weigh the postings."""
-        schema = self.schema
-        names = sorted(name for name in fields if not name.startswith("_"))
-        for name in names:
-            if name not in schema:
-                raise UnknownFieldError(f"No field named {name!r} in {schema}")
+        if self._broken:
+            raise ValueError("a document failed half-way: this segment cannot be finished")
+        names = self._names(fields)
         docnum = self.doc_count
-        docboost = float(fields.get("_boost", 1.0))
+        docboost = float(fields["_boost"]) if "_boost" in fields else 1.0
         perdoc = self._perdoc
         perdoc.start_doc(docnum)
         try:
@@ -137,19 +160,20 @@ class SegmentBuilder:
                 value = fields[name]
                 if value is None:
                     continue
-                field = schema[name]
+                field, indexed, boost_key, stored_key = self._plan(name)
                 length = 0
-                if field.indexed:
-                    boost = float(fields.get(f"_{name}_boost", docboost))
-                    length = self._index(self._field(name, field), value, docnum, boost)
+                if indexed is not None:
+                    boost = float(fields[boost_key]) if boost_key in fields else docboost
+                    length = self._index(indexed, value, docnum, boost)
                     if not field.scorable:
                         length = 0
-                stored = fields.get(f"_stored_{name}", value)
+                stored = fields[stored_key] if stored_key in fields else value
                 perdoc.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
                     column_value = field.to_column_value(stored)
                     perdoc.add_column_value(name, field.column_type, column_value)
         except BaseException:
+            self._broken = True  # some of its postings may be in
             perdoc.cancel_doc()
             raise
         perdoc.finish_doc()
@@ -173,7 +197,8 @@ class SegmentBuilder:
             field.term.extend(cast(list[int], numbers))
             field.doc.extend([docnum] * len(terms))
             field.freq.extend(counts)
-            field.weight.extend(map(float, counts))
+            if field.weighted:
+                field.weight.extend(map(float, counts))
             encoded: list[bytes | None]
             if field.positions:
                 keys = list(map(tuple, positions))
@@ -197,6 +222,9 @@ class SegmentBuilder:
         else:
             items = list(field.field.index(value))
             field.last = (value, items)
+        if not field.weighted:
+            field.weight = array("d", map(float, field.freq))
+            field.weighted = True
         length = 0
         for tbytes, freq, weight, vbytes in items:
             length += freq
@@ -235,7 +263,9 @@ class SegmentBuilder:
     def finish(self, folder: str | os.PathLike[str] | None = None) -> Segment | None:
         """Writes the segment's files (and, given the index ``folder``, its arrays beside
         them); returns the segment, or None when no document was added (nothing written)."""
-        self._finished = True
+        if self._broken:
+            self.cancel()
+            raise ValueError("a document failed half-way: this segment cannot be finished")
         perdoc = self._perdoc
         if not self.doc_count:
             self.cancel()
@@ -296,7 +326,6 @@ class SegmentBuilder:
 
     def cancel(self) -> None:
         """Removes whatever this builder wrote."""
-        self._finished = True
         self._remove_files()
 
     def _remove_files(self) -> None:
@@ -359,7 +388,10 @@ class _Grouped:
         doc_bytes = None
         if field.field.scorable:
             doc_bytes = _length_bytes(_doc_lengths(field, self.doc_count))
-        weights_all = np.frombuffer(field.weight, np.float64)
+        if field.weighted:
+            weights_all = np.frombuffer(field.weight, np.float64)
+        else:
+            weights_all = np.frombuffer(field.freq, np.int32).astype(np.float64)
         values = field.values
         empty_values = field.field.format.fixed_value_size()
         term = 0

@@ -13,6 +13,9 @@ from typing import Any
 
 from whoosh import index as windex
 from whoosh.codec.base import Segment
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+from whoosh.reading import SegmentReader
 from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter, SegmentWriter
 
@@ -105,15 +108,21 @@ def open_writer(
 
 
 def write_arrays(path: str | os.PathLike[str]) -> None:
-    """The scorer's arrays for every segment of the latest commit that lacks them (new
-    segments, merged ones), while the lock is held: a killed writer leaves at most a
-    segment without them, which the next writer or reader builds."""
-    reader = windex.open_dir(str(path)).reader()
-    try:
-        for leaf, _ in reader.leaf_readers():
-            segment_arrays.for_reader(path, leaf, persist=True)
-    finally:
-        reader.close()
+    """The scorer's arrays for every segment of the latest commit that lacks them (merged
+    segments; a segment Whoosh's writer wrote), while the lock is held: a killed writer
+    leaves at most a segment without them, which the next writer or reader builds.
+
+    Only those segments are opened, and without memory maps: Whoosh copies each mapped
+    part of a compound segment into memory, the whole postings file included."""
+    storage = FileStorage(str(path), supports_mmap=False)
+    toc = TOC.read(storage, "MAIN")
+    for segment in toc.segments:
+        if segment_arrays.load(path, segment.segment_id(), segment.doc_count_all()) is None:
+            reader = SegmentReader(storage, toc.schema, segment)
+            try:
+                segment_arrays.for_reader(path, reader, persist=True)
+            finally:
+                reader.close()
     segment_arrays.remove_stale_temporaries(path)
 
 
@@ -177,17 +186,15 @@ class LeanWriter(SegmentWriter):  # type: ignore[misc]
     """Whoosh's writer for deletes and merges; the documents added go to a
     :class:`SegmentBuilder`, whose segment joins the same commit."""
 
-    def __init__(self, ix: Any, **options: Any):
-        super().__init__(ix, **options)
-        self.builder: SegmentBuilder | None = None
-        if supports(self.schema):
-            self.builder = SegmentBuilder(self.storage, self.schema, self.indexname)
+    builder: SegmentBuilder | None = None
 
     def add_document(self, **fields: Any) -> None:
-        if self.builder is None:
+        if not supports(self.schema):
             super().add_document(**fields)
-        else:
-            self.builder.add_document(**fields)
+            return
+        if self.builder is None:
+            self.builder = SegmentBuilder(self.storage, self.schema, self.indexname)
+        self.builder.add_document(**fields)
 
     def _commit_toc(self, segments: list[Segment]) -> None:
         if self.builder is not None:
