@@ -1,10 +1,10 @@
 """Building a new Whoosh index on several cores: worker processes each write a segment.
 
 The parent reads the documents and hands them out in batches, in turn, to
-``workers`` processes (``python -c`` running :func:`main`); each writes
-one segment of the new index with a :class:`SegmentBuilder`, with its arrays,
-and sends the segment back. The parent lists them all in one table of
-contents: one commit. A small build (under :data:`PARALLEL_FROM` paragraphs,
+``workers - 1`` processes (``python -c`` running :func:`main`) and itself;
+each writes one segment of the new index with a :class:`SegmentBuilder`,
+with its arrays (a worker sends its segment back). The parent lists them all
+in one table of contents: one commit. A small build (under :data:`PARALLEL_FROM` paragraphs,
 unless ``workers`` was given) runs in the calling process, as does
 ``workers=1``.
 
@@ -80,20 +80,29 @@ def write_segments(
                 break
         else:
             count = 1
-    if count == 1:
-        builder = SegmentBuilder(storage, schema, _INDEX_NAME)
-        try:
-            write_documents(builder, [*ahead, *stream])
-            segment = builder.finish(folder)
-        except BaseException:
-            builder.cancel()
-            raise
-        segments = [] if segment is None else [segment]
-    else:
-        with _Workers(folder, count) as pool:
-            for batch in _batches(ahead, stream, count):
-                pool.send(batch)
-            segments = pool.finish()
+    builder = SegmentBuilder(storage, schema, _INDEX_NAME)  # this process's own segment
+    try:
+        if count == 1:
+            write_documents(builder, itertools.chain(ahead, stream))
+            segments = []
+        else:
+            with _Workers(folder, count - 1) as pool:
+                # Every count-th batch is this process's, written once the next batch of
+                # a worker is sent: the workers keep one batch in hand while it writes.
+                own: list[Document] = []
+                for number, batch in enumerate(_batches(ahead, stream, count)):
+                    if number % count == count - 1:
+                        write_documents(builder, own)
+                        own = batch
+                    else:
+                        pool.send(batch)
+                write_documents(builder, own)
+                segments = pool.finish()
+        segment = builder.finish(folder)
+    except BaseException:
+        builder.cancel()
+        raise
+    segments += [] if segment is None else [segment]
     TOC(schema, segments, 1).write(storage, _INDEX_NAME)
     clean_files(storage, _INDEX_NAME, 1, segments)  # the empty index's table of contents
     shutil.rmtree(folder / f"{_INDEX_NAME}.tmp", ignore_errors=True)

@@ -191,7 +191,8 @@ def test_adding_while_another_process_rebuilds_never_fails(tmp_path, monkeypatch
     write_folder(folder, 20, 5)
     path = tmp_path / "ix"
     nato_search.build_index(folder, path).close()
-    builder = helper("rebuild-loop", folder, path, 4)
+    # worker processes start anew for every rebuild: give the loop time for two or more
+    builder = helper("rebuild-loop", folder, path, 12 if workers else 4)
     assert builder.stdout.readline() == "started\n"
     added = 0
     with nato_search.open_index(path) as ix:

@@ -153,7 +153,7 @@ def postings_by_paragraph(path):
 
 
 @pytest.fixture
-def three_builds(tmp_path):
+def builds(tmp_path):
     documents = corpus()
     stock = tmp_path / "stock"
     _empty_index(stock)
@@ -164,18 +164,21 @@ def three_builds(tmp_path):
         pass
     with nato_search.build_index(documents, tmp_path / "two", workers=2):
         pass
-    return stock, tmp_path / "one", tmp_path / "two"
+    with nato_search.build_index(documents, tmp_path / "three", workers=3):
+        pass
+    return stock, tmp_path / "one", tmp_path / "two", tmp_path / "three"
 
 
-def test_one_worker_two_workers_and_whoosh_build_the_same_index(three_builds):
-    stock, one, two = three_builds
+def test_one_two_three_workers_and_whoosh_build_the_same_index(builds):
+    stock, one, two, three = builds
     assert len(windex.open_dir(str(one))._segments()) == 1
     assert len(windex.open_dir(str(two))._segments()) == 2  # one per worker, one commit
+    assert len(windex.open_dir(str(three))._segments()) == 3
     assert sorted(p.name for p in two.glob("_MAIN_*.toc")) == ["_MAIN_1.toc"]
     expected = postings_by_paragraph(stock)
     assert expected[4] == 308
     assert expected[0]["text", b"defens"][("seed", 0)] == (2.0, [3, 6])  # title, gap, text
-    for path in (one, two):
+    for path in (one, two, three):
         found = postings_by_paragraph(path)
         for name, a, b in zip(
             ("postings", "lengths", "stored", "stats", "count"), found, expected, strict=True
@@ -183,8 +186,8 @@ def test_one_worker_two_workers_and_whoosh_build_the_same_index(three_builds):
             assert a == b, (path.name, name)
 
 
-def test_the_arrays_written_with_a_segment_are_those_read_from_it(three_builds):
-    for path in three_builds[1:]:
+def test_the_arrays_written_with_a_segment_are_those_read_from_it(builds):
+    for path in builds[1:]:
         reader = windex.open_dir(str(path)).reader()
         for leaf, _ in reader.leaf_readers():
             segment = leaf.segment()
@@ -201,16 +204,16 @@ def test_the_arrays_written_with_a_segment_are_those_read_from_it(three_builds):
         reader.close()
 
 
-def test_stock_whoosh_searches_a_built_index_phrases_included(three_builds):
-    for path in three_builds:
+def test_stock_whoosh_searches_a_built_index_phrases_included(builds):
+    for path in builds:
         with windex.open_dir(str(path)).searcher() as searcher:
             hits = searcher.search(wq.Phrase("text", ["defens", "aerien"]), limit=None)
             found = sorted((h["doc_id"], h["paragraph"]) for h in hits)
             assert ("seed", 0) in found and ("seed", 1) not in found
 
 
-def test_an_add_after_a_parallel_build_writes_a_segment_of_its_own(three_builds):
-    path = three_builds[2]
+def test_an_add_after_a_parallel_build_writes_a_segment_of_its_own(builds):
+    path = builds[2]
     with nato_search.open_index(path) as ix:
         ix.add([Document("late", "Tard", None, ["Le xylophone de Kouleba."])])
         assert [h.doc_id for h in ix.search("xylophone")] == ["late"]
@@ -258,7 +261,7 @@ def _source(then):
 def test_a_worker_killed_fails_the_build_and_leaves_nothing(site):
     def kill_a_worker():
         workers = _children()
-        assert len(workers) == 2
+        assert len(workers) == 1  # and this process, which writes a segment too
         os.kill(workers[0], signal.SIGKILL)
 
     with pytest.raises(build_workers.WorkerError, match="killed by signal 9"):
@@ -269,7 +272,7 @@ def test_a_worker_killed_fails_the_build_and_leaves_nothing(site):
 
 def test_an_interrupted_build_stops_its_workers_and_leaves_nothing(site):
     def interrupt():
-        assert len(_children()) == 2
+        assert len(_children()) == 1
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -311,7 +314,7 @@ def test_ctrl_c_stops_a_build_and_its_workers(site):
         while "waiting" not in out.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "waiting" in out.read_text()
-        assert len(_session(build.pid)) == 3  # the parent and its two workers
+        assert len(_session(build.pid)) == 2  # the parent and its worker
         os.killpg(build.pid, signal.SIGINT)
         assert build.wait(timeout=20) != 0
         assert "KeyboardInterrupt" in out.read_text()
@@ -349,7 +352,7 @@ def test_a_small_build_runs_in_this_process_unless_told(site, monkeypatch):
     assert started == []
     monkeypatch.setattr(build_workers, "PARALLEL_FROM", 100)
     nato_search.build_index(corpus(), site / "big").close()
-    assert started == [2]
+    assert started == [1]  # a worker process, and this one
 
 
 def test_workers_must_be_a_positive_whole_number(site):
