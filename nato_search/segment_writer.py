@@ -285,7 +285,9 @@ class SegmentBuilder:
                 # blocks are written here whole, into the same file, in the same format.
                 group.write(writer._postfile, writer._tindex, pack_ushort(writer._fieldid))
                 writer.finish_field()
+                field.values = []  # written: let go
             writer.close()
+            self._values.clear()
             if self.segment.should_assemble():
                 self.segment.create_compound_file(self.storage)
             if folder is not None:
