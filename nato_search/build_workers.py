@@ -3,8 +3,11 @@
 The parent reads the documents and hands them out in batches, in turn, to
 ``workers - 1`` processes (``python -c`` running :func:`main`) and itself;
 each writes one segment of the new index with a :class:`SegmentBuilder`,
-with its arrays (a worker sends its segment back). The parent lists them all
-in one table of contents: one commit. A small build (under :data:`PARALLEL_FROM` paragraphs,
+with its arrays (a worker sends its segment back). A worker that still has
+two batches in hand (starting up, or slower on a busy machine) passes its
+turn to the parent, so which segment holds a paragraph depends on timing; the
+index holds the same postings either way. The parent lists the segments in
+one table of contents: one commit. A small build (under :data:`PARALLEL_FROM` paragraphs,
 unless ``workers`` was given) runs in the calling process, as does
 ``workers=1``.
 
@@ -24,6 +27,7 @@ import fcntl
 import itertools
 import os
 import pickle
+import select
 import shutil
 import signal
 import subprocess
@@ -44,7 +48,7 @@ from .writing import Progress, write_documents
 PARALLEL_FROM = 4000
 """Paragraphs from which a build with the default ``workers`` starts worker processes:
 below that, starting them costs more than they save."""
-BATCH = 1000
+BATCH = 500
 """Paragraphs handed to a worker at a time."""
 _PIPE_SIZE = 1 << 20
 _INDEX_NAME = "MAIN"
@@ -87,16 +91,11 @@ def write_segments(
             segments = []
         else:
             with _Workers(folder, count - 1) as pool:
-                # Every count-th batch is this process's, written once the next batch of
-                # a worker is sent: the workers keep one batch in hand while it writes.
-                own: list[Document] = []
+                # Batches in turn to each worker and this process; this process also writes
+                # the batches of a worker that has two in hand (still starting, or slower).
                 for number, batch in enumerate(_batches(ahead, stream, count)):
-                    if number % count == count - 1:
-                        write_documents(builder, own)
-                        own = batch
-                    else:
-                        pool.send(batch)
-                write_documents(builder, own)
+                    if number % count == count - 1 or not pool.take(batch):
+                        write_documents(builder, batch)
                 segments = pool.finish()
         segment = builder.finish(folder)
     except BaseException:
@@ -176,7 +175,10 @@ class _Worker:
             os.close(worker_reads)
             os.close(worker_writes)
         self.input: BinaryIO = os.fdopen(parent_writes, "wb")
-        self.output: BinaryIO = os.fdopen(parent_reads, "rb")
+        # unbuffered, so that select() tells whether a reply is waiting
+        self.output: BinaryIO = os.fdopen(parent_reads, "rb", buffering=0)
+        self.in_hand = 0
+        """Batches sent that the worker has not finished yet."""
 
     def send(self, message: Any) -> None:
         try:
@@ -184,15 +186,29 @@ class _Worker:
             self.input.flush()
         except BrokenPipeError:
             raise self.failure() from None
+        self.in_hand += message is not None
 
-    def result(self) -> Segment | None:
+    def busy(self) -> bool:
+        """Whether the worker still has two batches in hand (one it writes, one waiting)."""
+        while self.in_hand and select.select([self.output], [], [], 0)[0]:
+            self._reply()  # each reply is one small write: readable means all there
+        return self.in_hand >= 2
+
+    def _reply(self) -> Any:
         try:
             kind, value = pickle.load(self.output)
         except (EOFError, pickle.UnpicklingError):
             raise self.failure() from None
         if kind == "error":
             raise value
-        segment: Segment | None = value
+        if kind == "batch":
+            self.in_hand -= 1
+        return value
+
+    def result(self) -> Segment | None:
+        while self.in_hand:
+            self._reply()
+        segment: Segment | None = self._reply()
         return segment
 
     def failure(self) -> BaseException:
@@ -236,9 +252,15 @@ class _Workers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def send(self, batch: list[Document]) -> None:
-        self.workers[self._next].send(batch)
+    def take(self, batch: list[Document]) -> bool:
+        """Hands ``batch`` to the next worker in turn; False (the caller writes it) when that
+        worker has two in hand already: a worker still starting, or slower."""
+        worker = self.workers[self._next]
         self._next = (self._next + 1) % len(self.workers)
+        if worker.busy():
+            return False
+        worker.send(batch)
+        return True
 
     def finish(self) -> list[Segment]:
         for worker in self.workers:
@@ -279,6 +301,8 @@ def _serve(folder: str, input_fd: int, output_fd: int) -> int:
             builder = SegmentBuilder(storage, storage.open_index(_INDEX_NAME).schema, _INDEX_NAME)
             while (batch := pickle.load(messages)) is not None:
                 write_documents(builder, batch)
+                pickle.dump(("batch", None), replies, pickle.HIGHEST_PROTOCOL)
+                replies.flush()
             reply: tuple[str, Any] = ("done", builder.finish(folder))
         except EOFError:  # the parent went away
             if builder is not None:
