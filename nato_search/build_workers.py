@@ -88,7 +88,7 @@ def write_segments(
     try:
         if count == 1:
             write_documents(builder, itertools.chain(ahead, stream))
-            segments = []
+            segments = [builder.finish(folder)]
         else:
             with _Workers(folder, count - 1) as pool:
                 # Batches in turn to each worker and this process; this process also writes
@@ -96,12 +96,13 @@ def write_segments(
                 for number, batch in enumerate(_batches(ahead, stream, count)):
                     if number % count == count - 1 or not pool.take(batch):
                         write_documents(builder, batch)
-                segments = pool.finish()
-        segment = builder.finish(folder)
+                pool.end_input()
+                own = builder.finish(folder)  # while the workers write theirs
+                segments = [*pool.results(), own]
     except BaseException:
         builder.cancel()
         raise
-    segments += [] if segment is None else [segment]
+    segments = [s for s in segments if s is not None]
     TOC(schema, segments, 1).write(storage, _INDEX_NAME)
     clean_files(storage, _INDEX_NAME, 1, segments)  # the empty index's table of contents
     shutil.rmtree(folder / f"{_INDEX_NAME}.tmp", ignore_errors=True)
@@ -262,9 +263,13 @@ class _Workers:
         worker.send(batch)
         return True
 
-    def finish(self) -> list[Segment]:
+    def end_input(self) -> None:
+        """No more batches: each worker writes its segment."""
         for worker in self.workers:
             worker.send(None)
+
+    def results(self) -> list[Segment]:
+        """The workers' segments, once written."""
         segments = [worker.result() for worker in self.workers]
         return [s for s in segments if s is not None]
 
