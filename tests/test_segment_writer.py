@@ -24,7 +24,7 @@ from whoosh.index import TOC
 import nato_search
 from nato_search import Document, build_workers
 from nato_search import segment_arrays as sa
-from nato_search.analysis import FIELD_BREAK, french_analyzer
+from nato_search.analysis import FIELD_BREAK, TERM_SEPARATOR, french_analyzer
 from nato_search.schema import make_schema
 from nato_search.segment_writer import BLOCK, SegmentBuilder
 from nato_search.writing import write_documents
@@ -66,8 +66,15 @@ def corpus():
             + f" défense terme{n}x{k}."
             for k in range(5)
         ]
+        metadata = {"source": f"agence{n % 3}", "tags": ["otan", f"t{n % 4}"]} if n % 2 else {}
         docs.append(
-            Document(f"gen{n:02d}", f"Rapport {n % 7}", dt.date(2022, 1 + n % 12, 1), paragraphs)
+            Document(
+                f"gen{n:02d}",
+                f"Rapport {n % 7}",
+                dt.date(2022, 1 + n % 12, 1),
+                paragraphs,
+                metadata,
+            )
         )
     return docs
 
@@ -196,7 +203,7 @@ def test_the_arrays_written_with_a_segment_are_those_read_from_it(builds):
             fresh = sa.build(leaf)
             for name in ("length", "day"):
                 assert np.array_equal(getattr(saved, name), getattr(fresh, name)), name
-            for field in ("words", "names"):
+            for field in ("words", "names", "keys"):
                 a, b = getattr(saved, field), getattr(fresh, field)
                 for part in ("term_blob", "term_off", "post_off", "docs", "tf", "pos_term", "pos"):
                     x, y = getattr(a, part), getattr(b, part)
@@ -362,14 +369,14 @@ def test_workers_must_be_a_positive_whole_number(site):
 
 
 def test_fields_the_fast_path_does_not_know_go_through_whoosh_s_own_index(tmp_path):
-    """A schema with more fields (a stored one, a key=value one, words as written), and
-    boosts: the lean writer still writes the bytes Whoosh writes."""
+    """A schema with more fields (stored ones, key=value ones, words as written, a number),
+    and boosts: the lean writer still writes the bytes Whoosh writes."""
     from whoosh.analysis import StandardAnalyzer
     from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT
 
     def schema():
         schema = make_schema(french_analyzer())
-        schema.add("meta", STORED())
+        schema.add("extra", STORED())
         schema.add("filter", KEYWORD(commas=True, lowercase=True))
         schema.add("surface", TEXT(analyzer=StandardAnalyzer(stoplist=None)))
         schema.add("year", NUMERIC(int))
@@ -382,7 +389,8 @@ def test_fields_the_fast_path_does_not_know_go_through_whoosh_s_own_index(tmp_pa
             paragraph=0,
             text="La défense aérienne.",
             names="Kouleba",
-            meta={"k": 1},
+            extra={"k": 1},
+            keys=f"doc_id=a{TERM_SEPARATOR}lang=fr",
             filter="lang=fr,kind=news",
             surface="La défense aérienne",
             year=2024,
