@@ -14,7 +14,7 @@ from .indexing import (
     open_index,
     update_index,
 )
-from .search import Hit, Index, IndexDamagedError, IndexLockedError, Results
+from .search import Hit, Index, IndexClosedError, IndexDamagedError, IndexLockedError, Results
 from .xapian_engine import ClusterConfigError, ShardError
 
 __version__ = "1.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "Document",
     "Hit",
     "Index",
+    "IndexClosedError",
     "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",

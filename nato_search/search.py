@@ -63,6 +63,10 @@ class IndexLockedError(RuntimeError):
     """Another writer holds the index's lock (it is released when that writer ends or dies)."""
 
 
+class IndexClosedError(ValueError):
+    """The :class:`Index` was closed; open it again to search or write."""
+
+
 class IndexDamagedError(RuntimeError):
     """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
 
@@ -272,7 +276,7 @@ class Index:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ValueError(f"index {self.path} is closed")
+            raise IndexClosedError(f"index {self.path} is closed")
 
     def add(self, documents: Sources, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Indexes new documents (files, folders or Documents); returns the paragraphs added.

@@ -42,7 +42,7 @@ from starlette.staticfiles import StaticFiles
 from . import __version__
 from .indexing import IndexNotFoundError, IndexVersionError, open_index
 from .pool import POOL_SIZE
-from .search import Index, IndexDamagedError, Results
+from .search import Index, IndexClosedError, IndexDamagedError, Results
 from .snippets import mark
 from .xapian_engine import ShardError
 
@@ -106,7 +106,10 @@ class _Searcher:
     async def run(self, work: Callable[[Index], T]) -> T:
         """``work(index)`` on a search thread; the event loop only awaits it."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, lambda: work(self.index()))
+        try:
+            return await loop.run_in_executor(self._threads, lambda: work(self.index()))
+        except IndexClosedError as exc:  # an Index the app was given, closed by its owner
+            raise Unavailable(str(exc)) from exc
 
     def index(self) -> Index:
         if self._index is not None:

@@ -305,6 +305,17 @@ def test_a_missing_index_is_a_503_until_it_is_built(tmp_path: Path) -> None:
         assert later.get("/search", params={"q": "munitions"}).json()["total"] == 2
 
 
+def test_an_index_closed_by_its_owner_is_a_503(tmp_path: Path) -> None:
+    ix = nato_search.build_index(web_fixture.SEEDS, tmp_path / "ix")
+    with TestClient(create_app(ix)) as client:
+        assert client.get("/search", params={"q": "munitions"}).status_code == 200
+        ix.close()
+        for url in ("/health", "/search?q=munitions", "/documents/convoi-03"):
+            answer = client.get(url)
+            assert answer.status_code == 503, url
+            assert answer.json()["error"] == f"index {ix.path} is closed"
+
+
 def test_a_misconfigured_app_answers_500_without_a_traceback() -> None:
     with TestClient(create_app(42), raise_server_exceptions=False) as broken:  # type: ignore[arg-type]
         answer = broken.get("/health")
