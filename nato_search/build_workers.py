@@ -41,9 +41,9 @@ from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
-from .corpus import CorpusError, Document
+from .corpus import Document
 from .segment_writer import SegmentBuilder
-from .writing import Progress, write_documents
+from .writing import Progress, unique_documents, write_documents
 
 PARALLEL_FROM = 4000
 """Paragraphs from which a build with the default ``workers`` starts worker processes:
@@ -72,7 +72,7 @@ def write_segments(
     """Writes ``documents`` into the empty Whoosh index at ``folder`` in one commit."""
     storage = FileStorage(str(folder))
     schema = storage.open_index(_INDEX_NAME).schema
-    stream = _checked(documents, progress)
+    stream = unique_documents(documents, progress)
     count = default_workers() if workers is None else workers
     ahead: list[Document] = []
     paragraphs = 0
@@ -106,19 +106,6 @@ def write_segments(
     TOC(schema, segments, 1).write(storage, _INDEX_NAME)
     clean_files(storage, _INDEX_NAME, 1, segments)  # the empty index's table of contents
     shutil.rmtree(folder / f"{_INDEX_NAME}.tmp", ignore_errors=True)
-
-
-def _checked(documents: Iterable[Document], progress: Progress | None) -> Iterator[Document]:
-    seen: set[str] = set()
-    paragraphs = 0
-    for document in documents:
-        if document.id in seen:
-            raise CorpusError(f"two documents have the id {document.id!r}")
-        seen.add(document.id)
-        paragraphs += len(document.paragraphs)
-        yield document
-        if progress:
-            progress(len(seen), paragraphs)
 
 
 def _batches(

@@ -157,29 +157,37 @@ def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_documents(
-    writer: Any,
-    documents: Iterable[Document],
-    *,
-    replace: bool = False,
-    progress: Progress | None = None,
-) -> list[str]:
-    """Adds each document's paragraphs (to a Whoosh writer or a :class:`SegmentBuilder`);
-    with ``replace``, first removes what its id held."""
+def unique_documents(
+    documents: Iterable[Document], progress: Progress | None = None
+) -> Iterator[Document]:
+    """``documents`` as given, refusing an id met twice; ``progress`` is told after each
+    one has been handled (when the next is asked for)."""
     seen: set[str] = set()
     paragraphs = 0
     for document in documents:
         if document.id in seen:
             raise CorpusError(f"two documents have the id {document.id!r}")
         seen.add(document.id)
+        paragraphs += len(document.paragraphs)
+        yield document
+        if progress:
+            progress(len(seen), paragraphs)
+
+
+def write_documents(
+    writer: Any,
+    documents: Iterable[Document],
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> None:
+    """Adds each document's paragraphs (to a Whoosh writer or a :class:`SegmentBuilder`);
+    with ``replace``, first removes what its id held."""
+    for document in unique_documents(documents, progress):
         if replace:
             writer.delete_by_term("doc_id", document.id)
         for fields in paragraph_fields(document):
             writer.add_document(**fields)
-        paragraphs += len(document.paragraphs)
-        if progress:
-            progress(len(seen), paragraphs)
-    return list(seen)
 
 
 class LeanWriter(SegmentWriter):  # type: ignore[misc]
