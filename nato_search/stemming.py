@@ -104,6 +104,8 @@ _SUFFIX_RULES = (
     Rule("ition", "", 9),  # disposition → dispos(er)
 )
 
+_SUFFIXES = tuple(rule.suffix for rule in _SUFFIX_RULES)
+
 _R_ENDINGS = ("er", "ir", "ur")
 """deviation: the paper drops any final -r; here only that of -er, -ir, -ur (chanter,
 finir, majeur), so centre does not become "cent"."""
@@ -127,7 +129,8 @@ def light_stem(word: str) -> str:
 
 def _has_digit(word: str) -> bool:
     # Numbers and codes (2024, 22h00, f35) are never stemmed: 1000 is not 100.
-    return any(c.isdigit() for c in word)
+    # (Letters are never digits: most words are answered by isalpha alone.)
+    return not word.isalpha() and any(c.isdigit() for c in word)
 
 
 def _singular(word: str) -> str:
@@ -146,6 +149,8 @@ def _singular(word: str) -> str:
 
 
 def _strip_suffix(word: str) -> str:
+    if not word.endswith(_SUFFIXES):  # most words: no rule applies
+        return word
     for rule in _SUFFIX_RULES:
         if len(word) >= rule.min_length and word.endswith(rule.suffix):
             word = word[: -len(rule.suffix)] + rule.replacement
