@@ -52,6 +52,16 @@ BATCH = 500
 """Paragraphs handed to a worker at a time."""
 _PIPE_SIZE = 1 << 20
 _INDEX_NAME = "MAIN"
+_PACKAGE, _, _ = __name__.rpartition(".")
+_WORKER_CODE = (
+    # The package without its __init__, which imports the whole library (search, the
+    # web app...): a third of a worker's start. One BLAS thread: a worker does no algebra.
+    "import os, sys, types; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
+    f"package = types.ModuleType({_PACKAGE!r}); "
+    f"package.__path__ = [{str(Path(__file__).resolve().parent)!r}]; "
+    f"sys.modules[{_PACKAGE!r}] = package; "
+    f"from {__name__} import main; main()"
+)
 
 
 def default_workers() -> int:
@@ -137,7 +147,7 @@ class WorkerError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, folder: Path, env: dict[str, str]):
+    def __init__(self, folder: Path):
         worker_reads, parent_writes = _pipe()
         parent_reads, worker_writes = _pipe()
         try:
@@ -145,14 +155,13 @@ class _Worker:
                 [
                     sys.executable,
                     "-c",
-                    f"from {__name__} import main; main()",
+                    _WORKER_CODE,
                     str(folder),
                     str(os.getpid()),
                     str(worker_reads),
                     str(worker_writes),
                 ],
                 pass_fds=(worker_reads, worker_writes),
-                env=env,
                 stdin=subprocess.DEVNULL,
             )
         except BaseException:
@@ -222,14 +231,11 @@ class _Workers:
     """``count`` worker processes, each writing one segment; all killed on leaving."""
 
     def __init__(self, folder: Path, count: int):
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         self.workers: list[_Worker] = []
         self._next = 0
         try:
             for _ in range(count):
-                self.workers.append(_Worker(folder, env))
+                self.workers.append(_Worker(folder))
         except BaseException:
             self.close()
             raise
