@@ -532,7 +532,7 @@ def _add_terms(tindex: Any, keys: list[bytes], values: list[bytes]) -> None:
         tindex.index,
         _LENGTHS.pack,
     )
-    parts = []
+    parts: list[bytes] = []
     for key, value in zip(keys, values, strict=True):
         index.append(position)
         hashed = hashfn(key)
