@@ -50,9 +50,10 @@ CHUNK = 1 << 16
 _VALUE_CACHE = 200_000
 """Encoded position lists remembered (most postings are one position: few distinct values)."""
 
+_TERM_INFO = W3TermInfo._struct
+"""How W3TermInfo.to_bytes packs a term's statistics, before the posting extent."""
 # length_to_byte as an array lookup: the byte of a length is the number of table
 # entries below it (bisect_left), 255 from the table's last entry on.
-_TERM_INFO = W3TermInfo._struct
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], np.int64)
 
 
