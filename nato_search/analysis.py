@@ -335,8 +335,9 @@ class WordCachedAnalyzer(Analyzer):
         for raw in self.tokenizer.words(value):
             word = raw.group()
             tokens = cache.get(word)
-            if tokens is None:
-                tokens = self._word(word, mode, True)
+            if tokens is None:  # learn the rest of the text's words in one run of the chain
+                cache = self._learn_tokens(_WORD.findall(value, raw.start()), mode)
+                tokens = cache[word]
             start = raw.start()
             if breaks:
                 if FIELD_BREAK in value[previous_end:start]:
@@ -346,6 +347,32 @@ class WordCachedAnalyzer(Analyzer):
                 out.append((text, pos, start + first, start + last))
                 pos += 1
         return out
+
+    def _learn_tokens(self, words: list[str], mode: str) -> dict[str, _WordTokens]:
+        """The tokens (stopwords removed) of the words not seen yet, from one run of the
+        chain over all of them, as :meth:`_learn` does for terms; returns the cache, which
+        then holds every word given."""
+        cache = self._words(mode, True)
+        new = list(dict.fromkeys(w for w in words if w not in cache))
+        if len(cache) + len(new) > self.cache_size:
+            cache.clear()
+            new = list(dict.fromkeys(words))
+        starts = []
+        offset = 0
+        for word in new:
+            starts.append(offset)
+            offset += len(word) + 1
+        found: list[list[tuple[str, int, int, bool]]] = [[] for _ in new]
+        stream = self.tokenizer(" ".join(new), positions=True, chars=True, mode=mode)
+        for step in self.filters:
+            stream = step(stream)
+        for token in stream:
+            i = bisect.bisect_right(starts, token.startchar) - 1
+            start = starts[i]
+            found[i].append((token.text, token.startchar - start, token.endchar - start, False))
+        for word, tokens in zip(new, found, strict=True):
+            cache[word] = tuple(tokens)
+        return cache
 
     def term_positions(self, value: str, mode: str = "index") -> dict[str, list[int]]:
         """Each term of ``value`` with its positions, in order of first appearance: the

@@ -19,6 +19,7 @@ is not a plain list of small ints) is decoded by Whoosh's own code instead.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -67,6 +68,8 @@ _TERMINFO = struct.Struct("!BfIBBfII")  # flags, weight, doc freq, lengths, max 
 _EXTENT = struct.Struct("!qi")  # offset and length of a posting list in the postings file
 _BLOCK_LENGTH = struct.Struct("!i")
 _BLOCK_MAGIC = b"W3Bl"
+LOOKUPS_KEPT = 50_000
+"""Term lookups a field remembers (about 5 MB at most)."""
 _TERMS_EXT = ".trm"
 _POSTINGS_EXT = ".pst"
 
@@ -91,16 +94,24 @@ class FieldPostings:
     cost 8 bytes a posting (a third of the file at 180,000 paragraphs)."""
     pos: Counts | None = None
     """Positions, ascending within a posting (uint16 where every one fits, else int32)."""
+    _looked_up: dict[str, int] = dataclasses.field(default_factory=dict, repr=False)
+    """Recent answers of :meth:`lookup`: a search looks each of its terms up several times."""
 
     def __len__(self) -> int:
         return len(self.term_off) - 1
 
     def lookup(self, term: str) -> int:
-        """The index of ``term``, or -1: a binary search on the blob, no dict."""
-        key = term.encode("utf-8")
-        i = self._first_at_least(key)
-        found = i < len(self) and self.term_bytes(i) == key
-        return i if found else -1
+        """The index of ``term``, or -1: a binary search on the blob (its answers remembered,
+        a bounded number of them)."""
+        found = self._looked_up.get(term)
+        if found is None:
+            key = term.encode("utf-8")
+            i = self._first_at_least(key)
+            found = i if i < len(self) and self.term_bytes(i) == key else -1
+            if len(self._looked_up) >= LOOKUPS_KEPT:
+                self._looked_up.clear()  # another thread may miss meanwhile: it searches again
+            self._looked_up[term] = found
+        return found
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """``(lo, hi)``: terms ``lo`` to ``hi - 1`` are those starting with ``prefix``

@@ -199,6 +199,17 @@ def test_lookup_of_missing_terms_and_terms_with_digits(path):
     reader.close()
 
 
+def test_lookups_are_remembered_within_a_bound_and_stay_right(path, monkeypatch):
+    monkeypatch.setattr(sa, "LOOKUPS_KEPT", 5)
+    reader, leaves = _leaves(path)
+    postings = sa.build(leaves[0]).words
+    asked = [postings.term(i) for i in range(len(postings))] + ["zzz-absent", ""]
+    for _ in range(2):  # the second round is answered partly from memory
+        assert [postings.lookup(t) for t in asked] == [*range(len(postings)), -1, -1]
+        assert 0 < len(postings._looked_up) <= 5
+    reader.close()
+
+
 def _all_arrays(arrays):
     return sa._named_arrays(arrays)
 

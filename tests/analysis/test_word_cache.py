@@ -82,3 +82,11 @@ def test_spans_give_the_token_stream_as_tuples():
             ]
             assert analyzer.spans(text, mode) == stream
             assert len(stream) > 3
+
+
+def test_spans_learn_a_texts_new_words_in_one_run_even_past_the_cache_bound():
+    small = french_analyzer("light")
+    small.cache_size = 3
+    expected = french_analyzer("light").spans(TEXT)
+    assert small.spans(TEXT) == expected
+    assert small.spans("les Alliés " + TEXT) == french_analyzer("light").spans("les Alliés " + TEXT)
