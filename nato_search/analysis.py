@@ -336,7 +336,7 @@ class WordCachedAnalyzer(Analyzer):
             word = raw.group()
             tokens = cache.get(word)
             if tokens is None:  # learn the rest of the text's words in one run of the chain
-                cache = self._learn_tokens(_WORD.findall(value, raw.start()), mode)
+                self._learn(cache, _WORD.findall(value, raw.start()), mode, offsets=True)
                 tokens = cache[word]
             start = raw.start()
             if breaks:
@@ -347,32 +347,6 @@ class WordCachedAnalyzer(Analyzer):
                 out.append((text, pos, start + first, start + last))
                 pos += 1
         return out
-
-    def _learn_tokens(self, words: list[str], mode: str) -> dict[str, _WordTokens]:
-        """The tokens (stopwords removed) of the words not seen yet, from one run of the
-        chain over all of them, as :meth:`_learn` does for terms; returns the cache, which
-        then holds every word given."""
-        cache = self._words(mode, True)
-        new = list(dict.fromkeys(w for w in words if w not in cache))
-        if len(cache) + len(new) > self.cache_size:
-            cache.clear()
-            new = list(dict.fromkeys(words))
-        starts = []
-        offset = 0
-        for word in new:
-            starts.append(offset)
-            offset += len(word) + 1
-        found: list[list[tuple[str, int, int, bool]]] = [[] for _ in new]
-        stream = self.tokenizer(" ".join(new), positions=True, chars=True, mode=mode)
-        for step in self.filters:
-            stream = step(stream)
-        for token in stream:
-            i = bisect.bisect_right(starts, token.startchar) - 1
-            start = starts[i]
-            found[i].append((token.text, token.startchar - start, token.endchar - start, False))
-        for word, tokens in zip(new, found, strict=True):
-            cache[word] = tuple(tokens)
-        return cache
 
     def term_positions(self, value: str, mode: str = "index") -> dict[str, list[int]]:
         """Each term of ``value`` with its positions, in order of first appearance: the
@@ -387,7 +361,7 @@ class WordCachedAnalyzer(Analyzer):
             for word in words:
                 texts = terms.get(word)
                 if texts is None:
-                    self._learn([w for part in parts for w in part], mode)
+                    self._learn(terms, [w for part in parts for w in part], mode)
                     texts = terms[word]
                 for text in texts:
                     positions = out.get(text)
@@ -398,28 +372,35 @@ class WordCachedAnalyzer(Analyzer):
                     pos += 1
         return out
 
-    def _learn(self, words: list[str], mode: str) -> None:
-        """The terms of the words not seen yet, from one run of the chain over all of them:
-        setting the chain up costs more than running it, and a word's terms never depend on
-        its neighbours."""
-        terms = self._terms.setdefault(mode == "query", {})
-        new = list(dict.fromkeys(w for w in words if w not in terms))
-        if len(terms) + len(new) > self.cache_size:
-            terms.clear()
+    def _learn(
+        self, cache: dict[str, Any], words: list[str], mode: str, offsets: bool = False
+    ) -> None:
+        """Puts in ``cache`` the words not in it yet, from one run of the chain over all of
+        them (setting the chain up costs more than running it, and a word's tokens never
+        depend on its neighbours): their terms, or with ``offsets`` their tokens as
+        :meth:`_word` gives them (stopwords removed)."""
+        new = list(dict.fromkeys(w for w in words if w not in cache))
+        if len(cache) + len(new) > self.cache_size:
+            cache.clear()
             new = list(dict.fromkeys(words))
         starts = []
         offset = 0
         for word in new:
             starts.append(offset)
             offset += len(word) + 1
-        found: list[list[str]] = [[] for _ in new]
+        found: list[list[Any]] = [[] for _ in new]
         stream = self.tokenizer(" ".join(new), positions=True, chars=True, mode=mode)
         for step in self.filters:
             stream = step(stream)
         for token in stream:
-            found[bisect.bisect_right(starts, token.startchar) - 1].append(token.text)
-        for word, texts in zip(new, found, strict=True):
-            terms[word] = tuple(texts)
+            i = bisect.bisect_right(starts, token.startchar) - 1
+            if offsets:
+                start = starts[i]
+                found[i].append((token.text, token.startchar - start, token.endchar - start, False))
+            else:
+                found[i].append(token.text)
+        for word, tokens in zip(new, found, strict=True):
+            cache[word] = tuple(tokens)
 
     def __call__(
         self,
