@@ -1,3 +1,5 @@
+import re
+
 from whoosh.analysis import LowercaseFilter
 
 from nato_search.analysis import FoldFilter, FrenchTokenizer
@@ -24,3 +26,14 @@ def test_typographic_apostrophes_fold_to_one_form():
 
 def test_a_word_that_folds_to_nothing_is_dropped():
     assert stream(chain, "paix ⅱ ∰") == [("paix", 0, 4), ("ii", 5, 6)]
+
+
+def test_ascii_words_fold_as_unidecode_folds_them():
+    """ASCII skips unidecode (which leaves it as it is): the result must not change."""
+    from unidecode import unidecode
+
+    from nato_search.analysis import _fold
+
+    for word in ["Alliés", "OTAN", "aujourd'hui", "x-y_z", "", "12Ab", "l'", "a.b", "É"]:
+        assert _fold(word) == re.sub(r"[^a-z0-9']", "", unidecode(word).lower())
+    assert _fold("aujourd'hui") == "aujourd'hui" and _fold("A_b-C") == "abc"

@@ -90,3 +90,29 @@ def test_spans_learn_a_texts_new_words_in_one_run_even_past_the_cache_bound():
     expected = french_analyzer("light").spans(TEXT)
     assert small.spans(TEXT) == expected
     assert small.spans("les Alliés " + TEXT) == french_analyzer("light").spans("les Alliés " + TEXT)
+
+
+class _OtherTokenizer(FrenchTokenizer):
+    """Same words, but not the tokenizer the word-items path knows: the token-stream path."""
+
+
+def test_word_items_give_what_the_token_stream_chain_gives():
+    """The cache learns words through each filter's ``texts`` method; it must give the
+    tokens, offsets and drops of the token-stream chain, for every analyzer and mode."""
+    import unicodedata
+    from pathlib import Path
+
+    from nato_search.analysis import _WORD, names_analyzer
+
+    seeds = " ".join(p.read_text("utf-8") for p in sorted(Path("seeds").glob("*.txt")))
+    hostile = "l’ l' qu’il jusqu’au d’Œuvre A-t-il -x- ﬁnance ⅱ ∰ ÉTÉ Straße ǅemal 12_3 Ⅻ ß’ﬀ"
+    text = " ".join([seeds, unicodedata.normalize("NFD", seeds[:4000]), hostile, TEXT])
+    words = list(dict.fromkeys(_WORD.findall(text)))
+    assert len(words) > 700
+    analyzers = [french_analyzer(s) for s in ("none", "minimal", "light", "snowball")]
+    for analyzer in [*analyzers, names_analyzer()]:
+        reference = WordCachedAnalyzer(_OtherTokenizer(), *analyzer.filters)
+        for mode in ("index", "query"):
+            items = analyzer._word_items(words, mode)
+            assert items == reference._word_items(words, mode)
+            assert len(items) > 50
