@@ -456,13 +456,14 @@ class WordCachedAnalyzer(Analyzer):
         """The tokens of each of ``words`` (stopwords removed), in order: through the
         filters' ``texts`` methods when they all have one (about twice as fast), else
         through one run of the token-stream chain over all of them."""
-        steps = [
+        steps: list[Callable[[list[WordItem], str], list[WordItem]] | None] = [
             _lowercase_texts if type(f) is LowercaseFilter else getattr(f, "texts", None)
             for f in self.filters
         ]
         if type(self.tokenizer) is FrenchTokenizer and None not in steps:
             items = [(n, word, 0, len(word)) for n, word in enumerate(words)]
             for step in steps:
+                assert step is not None
                 items = step(items, mode)
             return items
         starts = []
