@@ -68,6 +68,8 @@ class Segment:
     """Number of the segment's first paragraph in the whole index (Whoosh's doc offset)."""
     norm: Scores = field(init=False)
     """BM25's length normalization per paragraph: 1 − B + B·dl/avgdl."""
+    whole: bool = field(init=False)
+    """No paragraph deleted: a term's live frequency is its number of postings."""
     owner: npt.NDArray[np.int64] = field(init=False)
     """The index-wide number of each paragraph's document (set by ``Collection``)."""
 
@@ -83,6 +85,7 @@ class Collection:
         avgdl = total_length / self.live_count if self.live_count else 1.0
         for segment in self.segments:
             segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
+            segment.whole = bool(segment.live.all())
         self._df: dict[tuple[str, str], int] = {}
         self._documents: int | None = None
 
@@ -95,7 +98,9 @@ class Collection:
             for segment in self.segments:
                 postings = _field(segment.arrays, field)
                 i = postings.lookup(term)
-                if i >= 0:
+                if i >= 0 and segment.whole:
+                    found += int(postings.post_off[i + 1] - postings.post_off[i])
+                elif i >= 0:
                     found += int(segment.live[postings.postings(i)[0]].sum())
             self._df[key] = found  # read-only after a commit: safe to share between threads
         return found
