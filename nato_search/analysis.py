@@ -281,9 +281,26 @@ class NameKeyFilter(Filter):
         return [(n, k, s, e) for n, t, s, e in items if (k := name_key(t))]
 
 
-def _lowercase_texts(items: list[WordItem], mode: str) -> list[WordItem]:
+def _lowercase_texts(_: Filter, items: list[WordItem], mode: str) -> list[WordItem]:
     """Whoosh's ``LowercaseFilter`` on word items."""
     return [(n, t.lower(), s, e) for n, t, s, e in items]
+
+
+TextStep = Callable[[Any, list[WordItem], str], list[WordItem]]
+
+
+_TEXT_STEPS: dict[type, TextStep | None] = {LowercaseFilter: _lowercase_texts}
+"""Each filter class's answer of :func:`_text_step`, one entry a class."""
+
+
+def _text_step(kind: type) -> TextStep | None:
+    """A filter class's ``texts`` method, if it does what its ``__call__`` does: a subclass
+    that changes ``__call__`` alone would be learned wrong, so it goes by the stream."""
+    if kind not in _TEXT_STEPS:
+        owner = next((c for c in kind.__mro__ if "texts" in c.__dict__), None)
+        same = owner is not None and kind.__call__ is owner.__call__
+        _TEXT_STEPS[kind] = owner.__dict__["texts"] if owner is not None and same else None
+    return _TEXT_STEPS[kind]
 
 
 _NAME_RULES = (
@@ -456,15 +473,12 @@ class WordCachedAnalyzer(Analyzer):
         """The tokens of each of ``words`` (stopwords removed), in order: through the
         filters' ``texts`` methods when they all have one (about twice as fast), else
         through one run of the token-stream chain over all of them."""
-        steps: list[Callable[[list[WordItem], str], list[WordItem]] | None] = [
-            _lowercase_texts if type(f) is LowercaseFilter else getattr(f, "texts", None)
-            for f in self.filters
-        ]
+        steps = [_text_step(type(f)) for f in self.filters]
         if type(self.tokenizer) is FrenchTokenizer and None not in steps:
             items = [(n, word, 0, len(word)) for n, word in enumerate(words)]
-            for step in steps:
+            for f, step in zip(self.filters, steps, strict=True):
                 assert step is not None
-                items = step(items, mode)
+                items = step(f, items, mode)
             return items
         starts = []
         offset = 0

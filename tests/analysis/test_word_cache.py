@@ -116,3 +116,16 @@ def test_word_items_give_what_the_token_stream_chain_gives():
             items = analyzer._word_items(words, mode)
             assert items == reference._word_items(words, mode)
             assert len(items) > 50
+
+
+def test_a_filter_subclass_that_changes_only_its_stream_is_learned_by_the_stream():
+    """Its inherited ``texts`` would not do what its ``__call__`` does."""
+
+    class NoOtan(StopFilter):
+        def __call__(self, tokens):
+            return (t for t in super().__call__(tokens) if t.text != "otan")
+
+    filters = [NoOtan() if type(f) is StopFilter else f for f in french_analyzer().filters]
+    analyzer = WordCachedAnalyzer(FrenchTokenizer(), *filters)
+    assert [t for t, *_ in analyzer.spans("l’OTAN et l’Ukraine")] == ["ukrain"]
+    assert list(analyzer.term_positions("l’OTAN et l’Ukraine")) == ["ukrain"]
