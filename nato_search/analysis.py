@@ -190,9 +190,15 @@ def _fold(text: str) -> str:
     return _fold_unicode(text)
 
 
+_LATIN = {code: unidecode(chr(code)) for code in range(0x80, 0x250)}
+"""unidecode of each Latin-1 and Latin Extended letter. unidecode reads one character at a
+time, so a word written in these alone folds by ``str.translate``, two or three times faster."""
+
+
 @lru_cache(maxsize=200_000)
 def _fold_unicode(text: str) -> str:
-    return _NOT_FOLDED_WORD_CHAR.sub("", unidecode(text).lower())
+    folded = text.translate(_LATIN) if text and max(text) < "\u0250" else unidecode(text)
+    return _NOT_FOLDED_WORD_CHAR.sub("", folded.lower())
 
 
 class StopFilter(Filter):
