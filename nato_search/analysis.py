@@ -197,7 +197,8 @@ time, so a word written in these alone folds by ``str.translate``, two or three 
 
 @lru_cache(maxsize=200_000)
 def _fold_unicode(text: str) -> str:
-    folded = text.translate(_LATIN) if text and max(text) < "\u0250" else unidecode(text)
+    """:func:`_fold` of a word that is not ASCII (so not empty)."""
+    folded = text.translate(_LATIN) if max(text) < "\u0250" else unidecode(text)
     return _NOT_FOLDED_WORD_CHAR.sub("", folded.lower())
 
 
@@ -305,7 +306,7 @@ def _text_step(kind: type) -> TextStep | None:
     if kind not in _TEXT_STEPS:
         owner = next((c for c in kind.__mro__ if "texts" in c.__dict__), None)
         same = owner is not None and kind.__call__ is owner.__call__
-        _TEXT_STEPS[kind] = owner.__dict__["texts"] if owner is not None and same else None
+        _TEXT_STEPS[kind] = owner.__dict__["texts"] if same else None
     return _TEXT_STEPS[kind]
 
 

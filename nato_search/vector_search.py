@@ -98,9 +98,11 @@ class Collection:
             for segment in self.segments:
                 postings = _field(segment.arrays, field)
                 i = postings.lookup(term)
-                if i >= 0 and segment.whole:
+                if i < 0:
+                    continue
+                if segment.whole:
                     found += int(postings.post_off[i + 1] - postings.post_off[i])
-                elif i >= 0:
+                else:
                     found += int(segment.live[postings.postings(i)[0]].sum())
             self._df[key] = found  # read-only after a commit: safe to share between threads
         return found
