@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
+import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -33,10 +35,29 @@ FIELD_BREAK = "\u2029"
 """Between two texts indexed as one (a title and its paragraph): positions leave a gap there."""
 _APOSTROPHES = "'’ʼ‘"
 _HYPHENS = r"\-‐‑"
+_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # Letters and digits, plus combining marks so decomposed accents (NFD text) stay
 # inside their word; matched as runs of either (a quarter faster than char by char).
-_WORD_RUN = r"(?:[^\W_]+|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+)+"
+_WORD_RUN = rf"(?:[^\W_]+|[{_MARKS}]+)+"
 _WORD = re.compile(rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*")
+# The same words in a text with no underscore and no combining mark, where \w is a
+# letter or digit and a run never meets a mark: most texts, and 30% faster to match.
+_PLAIN_WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}{_HYPHENS}]\w+)*")
+_NOT_PLAIN = re.compile(f"[_{_MARKS}]")
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})")
+_PLAIN_WORD_SPLIT = re.compile(f"({_PLAIN_WORD.pattern})")
+
+
+def word_pattern(text: str) -> re.Pattern[str]:
+    """The pattern of the words of ``text``: the plain one where it finds the same words."""
+    return _WORD if _NOT_PLAIN.search(text) else _PLAIN_WORD
+
+
+def _split_words(text: str) -> list[str]:
+    """``text`` as separators and words, alternately (separators at even indexes)."""
+    return (_WORD_SPLIT if _NOT_PLAIN.search(text) else _PLAIN_WORD_SPLIT).split(text)
+
+
 _ELISION = re.compile(
     rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=\w)",
     re.IGNORECASE,
@@ -56,7 +77,7 @@ class FrenchTokenizer(Tokenizer):
 
     @staticmethod
     def words(value: str) -> Iterator[re.Match[str]]:
-        return _WORD.finditer(value)
+        return word_pattern(value).finditer(value)
 
     def __call__(
         self,
@@ -74,7 +95,7 @@ class FrenchTokenizer(Tokenizer):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         matches: Iterable[re.Match[str]]
         if tokenize:
-            matches = _WORD.finditer(value)
+            matches = word_pattern(value).finditer(value)
         else:
             whole = _WHOLE.match(value)
             assert whole is not None  # ".*" with DOTALL matches any string
@@ -143,6 +164,8 @@ class CompoundFilter(Filter):
             shift += len(parts) - 1
 
     def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
+        if not _HYPHEN_SPLIT.search("".join(t for _, t, _, _ in items)):
+            return items  # most batches of words
         out = []
         for item in items:
             parts = _HYPHEN_SPLIT.split(item[1])
@@ -165,6 +188,8 @@ class NormalizeFilter(Filter):
             yield token
 
     def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
+        if "".join(t for _, t, _, _ in items).isascii():
+            return items  # NFKC leaves ASCII as it is
         normalize = unicodedata.normalize
         return [(n, normalize("NFKC", t), s, e) for n, t, s, e in items]
 
@@ -352,7 +377,7 @@ def _words_of(text: str) -> list[str]:
     for more than one field. The list returned is shared: never change it."""
     words = _recent_words.get(text)
     if words is None:
-        words = _WORD.findall(text)
+        words = word_pattern(text).findall(text)
         if len(_recent_words) >= 8:
             _recent_words.clear()
         _recent_words[text] = words
@@ -378,14 +403,25 @@ class WordCachedAnalyzer(Analyzer):
         """Per (query mode, stopwords removed): each word's tokens."""
         self._terms: dict[bool, dict[str, tuple[str, ...]]] = {}
         """Per query mode: each word's terms (stopwords removed)."""
+        self._holders: dict[tuple[bool, bool], dict[str, set[str]]] = {}
+        """Per ``_cache`` entry: the words of each term. A word is put here before its
+        tokens go in the cache, so a word in the cache is always here (between clears)."""
+        self._clears = 0
+        """How many times a word cache was emptied: a reader of both sees if it happened."""
+        self._lock = threading.Lock()
+        """Taken to change a cache, so a word and its terms' entries come and go together."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_terms")}
+        skip = ("_cache", "_terms", "_holders", "_clears", "_lock")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = {}
         self._terms = {}
+        self._holders = {}
+        self._clears = 0
+        self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WordCachedAnalyzer) and self.__getstate__() == other.__getstate__()
@@ -393,11 +429,14 @@ class WordCachedAnalyzer(Analyzer):
     def __repr__(self) -> str:
         return " | ".join(type(part).__name__ for part in (self.tokenizer, *self.filters))
 
-    def _words(self, mode: str, removestops: bool) -> dict[str, _WordTokens]:
-        return self._cache.setdefault((mode == "query", removestops), {})
+    def _words(
+        self, mode: str, removestops: bool
+    ) -> tuple[dict[str, _WordTokens], dict[str, set[str]]]:
+        key = (mode == "query", removestops)
+        return self._cache.setdefault(key, {}), self._holders.setdefault(key, {})
 
     def _word(self, word: str, mode: str, removestops: bool) -> _WordTokens:
-        cache = self._words(mode, removestops)
+        cache, holders = self._words(mode, removestops)
         tokens = cache.get(word)
         if tokens is None:
             stream = self.tokenizer(
@@ -406,10 +445,19 @@ class WordCachedAnalyzer(Analyzer):
             for step in self.filters:
                 stream = step(stream)
             tokens = tuple((t.text, t.startchar, t.endchar, t.stopped) for t in stream)
-            if len(cache) >= self.cache_size:
-                cache.clear()
-            cache[word] = tokens
+            with self._lock:
+                if len(cache) >= self.cache_size:
+                    self._clear(cache, holders)
+                for text, *_ in tokens:
+                    holders.setdefault(text, set()).add(word)
+                cache[word] = tokens
         return tokens
+
+    def _clear(self, cache: dict[str, Any], holders: dict[str, set[str]] | None) -> None:
+        self._clears += 1
+        cache.clear()
+        if holders is not None:
+            holders.clear()
 
     def spans(self, value: str, mode: str = "query") -> list[tuple[str, int, int, int]]:
         """The stream of ``__call__`` (positions, offsets, stopwords removed) as plain tuples,
@@ -418,13 +466,13 @@ class WordCachedAnalyzer(Analyzer):
         pos = 0
         previous_end = 0
         breaks = FIELD_BREAK in value
-        cache = self._words(mode, True)
+        cache, holders = self._words(mode, True)
         for raw in self.tokenizer.words(value):
             word = raw.group()
             tokens = cache.get(word)
             if tokens is None:  # learn the rest of the text's words in one run of the chain
-                self._learn(cache, _WORD.findall(value, raw.start()), mode, offsets=True)
-                tokens = cache[word]
+                self._learn(cache, raw.re.findall(value, raw.start()), mode, holders)
+                tokens = cache.get(word) or self._word(word, mode, True)
             start = raw.start()
             if breaks:
                 if FIELD_BREAK in value[previous_end:start]:
@@ -433,6 +481,45 @@ class WordCachedAnalyzer(Analyzer):
             for text, first, last, _ in tokens:
                 out.append((text, pos, start + first, start + last))
                 pos += 1
+        return out
+
+    def matched(
+        self, value: str, terms: Collection[str], mode: str = "query"
+    ) -> list[tuple[int, int]]:
+        """Offsets of the tokens of ``value`` whose text is one of ``terms``: ``spans``
+        filtered. Highlighting runs this on every hit, so it meets a text's words as a set,
+        against the words known to hold each term, instead of one word at a time."""
+        if type(self.tokenizer) is not FrenchTokenizer:
+            return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
+        parts = _split_words(value)
+        words = parts[1::2]
+        distinct = set(words)
+        cache, holders = self._words(mode, True)
+        clears = self._clears
+        if distinct.difference(cache):
+            self._learn(cache, words, mode, holders)
+        wanted: set[str] = set()
+        for term in terms:
+            wanted.update(holders.get(term, ()))
+        found = wanted.intersection(distinct)
+        if self._clears != clears:  # another thread emptied the cache meanwhile
+            return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
+        out: list[tuple[int, int]] = []
+        if found:
+            starts = list(itertools.accumulate(map(len, parts)))
+            for word in found:
+                tokens = [
+                    t for t in cache.get(word) or self._word(word, mode, True) if t[0] in terms
+                ]
+                i = -1
+                while True:
+                    try:
+                        i = words.index(word, i + 1)
+                    except ValueError:
+                        break
+                    start = starts[2 * i]
+                    out.extend((start + first, start + last) for _, first, last, _ in tokens)
+            out.sort()
         return out
 
     def term_positions(self, value: str, mode: str = "index") -> dict[str, list[int]]:
@@ -460,21 +547,29 @@ class WordCachedAnalyzer(Analyzer):
         return out
 
     def _learn(
-        self, cache: dict[str, Any], words: list[str], mode: str, offsets: bool = False
+        self,
+        cache: dict[str, Any],
+        words: list[str],
+        mode: str,
+        holders: dict[str, set[str]] | None = None,
     ) -> None:
         """Puts in ``cache`` the words not in it yet, from one run of the chain over all of
         them (setting the chain up costs more than running it, and a word's tokens never
-        depend on its neighbours): their terms, or with ``offsets`` their tokens as
-        :meth:`_word` gives them (stopwords removed)."""
-        new = list(dict.fromkeys(w for w in words if w not in cache))
-        if len(cache) + len(new) > self.cache_size:
-            cache.clear()
-            new = list(dict.fromkeys(words))
-        found: list[list[Any]] = [[] for _ in new]
-        for n, text, start, end in self._word_items(new, mode):
-            found[n].append((text, start, end, False) if offsets else text)
-        for word, tokens in zip(new, found, strict=True):
-            cache[word] = tuple(tokens)
+        depend on its neighbours): their terms, or with ``holders`` their tokens as
+        :meth:`_word` gives them (stopwords removed), each word also filed under its terms."""
+        with self._lock:
+            new = list(set(words).difference(cache))
+            if len(cache) + len(new) > self.cache_size:
+                self._clear(cache, holders)
+                new = list(set(words))
+            found: list[list[Any]] = [[] for _ in new]
+            for n, text, start, end in self._word_items(new, mode):
+                found[n].append(text if holders is None else (text, start, end, False))
+            for word, tokens in zip(new, found, strict=True):
+                if holders is not None:
+                    for text, *_ in tokens:
+                        holders.setdefault(text, set()).add(word)
+                cache[word] = tuple(tokens)
 
     def _word_items(self, words: list[str], mode: str) -> list[WordItem]:
         """The tokens of each of ``words`` (stopwords removed), in order: through the

@@ -21,7 +21,7 @@ from typing import Any, Protocol, overload
 
 from whoosh.analysis import Analyzer
 
-from .analysis import analyze
+from .analysis import WordCachedAnalyzer, analyze
 from .corpus import Document, Sources, read_documents
 from .expansion import Expander, Expansion, Lexicon, Synonyms
 from .query import (
@@ -357,7 +357,8 @@ class Index:
             ranking = snapshot.ranked(plan, page)
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
-        hits = [self._hit(row, plan.query, snapshot) for row in ranking.rows]
+        marks = Highlighter(plan.query, snapshot.analyzer, snapshot.names)
+        hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, query, suggestion, partial, offset, ranking.facets)
 
     def more_like(self, doc_id: str, paragraph: int | None = None, limit: int = 10) -> Results:
@@ -385,7 +386,8 @@ class Index:
             exclude: list[Clause] = [Terms(doc_id, (key_term("doc_id", doc_id),), "keys")]
             parsed = Query(" ".join(terms), [Terms(t, (t,)) for t in terms], exclude)
             ranking = snapshot.ranked(Plan(parsed, (), False, 0.0), page)
-        hits = [self._hit(row, parsed, snapshot) for row in ranking.rows]
+        marks = Highlighter(parsed, snapshot.analyzer, snapshot.names)
+        hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, parsed.text, partial=snapshot.partial)
 
     def plan(
@@ -415,7 +417,7 @@ class Index:
         near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
         return Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST), expander
 
-    def _hit(self, row: Row, parsed: Query, snapshot: Snapshot) -> Hit:
+    def _hit(self, row: Row, marks: Highlighter, snapshot: Snapshot) -> Hit:
         stored = row.stored
         text, title = stored["text"], stored["title"]
         return Hit(
@@ -425,8 +427,8 @@ class Index:
             paragraph=stored["paragraph"],
             text=text,
             score=float(row.score or 0.0),
-            highlights=highlight(text, parsed, snapshot.analyzer, snapshot.names),
-            title_highlights=highlight(title, parsed, snapshot.analyzer, snapshot.names),
+            highlights=marks(text),
+            title_highlights=marks(title),
             matched_all=row.matched_all,
             metadata=_metadata(stored),
         )
@@ -551,25 +553,34 @@ def _distinctive(
     return [term for _, term in sorted(weights)[:MORE_LIKE_TERMS]]
 
 
-def highlight(
-    text: str, parsed: Query, analyzer: Analyzer, names: Analyzer | None = None
-) -> list[tuple[int, int]]:
-    """Spans of ``text`` that the query matched: its words anywhere, its phrases only where whole."""
-    spans: set[tuple[int, int]] = set()
-    for kind, chain in (("words", analyzer), ("names", names)):
-        phrases = {t.terms for t in parsed.terms() if t.field == kind}
-        if not phrases or chain is None:
-            continue
-        # the names field keeps only capitalized words in index mode, as the index saw them
-        tokens = analyze(text, chain, "query" if kind == "words" else "index")
-        singles = {p[0] for p in phrases if len(p) == 1}
-        spans.update((start, end) for term, _, start, end in tokens if term in singles)
-        for phrase in (p for p in phrases if len(p) > 1):
-            n = len(phrase)
-            for i in range(len(tokens) - n + 1):
-                if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
-                    spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
-    return sorted(spans)
+class Highlighter:
+    """Marks what a query matched in a text: its words anywhere, its phrases only where
+    whole. What to look for in each field is worked out once, for every hit."""
+
+    def __init__(self, parsed: Query, analyzer: Analyzer, names: Analyzer | None = None):
+        self._fields = []
+        for kind, chain in (("words", analyzer), ("names", names)):
+            phrases = {t.terms for t in parsed.terms() if t.field == kind}
+            if phrases and chain is not None:
+                # the names field keeps only capitalized words in index mode, as the index saw them
+                mode = "query" if kind == "words" else "index"
+                singles = {p[0] for p in phrases if len(p) == 1}
+                self._fields.append((chain, mode, singles, [p for p in phrases if len(p) > 1]))
+
+    def __call__(self, text: str) -> list[tuple[int, int]]:
+        spans: set[tuple[int, int]] = set()
+        for chain, mode, singles, longer in self._fields:
+            if isinstance(chain, WordCachedAnalyzer) and not longer:
+                spans.update(chain.matched(text, singles, mode))
+                continue
+            tokens = analyze(text, chain, mode)
+            spans.update((start, end) for term, _, start, end in tokens if term in singles)
+            for phrase in longer:
+                n = len(phrase)
+                for i in range(len(tokens) - n + 1):
+                    if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
+                        spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
+        return sorted(spans)
 
 
 def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:

@@ -49,3 +49,25 @@ def test_words_are_found_in_linear_time_however_they_are_built():
 def test_positions_count_words():
     tokens = FrenchTokenizer()("un deux trois", positions=True)
     assert [t.pos for t in tokens] == [0, 1, 2]
+
+
+def test_the_plain_pattern_finds_the_same_words_wherever_it_is_chosen():
+    """Texts without an underscore or a combining mark are split by a simpler pattern."""
+    import random
+    from pathlib import Path
+
+    from nato_search.analysis import _PLAIN_WORD, _WORD, word_pattern
+
+    rng = random.Random(7)
+    seeds = [p.read_text("utf-8") for p in sorted(Path("seeds").glob("*.txt"))]
+    alphabet = "aé’'-‐‑ _.,«»²½Ⅻǅßﬁ٣\u0301\u0903\u093e\u200d\u00a0\t\n" + "".join(
+        chr(rng.randrange(0x20, 0x3000)) for _ in range(400)
+    )
+    texts = seeds + ["".join(rng.choices(alphabet, k=80)) for _ in range(3000)]
+    plain = 0
+    for text in texts:
+        pattern = word_pattern(text)
+        assert pattern.findall(text) == _WORD.findall(text)
+        plain += pattern is _PLAIN_WORD
+    assert plain >= 100  # both patterns were exercised
+    assert word_pattern("mot_clé") is _WORD and word_pattern("re\u0301ussi") is _WORD

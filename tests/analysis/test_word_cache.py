@@ -129,3 +129,70 @@ def test_a_filter_subclass_that_changes_only_its_stream_is_learned_by_the_stream
     analyzer = WordCachedAnalyzer(FrenchTokenizer(), *filters)
     assert [t for t, *_ in analyzer.spans("l’OTAN et l’Ukraine")] == ["ukrain"]
     assert list(analyzer.term_positions("l’OTAN et l’Ukraine")) == ["ukrain"]
+
+
+def _matched_by_spans(analyzer, text, terms, mode):
+    return [(start, end) for term, _, start, end in analyzer.spans(text, mode) if term in terms]
+
+
+def _some_terms(analyzer, text, mode):
+    terms = [t for t, *_ in analyzer.spans(text, mode)]
+    return [set(terms[::3]), set(terms), {"absent"}, set()]
+
+
+def test_matched_marks_what_spans_mark_cold_and_warm():
+    """Highlighting reads ``matched``: the offsets of ``spans`` whose term is wanted, every
+    occurrence of every wanted word, whether its words were known before or not."""
+    import unicodedata
+
+    from nato_search.analysis import FIELD_BREAK, names_analyzer
+
+    texts = [
+        TEXT,
+        f"Le titre de Kouleba{FIELD_BREAK}{TEXT} Zelensky et l’OTAN, l’OTAN !",
+        unicodedata.normalize("NFD", TEXT) + " mot_clé d’_Ukraine",
+        "",
+        "« … »",
+    ]
+    for make in (french_analyzer, lambda: french_analyzer("snowball"), names_analyzer):
+        reference = make()
+        for mode in ("query", "index"):
+            cached = make()
+            for text in texts * 2:  # the second time from the cache
+                for terms in _some_terms(reference, text, mode):
+                    expected = _matched_by_spans(reference, text, terms, mode)
+                    assert cached.matched(text, terms, mode) == expected
+    ukraine = [(a, b) for a, b in french_analyzer().matched(TEXT, {"ukrain"}, "query")]
+    assert [TEXT[a:b] for a, b in ukraine] == ["Ukraine", "Ukraine"]
+
+
+def test_matched_stays_exact_when_the_cache_is_emptied_under_it():
+    """A bound of a few words empties the cache on most texts, from several threads at once."""
+    import sys
+    import threading
+
+    texts = [f"{TEXT} numéro {i} ; les Alliés {i % 7} et l’Ukraine {i % 3}" for i in range(300)]
+    reference = french_analyzer()
+    expected = [_matched_by_spans(reference, t, {"allie", "ukrain", "3"}, "query") for t in texts]
+    shared = french_analyzer()
+    shared.cache_size = 40
+    failures = []
+
+    def work(offset):
+        for i in range(len(texts)):
+            j = (i + offset) % len(texts)
+            if shared.matched(texts[j], {"allie", "ukrain", "3"}) != expected[j]:
+                failures.append(j)
+
+    threads = [threading.Thread(target=work, args=(k * 37,)) for k in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
+    assert shared._clears > 10
