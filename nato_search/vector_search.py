@@ -157,8 +157,12 @@ class Collection:
         if not len(matches.docs):
             return [], 0, {name: {} for name in page.facets}
         key = matches.scores + (matches.full * _TIER if tiered else 0.0)
-        if plan.near:
-            chosen = key >= _cut(key, NEAR_CANDIDATES)
+        # The page lies among the best ``need`` by this key, bonus or not: the bonus lifts
+        # only the best, and the lift below moves every full match alike.
+        need = page.offset + page.limit
+        chosen = key >= _cut(key, NEAR_CANDIDATES) if plan.near else None
+        best = chosen if chosen is not None and need <= NEAR_CANDIDATES else key >= _cut(key, need)
+        if chosen is not None:
             for i, evaluator in enumerate(evaluators):
                 at = np.flatnonzero(chosen & (matches.segment == i))
                 for a, b in plan.near:
@@ -166,10 +170,12 @@ class Collection:
                     where = at[np.searchsorted(matches.docs[at], near.docs)]
                     matches.scores[where] += plan.near_weight * near.scores
         full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
+        # Ordered before the lift, which adds one number to every full match: after it, two
+        # scores could round to one, and the order of the two then hang on the pool's edge.
+        order, total = self._order(matches, full, page, np.flatnonzero(best))
         if tiered and full.any() and not full.all():
             lift = float(matches.scores[~full].max() - matches.scores[full].min())
             matches.scores[full] += max(lift, 0.0)
-        order, total = self._order(matches, full, page)
         shown = order[page.offset : page.offset + page.limit]
         rows = [
             (int(n), float(s), bool(f))
@@ -181,12 +187,18 @@ class Collection:
         return rows, total, facets
 
     def _order(
-        self, matches: _Matches, full: npt.NDArray[np.bool_], page: Page
+        self,
+        matches: _Matches,
+        full: npt.NDArray[np.bool_],
+        page: Page,
+        best: npt.NDArray[np.intp],
     ) -> tuple[npt.NDArray[np.intp], int]:
-        """Match indices in page order (at least the first ``offset + limit``), and the total."""
+        """Match indices in page order (at least the first ``offset + limit``), and the total.
+        Ranked by relevance, the page lies among ``best``, the matches the first stage put
+        first."""
         need = page.offset + page.limit
         if page.sort is None and page.per_document is None:
-            among = _best(matches.scores, full, need)
+            among = best[_best(matches.scores[best], full[best], need)]
         else:
             among = np.arange(len(matches.docs))
         keys: list[npt.NDArray[Any]] = [matches.numbers[among], -matches.scores[among]]
@@ -532,11 +544,12 @@ def _consecutive(words: FieldPostings, terms: Sequence[str], among: Docs) -> Doc
     found: npt.NDArray[np.int64] | None = None
     for offset, term in enumerate(terms):
         keys = _position_keys(words, words.lookup(term), among) - offset
-        found = keys if found is None else np.intersect1d(found, keys)
+        found = keys if found is None else found[_member(found, keys)]  # both sorted
         if not len(found):
             break
     assert found is not None
-    return np.unique(found >> 32).astype(np.int32)
+    docs = (found >> 32).astype(np.int32)
+    return docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
 
 
 def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.int64]:
@@ -550,12 +563,13 @@ def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.
     at = np.arange(int(counts.sum())) - run_starts + np.repeat(starts, counts)
     owners = np.repeat(docs[chosen].astype(np.int64), counts)
     # A phrase's k-th word stands k past the phrase's start: the keys are shifted back by k,
-    # so positions get a margin that keeps them from borrowing from the doc number.
+    # so positions get a margin that keeps them from borrowing from the doc number. The keys
+    # come out sorted and distinct (docs ascending, then positions within each).
     keys: npt.NDArray[np.int64] = owners << 32 | (positions[at].astype(np.int64) + 1024)
     return keys
 
 
-def _member(sorted_docs: Docs, among: Docs) -> npt.NDArray[np.bool_]:
+def _member(sorted_docs: npt.NDArray[Any], among: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Which of ``sorted_docs`` are in ``among`` (both sorted and distinct)."""
     if not len(among):
         return np.zeros(len(sorted_docs), bool)

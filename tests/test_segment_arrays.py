@@ -199,6 +199,29 @@ def test_lookup_of_missing_terms_and_terms_with_digits(path):
     reader.close()
 
 
+@pytest.mark.parametrize("every", [1, 2, 3, 5, 32])
+def test_sampled_binary_search_finds_where_every_key_sorts(path, monkeypatch, every):
+    """Lookups and prefix ranges search a sample of the terms, then the blob between two."""
+    import bisect
+
+    monkeypatch.setattr(sa, "_SAMPLE_EVERY", every)
+    reader, leaves = _leaves(path)
+    longest = 0
+    for leaf in leaves:
+        arrays = sa.build(leaf)
+        for postings in (arrays.words, arrays.names, arrays.keys):
+            terms = [postings.term_bytes(i) for i in range(len(postings))]
+            longest = max(longest, len(terms))
+            keys = [b"", b"\x00", b"\xff\xff", *terms]
+            keys += (
+                [t[:-1] for t in terms] + [t + b"\x00" for t in terms] + [t + b"z" for t in terms]
+            )
+            for key in keys:
+                assert postings._first_at_least(key) == bisect.bisect_left(terms, key), key
+    assert longest > 3 * every or every == 32  # several samples, and terms between them
+    reader.close()
+
+
 def test_lookups_are_remembered_within_a_bound_and_stay_right(path, monkeypatch):
     monkeypatch.setattr(sa, "LOOKUPS_KEPT", 5)
     reader, leaves = _leaves(path)
