@@ -53,6 +53,11 @@ def word_pattern(text: str) -> re.Pattern[str]:
     return _WORD if _NOT_PLAIN.search(text) else _PLAIN_WORD
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` as the tokenizer finds them, as written, before any filter."""
+    return word_pattern(text).findall(text)
+
+
 def _split_words(text: str) -> list[str]:
     """``text`` as separators and words, alternately (separators at even indexes)."""
     return (_WORD_SPLIT if _NOT_PLAIN.search(text) else _PLAIN_WORD_SPLIT).split(text)
@@ -484,26 +489,36 @@ class WordCachedAnalyzer(Analyzer):
         return out
 
     def matched(
-        self, value: str, terms: Collection[str], mode: str = "query"
+        self,
+        value: str,
+        terms: Collection[str],
+        mode: str = "query",
+        holding: set[str] | None = None,
     ) -> list[tuple[int, int]]:
         """Offsets of the tokens of ``value`` whose text is one of ``terms``: ``spans``
         filtered. Highlighting runs this on every hit, so it meets a text's words as a set,
-        against the words known to hold each term, instead of one word at a time."""
+        against the words known to hold each term, instead of one word at a time.
+
+        ``holding``, when given, must hold every word of ``value`` that gives one of
+        ``terms`` (an index's record of its words): then no other word is analyzed."""
         if type(self.tokenizer) is not FrenchTokenizer:
             return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
         parts = _split_words(value)
         words = parts[1::2]
         distinct = set(words)
         cache, holders = self._words(mode, True)
-        clears = self._clears
-        if distinct.difference(cache):
-            self._learn(cache, words, mode, holders)
-        wanted: set[str] = set()
-        for term in terms:
-            wanted.update(holders.get(term, ()))
-        found = wanted.intersection(distinct)
-        if self._clears != clears:  # another thread emptied the cache meanwhile
-            return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
+        if holding is not None:
+            found = holding.intersection(distinct)
+        else:
+            clears = self._clears
+            if distinct.difference(cache):
+                self._learn(cache, words, mode, holders)
+            wanted: set[str] = set()
+            for term in terms:
+                wanted.update(holders.get(term, ()))
+            found = wanted.intersection(distinct)
+            if self._clears != clears:  # another thread emptied the cache meanwhile
+                return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
         out: list[tuple[int, int]] = []
         if found:
             starts = list(itertools.accumulate(map(len, parts)))
@@ -522,14 +537,19 @@ class WordCachedAnalyzer(Analyzer):
             out.sort()
         return out
 
-    def term_positions(self, value: str, mode: str = "index") -> dict[str, list[int]]:
+    def term_positions(
+        self, value: str, mode: str = "index", words_seen: set[str] | None = None
+    ) -> dict[str, list[int]]:
         """Each term of ``value`` with its positions, in order of first appearance: the
-        stream of ``__call__`` (stopwords removed) gathered per term, as an index needs it."""
+        stream of ``__call__`` (stopwords removed) gathered per term, as an index needs it.
+        ``words_seen`` gets the words of ``value`` as written."""
         out: dict[str, list[int]] = {}
         terms = self._terms.setdefault(mode == "query", {})
         parts = [_words_of(part) for part in value.split(FIELD_BREAK)]
         pos = 0
         for number, words in enumerate(parts):
+            if words_seen is not None:
+                words_seen.update(words)
             if number and words:
                 pos += 1  # a gap, so no phrase matches across the break
             for word in words:
@@ -545,6 +565,22 @@ class WordCachedAnalyzer(Analyzer):
                         positions.append(pos)
                     pos += 1
         return out
+
+    def word_terms(self, words: list[str], mode: str = "index") -> list[tuple[str, ...]]:
+        """The terms of each of ``words`` (stopwords removed), learned a batch at a time."""
+        terms = self._terms.setdefault(mode == "query", {})
+        out: list[tuple[str, ...]] = []
+        batch = max(1, self.cache_size // 4)
+        for at in range(0, len(words), batch):
+            part = words[at : at + batch]
+            self._learn(terms, part, mode)
+            for word in part:  # another thread may have emptied the cache meanwhile
+                found = terms.get(word)
+                out.append(self._texts(word, mode) if found is None else found)
+        return out
+
+    def _texts(self, word: str, mode: str) -> tuple[str, ...]:
+        return tuple(text for text, *_ in self._word(word, mode, True))
 
     def _learn(
         self,

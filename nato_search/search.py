@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, overload
@@ -197,6 +197,11 @@ class Snapshot(Lexicon, Protocol):
         """The page's paragraphs, how many match in all, and the facet counts."""
         ...
 
+    def written(self, terms: Iterable[str]) -> set[str] | None:
+        """Every word as the documents write it that gives one of ``terms`` (in the text
+        field), or None if the index does not know."""
+        ...
+
 
 class Engine(Protocol):
     """Where paragraphs are stored and searched (an index folder, Xapian shards)."""
@@ -357,7 +362,7 @@ class Index:
             ranking = snapshot.ranked(plan, page)
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
-        marks = Highlighter(plan.query, snapshot.analyzer, snapshot.names)
+            marks = Highlighter(plan.query, snapshot.analyzer, snapshot.names, snapshot.written)
         hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, query, suggestion, partial, offset, ranking.facets)
 
@@ -386,7 +391,7 @@ class Index:
             exclude: list[Clause] = [Terms(doc_id, (key_term("doc_id", doc_id),), "keys")]
             parsed = Query(" ".join(terms), [Terms(t, (t,)) for t in terms], exclude)
             ranking = snapshot.ranked(Plan(parsed, (), False, 0.0), page)
-        marks = Highlighter(parsed, snapshot.analyzer, snapshot.names)
+            marks = Highlighter(parsed, snapshot.analyzer, snapshot.names, snapshot.written)
         hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, parsed.text, partial=snapshot.partial)
 
@@ -555,23 +560,36 @@ def _distinctive(
 
 class Highlighter:
     """Marks what a query matched in a text: its words anywhere, its phrases only where
-    whole. What to look for in each field is worked out once, for every hit."""
+    whole. What to look for in each field is worked out once, for every hit.
 
-    def __init__(self, parsed: Query, analyzer: Analyzer, names: Analyzer | None = None):
+    Texts are analyzed in index mode, as the index saw them (the names field keeps only
+    capitalized words there). Given ``written`` (the index's record of the words that give
+    each term; the text field's, for texts from the index), a hit's words are met against
+    those of the query's terms, and only the words that match are analyzed.
+    """
+
+    def __init__(
+        self,
+        parsed: Query,
+        analyzer: Analyzer,
+        names: Analyzer | None = None,
+        written: Callable[[Iterable[str]], set[str] | None] | None = None,
+    ):
         self._fields = []
         for kind, chain in (("words", analyzer), ("names", names)):
             phrases = {t.terms for t in parsed.terms() if t.field == kind}
             if phrases and chain is not None:
-                # the names field keeps only capitalized words in index mode, as the index saw them
-                mode = "query" if kind == "words" else "index"
                 singles = {p[0] for p in phrases if len(p) == 1}
-                self._fields.append((chain, mode, singles, [p for p in phrases if len(p) > 1]))
+                longer = [p for p in phrases if len(p) > 1]
+                holding = written(singles) if written and kind == "words" else None
+                self._fields.append((chain, singles, longer, holding))
 
     def __call__(self, text: str) -> list[tuple[int, int]]:
         spans: set[tuple[int, int]] = set()
-        for chain, mode, singles, longer in self._fields:
+        mode = "index"
+        for chain, singles, longer, holding in self._fields:
             if isinstance(chain, WordCachedAnalyzer) and not longer:
-                spans.update(chain.matched(text, singles, mode))
+                spans.update(chain.matched(text, singles, mode, holding))
                 continue
             tokens = analyze(text, chain, mode)
             spans.update((start, end) for term, _, start, end in tokens if term in singles)

@@ -41,8 +41,12 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import BufferFile
 
-FORMAT = 3
-"""Bumped when the layout changes; a file of another format is rebuilt (3: the keys field)."""
+from .analysis import WordCachedAnalyzer
+from .analysis import words as analysis_words
+
+FORMAT = 4
+"""Bumped when the layout changes; a file of another format is rebuilt (3: the keys field;
+4: the words as written)."""
 
 MAGIC = b"NSARR\0"
 ALIGN = 64
@@ -167,6 +171,67 @@ class FieldPostings:
 
 
 @dataclass(eq=False)
+class WordForms:
+    """The words of a segment's "text" field as written, filed under the terms they gave:
+    highlighting finds a hit's matched words among those of the query's terms, without
+    analyzing every word of the hit."""
+
+    blob: U8
+    """Every word's UTF-8 bytes, concatenated in sorted order."""
+    off: I64
+    """``n_words + 1`` offsets into ``blob``."""
+    term_off: I64
+    """``n_terms + 1`` offsets (the terms of the "text" field): term i's words are
+    ``ids[term_off[i]:term_off[i+1]]``."""
+    ids: I32
+    """Word numbers, ascending within a term."""
+
+    def of_term(self, i: int) -> list[str]:
+        blob, off = self.blob.data, self.off
+        ids = self.ids[int(self.term_off[i]) : int(self.term_off[i + 1])].tolist()
+        return [bytes(blob[int(off[n]) : int(off[n + 1])]).decode() for n in ids]
+
+
+def word_forms(
+    words: Iterable[str], terms_of: Callable[[list[str]], list[tuple[str, ...]]], texts: list[bytes]
+) -> WordForms:
+    """The forms of ``words``: ``terms_of`` gives each word's terms; ``texts`` are the field's
+    sorted terms (a term missing from them, which no consistent segment has, is skipped)."""
+    encoded = sorted(w.encode("utf-8") for w in set(words))
+    blob, off = _term_arrays(encoded)
+    number = {t: i for i, t in enumerate(texts)}
+    term_ids: list[int] = []
+    word_ids: list[int] = []
+    decoded = [w.decode("utf-8") for w in encoded]
+    for n, terms in enumerate(terms_of(decoded)):
+        for term in dict.fromkeys(terms):
+            i = number.get(term.encode("utf-8"))
+            if i is not None:
+                term_ids.append(i)
+                word_ids.append(n)
+    by_term = np.argsort(np.array(term_ids, np.int64), kind="stable")
+    term_off = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(np.bincount(np.array(term_ids, np.int64), minlength=len(texts)), out=term_off[1:])
+    return WordForms(blob, off, term_off, np.array(word_ids, np.int32)[by_term])
+
+
+def stored_word_forms(segment_reader: Any, texts: list[bytes]) -> WordForms | None:
+    """The forms of the words of the stored titles and paragraphs of a segment (what its
+    "text" field indexed), for a segment read back from Whoosh's files; None when the
+    field's analyzer is not a :class:`WordCachedAnalyzer`, whose terms go word by word."""
+    analyzer = segment_reader.schema[WORDS_FIELD].analyzer
+    if not isinstance(analyzer, WordCachedAnalyzer):
+        return None
+    words: set[str] = set()
+    for stored in segment_reader.all_stored_fields():
+        for name in ("title", "text"):
+            value = stored.get(name)
+            if isinstance(value, str):
+                words.update(analysis_words(value))
+    return word_forms(words, analyzer.word_terms, texts)
+
+
+@dataclass(eq=False)
 class SegmentArrays:
     segment_id: str
     """``MAIN_<segid>``."""
@@ -182,6 +247,8 @@ class SegmentArrays:
     """The "names" field."""
     keys: FieldPostings
     """The "keys" field: ``doc_id=…`` and ``key=value`` metadata terms (tf always 1)."""
+    forms: WordForms | None = None
+    """The words of the "text" field as written (None: unknown, for another analyzer)."""
 
 
 # Building
@@ -223,6 +290,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         names=Postings(n_terms.texts, n_off, n_docs, _concatenate(n_chunks, np.int32)),
         days=Postings(d_terms.texts, d_off, d_docs),
         keys=Postings(k_terms.texts, k_off, k_docs),
+        forms=stored_word_forms(segment_reader, w_terms.texts),
     )
 
 
@@ -248,6 +316,7 @@ def from_postings(
     names: Postings,
     days: Postings,
     keys: Postings,
+    forms: WordForms | None = None,
 ) -> SegmentArrays:
     """The arrays of a segment from its postings: read back from the segment by
     :func:`build`, or kept in memory by the writer that wrote it."""
@@ -280,7 +349,11 @@ def from_postings(
         raise ValueError(f"{segment_id}: a day posting is out of range")
     for i, text in enumerate(days.texts):
         day[d_docs[days.post_off[i] : days.post_off[i + 1]]] = int(text)
-    return SegmentArrays(segment_id, doc_count, length, day, words_field, names_field, keys_field)
+    if forms is not None and len(forms.term_off) != len(w_term_off):
+        raise ValueError(f"{segment_id}: word forms for other terms")
+    return SegmentArrays(
+        segment_id, doc_count, length, day, words_field, names_field, keys_field, forms
+    )
 
 
 def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
@@ -561,6 +634,9 @@ def _named_arrays(arrays: SegmentArrays) -> dict[str, npt.NDArray[Any]]:
             value = getattr(field, name)
             if value is not None:
                 named[f"{prefix}.{name}"] = value
+    if arrays.forms is not None:
+        for name in ("blob", "off", "term_off", "ids"):
+            named[f"forms.{name}"] = getattr(arrays.forms, name)
     return named
 
 
@@ -574,6 +650,9 @@ _DTYPES = {
     "tf": "<i4",
     "pos_term": "<i8",
     "pos": "<i4",
+    "blob": "u1",
+    "off": "<i8",
+    "ids": "<i4",
 }
 _SMALL = {"tf", "pos"}
 """Counts stored as uint16 when every value fits: half the bytes of most of the file."""
@@ -707,7 +786,19 @@ def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> S
     words, names, keys = field("words"), field("names"), field("keys")
     if words.pos is None or words.pos_term is None:
         return None
-    arrays = SegmentArrays(segment_id, doc_count, views["length"], views["day"], words, names, keys)
+    forms = None
+    if "forms.blob" in views:
+        forms = WordForms(*(views[f"forms.{n}"] for n in ("blob", "off", "term_off", "ids")))
+        if (
+            int(forms.off[-1]) != len(forms.blob)
+            or len(forms.term_off) != len(words.term_off)
+            or int(forms.term_off[-1]) != len(forms.ids)
+            or (len(forms.ids) and int(forms.ids.max()) >= len(forms.off) - 1)
+        ):
+            return None
+    arrays = SegmentArrays(
+        segment_id, doc_count, views["length"], views["day"], words, names, keys, forms
+    )
     if len(arrays.length) != doc_count or len(arrays.day) != doc_count:
         return None
     for f in (words, names, keys):

@@ -86,6 +86,8 @@ class _Field:
         self.last: tuple[Any, list[tuple[bytes, int, float, bytes]]] | None = None
         """The last value indexed the generic way and its postings: a document's id, date
         and title repeat over its paragraphs."""
+        self.words: set[str] | None = set() if fast else None
+        """Every word as written (fast fields); None once a value went the generic way."""
 
     def number(self, term: Any) -> int:
         number = self.term_ids.get(term)
@@ -187,7 +189,7 @@ class SegmentBuilder:
         if field.fast and boost == 1.0 and isinstance(value, str):
             # per term, not per word, and through map(): this runs for every paragraph
             analyzer: WordCachedAnalyzer = field.field.analyzer
-            found = analyzer.term_positions(value)
+            found = analyzer.term_positions(value, words_seen=field.words)
             terms = list(found)
             known = list(map(field.term_ids.get, terms))
             numbers = (
@@ -220,6 +222,7 @@ class SegmentBuilder:
                     ]
             field.values.extend(cast(list[bytes], encoded))
             return sum(counts)
+        field.words = None  # its words are not known
         if field.last is not None and field.last[0] == value:
             items = field.last[1]
         else:
@@ -320,13 +323,20 @@ class SegmentBuilder:
                 group.texts, group.post_off, group.docs, group.tf, pos_off, pos
             )
 
+        words = postings(segment_arrays.WORDS_FIELD, positions=True)
+        text = self._fields.get(segment_arrays.WORDS_FIELD)
+        forms = None
+        if text is not None and text.words is not None:
+            analyzer: WordCachedAnalyzer = text.field.analyzer
+            forms = segment_arrays.word_forms(text.words, analyzer.word_terms, words.texts)
         return segment_arrays.from_postings(
             self.segment.segment_id(),
             self.doc_count,
-            words=postings(segment_arrays.WORDS_FIELD, positions=True),
+            words=words,
             names=postings(segment_arrays.NAMES_FIELD),
             days=postings(segment_arrays.DAY_FIELD),
             keys=postings(segment_arrays.KEYS_FIELD),
+            forms=forms,
         )
 
     def cancel(self) -> None:

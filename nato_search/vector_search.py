@@ -17,7 +17,7 @@ ties go to the earlier paragraph.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,20 @@ class Collection:
                 docs = segment.arrays.words.postings(i)[0]
                 found += [int(d) + segment.base for d in docs[segment.live[docs]][:limit]]
         return found[:limit]
+
+    def written(self, terms: Iterable[str]) -> set[str] | None:
+        """Every word as written in the text that gives one of ``terms``; None when a
+        segment does not know its words."""
+        found: set[str] = set()
+        for segment in self.segments:
+            forms = segment.arrays.forms
+            if forms is None:
+                return None
+            for term in terms:
+                i = segment.arrays.words.lookup(term)
+                if i >= 0:
+                    found.update(forms.of_term(i))
+        return found
 
     def idf(self, term: str, field: str) -> float:
         return idf(self.live_count, self.frequency(term, field))

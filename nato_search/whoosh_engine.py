@@ -266,6 +266,9 @@ class WhooshSnapshot:
     def completions(self, prefix: str, limit: int) -> list[str]:
         return self.collection.completions(prefix, limit)
 
+    def written(self, terms: Iterable[str]) -> set[str] | None:
+        return self.collection.written(terms)
+
     def surface(self, term: str) -> str | None:
         for number in self.collection.holding(term):
             text = self.searcher.stored_fields(number)["text"]

@@ -448,6 +448,9 @@ class XapianSnapshot:
         )
         return [term for _, term in found if term != prefix][:limit]
 
+    def written(self, terms: Iterable[str]) -> set[str] | None:
+        return None  # Xapian keeps no record of the words as written
+
     def surface(self, term: str) -> str | None:
         for posting in self.db.postlist(term):
             text: str = json.loads(self.db.get_document(posting.docid).get_data())["text"]

@@ -302,3 +302,34 @@ def test_title_words_find_every_paragraph_but_no_phrase_spans_title_and_text(tmp
         assert [hit.highlights for hit in results] == [[], []]  # the title is not in hit.text
         assert ix.search('"vilnius alliés"').total == 0
         assert ix.search('"sommet vilnius"').total == 2
+
+
+def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_index):
+    """Hits are highlighted from the index's record of its words as written; it must mark
+    exactly what analyzing every word of the hit marks, names, typos and synonyms included."""
+    import random
+
+    from nato_search.analysis import words
+    from nato_search.corpus import read_documents
+    from nato_search.search import Highlighter
+
+    rng = random.Random(3)
+    seeds = read_documents(SEEDS)
+    vocabulary = sorted({w for d in seeds for p in d.paragraphs for w in words(p)})
+    queries = [" ".join(rng.sample(vocabulary, rng.randint(1, 4))) for _ in range(150)]
+    queries += ["OTAN Ukraine", "l'Otan munitons", "Poutine Putin", "Stoltemberg", "obus"]
+    compared = marked_words = 0
+    with seeds_index._snapshot() as snapshot:
+        for query in queries:
+            plan = seeds_index.plan(query)
+            if plan is None:
+                continue
+            fast = Highlighter(plan.query, snapshot.analyzer, snapshot.names, snapshot.written)
+            plain = Highlighter(plan.query, snapshot.analyzer, snapshot.names)
+            assert fast._fields[0][3] is not None  # the record was used
+            for hit in seeds_index.search(query, limit=5):
+                for text in (hit.text, hit.title):
+                    assert fast(text) == plain(text), (query, text)
+                    compared += 1
+                    marked_words += len(plain(text))
+    assert compared > 300 and marked_words > 500

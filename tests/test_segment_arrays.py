@@ -447,3 +447,53 @@ def test_a_segment_with_no_names_and_no_dates(tmp_path):
     assert loaded is not None and len(loaded.names) == 0
     _assert_same_as_whoosh(loaded, leaf)
     reader.close()
+
+
+def _forms_of(arrays):
+    forms = arrays.forms
+    return {arrays.words.term(i): set(forms.of_term(i)) for i in range(len(arrays.words))}
+
+
+def test_word_forms_file_every_written_word_under_the_terms_it_gives(tmp_path):
+    """Each segment records its words as written: the lean writer from what it analyzed,
+    a segment of Whoosh's writer from its stored fields; both the same, whole and exact."""
+    from nato_search.analysis import french_analyzer, words
+
+    path = tmp_path / "ix"
+    nato_search.build_index(DOCS, path).close()
+    _commit_unmerged(path, ADDED)  # a segment of stock Whoosh's writer
+    analyzer = french_analyzer()
+    reader, leaves = _leaves(path)
+    assert len(leaves) == 2
+    lean = [sa.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) for leaf in leaves]
+    assert lean[1] is None  # stock Whoosh wrote no arrays
+    assert _forms_of(lean[0]) == _forms_of(sa.build(leaves[0]))
+    for leaf in leaves:
+        forms = _forms_of(sa.build(leaf))
+        seen = set()
+        for stored in leaf.all_stored_fields():
+            for word in words(stored["title"]) + words(stored["text"]):
+                seen.add(word)
+                for term in analyzer.word_terms([word])[0]:
+                    assert word in forms[term], (word, term)
+        for term, held in forms.items():
+            assert held <= seen
+            assert all(term in analyzer.word_terms([w])[0] for w in held), term
+    reader.close()
+    with nato_search.open_index(path) as ix, ix._snapshot() as snapshot:
+        (obus,) = analyzer.word_terms(["obus"])[0]
+        assert snapshot.written({"otan"}) == {"L'OTAN"}
+        assert snapshot.written({obus, "absent"}) == {"Obus", "obus"}  # a title, a paragraph
+
+
+def test_an_older_arrays_file_is_rebuilt_with_the_word_forms(path, monkeypatch):
+    reader, leaves = _leaves(path)
+    leaf = leaves[0]
+    monkeypatch.setattr(sa, "FORMAT", sa.FORMAT - 1)
+    old = sa.build(leaf)
+    old.forms = None
+    sa.save(old, path)
+    monkeypatch.undo()
+    assert sa.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) is None
+    assert sa.for_reader(path, leaf).forms is not None
+    reader.close()
