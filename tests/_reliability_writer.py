@@ -3,6 +3,8 @@
     python tests/_reliability_writer.py hold PATH SECONDS   # "locked" once it holds the writer
     python tests/_reliability_writer.py add PATH COUNT      # "adding", then "done" after one ix.add
     python tests/_reliability_writer.py build SOURCE PATH   # "building", then "done" (or "error: …")
+    python tests/_reliability_writer.py build-midway SOURCE PATH
+        # builds, saying "half" once half the documents went in
     python tests/_reliability_writer.py build-failing-source PATH
         # builds from 150 Documents, then the source raises: "error: …"
     python tests/_reliability_writer.py build-slow-source PATH
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import nato_search  # noqa: E402
 from nato_search import Document  # noqa: E402
+from nato_search.corpus import read_documents  # noqa: E402
 
 WORDS = (
     "défense aérienne batterie missile brigade alliance sommet ministre drone "
@@ -104,6 +107,19 @@ def main(argv: list[str]) -> int:
         except nato_search.CorpusError as exc:
             say(f"error: {exc}")
             return 0
+        say("done")
+        return 0
+    if command == "build-midway":
+        source, path = args
+        every = list(read_documents(source))
+
+        def announced():
+            for n, document in enumerate(every):
+                if n == len(every) // 2:
+                    say("half")  # the test kills us from here on, half the build to go
+                yield document
+
+        nato_search.build_index(announced(), path, **BUILD).close()
         say("done")
         return 0
     if command == "build-failing-source":
