@@ -509,6 +509,9 @@ class WordCachedAnalyzer(Analyzer):
         cache, holders = self._words(mode, True)
         if holding is not None:
             found = holding.intersection(distinct)
+            missing = [word for word in found if word not in cache]
+            if missing:
+                self._learn(cache, missing, mode, holders)
         else:
             clears = self._clears
             if distinct.difference(cache):

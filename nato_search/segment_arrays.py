@@ -76,8 +76,31 @@ _BLOCK_MAGIC = b"W3Bl"
 LOOKUPS_KEPT = 50_000
 """Term lookups a field remembers (about 5 MB at most)."""
 _SAMPLE_EVERY = 32
+STARTS_KEPT = 1_000_000
+"""Position offsets a field remembers (8 MB at most)."""
+_STARTS_FROM = 128
+"""Postings from which a term's position offsets are remembered (shorter: cheap to make)."""
 _TERMS_EXT = ".trm"
 _POSTINGS_EXT = ".pst"
+
+
+class _Kept:
+    """Arrays remembered up to ``limit`` elements in all; past it, all forgotten at once
+    (another thread may miss one meanwhile: it makes it again)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.items: dict[int, I64] = {}
+        self.total = 0
+
+    def get(self, key: int) -> I64 | None:
+        return self.items.get(key)
+
+    def put(self, key: int, value: I64) -> None:
+        if self.total + len(value) > self.limit:
+            self.items, self.total = {}, 0
+        self.items[key] = value
+        self.total += len(value)
 
 
 @dataclass(eq=False)
@@ -105,6 +128,9 @@ class FieldPostings:
     _samples: list[bytes] | None = dataclasses.field(default=None, repr=False)
     """Every ``_SAMPLE_EVERY``-th term, made on the first lookup: a binary search over them
     runs in C, leaving a few steps on the blob (a fifth of the time of a search all on it)."""
+    _starts: _Kept = dataclasses.field(default_factory=lambda: _Kept(STARTS_KEPT), repr=False)
+    """Recent answers of :meth:`positions` for long posting lists: a query reads a word's
+    positions once per pair of words it is in, and frequent words recur across queries."""
 
     def __len__(self) -> int:
         return len(self.term_off) - 1
@@ -164,9 +190,13 @@ class FieldPostings:
         """Term i's positions, and where each of its postings' positions start in them
         (``n_postings + 1`` offsets)."""
         assert self.pos_term is not None and self.pos is not None
-        _, tf = self.postings(i)
-        starts = np.zeros(len(tf) + 1, np.int64)
-        np.cumsum(tf, out=starts[1:])
+        starts = self._starts.get(i)
+        if starts is None:
+            _, tf = self.postings(i)
+            starts = np.zeros(len(tf) + 1, np.int64)
+            np.cumsum(tf, out=starts[1:])
+            if len(starts) > _STARTS_FROM:
+                self._starts.put(i, starts)
         return starts, self.pos[int(self.pos_term[i]) : int(self.pos_term[i + 1])]
 
 

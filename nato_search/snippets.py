@@ -304,11 +304,14 @@ def make_snippet(
     if len(text) <= max_chars:
         return mark(text, spans, style)
     best_score, windows = (-1, -1), list[Window]()
+    most = (len({text[s:e].lower() for s, e in spans}), len(spans))  # every match shown
     for count in range(1, max_fragments + 1 if spans else 1):
         width = max(1, (max_chars - len(f" {ELLIPSIS} ") * (count - 1)) // count)
         score, picked = _pick(text, spans, count, width)
         if score > best_score:  # ties go to fewer, longer fragments
             best_score, windows = score, picked
+        if best_score == most:  # more fragments could only tie
+            break
     if not windows:  # no match, or none that fits in max_chars: the opening words
         end = _backward(text, max_chars, ())
         if end == 0 or _mid_word(text, end):  # one giant word: hard cut

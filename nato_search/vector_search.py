@@ -16,6 +16,7 @@ ties go to the earlier paragraph.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,9 +84,15 @@ class Collection:
         self.live_count = int(sum(int(s.live.sum()) for s in self.segments))
         total_length = sum(int(s.arrays.length[s.live].sum()) for s in self.segments)
         avgdl = total_length / self.live_count if self.live_count else 1.0
+        self.size = max((s.base + s.arrays.doc_count for s in self.segments), default=0)
+        """Paragraph numbers run from 0 to ``size`` across the segments, as Whoosh's do."""
+        self.live = np.zeros(self.size, np.bool_)
+        self.day = np.zeros(self.size, np.int32)
         for segment in self.segments:
             segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
             segment.whole = bool(segment.live.all())
+            self.live[segment.base : segment.base + segment.arrays.doc_count] = segment.live
+            self.day[segment.base : segment.base + segment.arrays.doc_count] = segment.arrays.day
         self._df: dict[tuple[str, str], int] = {}
         self._documents: int | None = None
 
@@ -157,17 +164,12 @@ class Collection:
         matches alone, never on ``limit`` or ``offset``, so pages agree with one another.
         """
         tiered = plan.all_words_first and len(plan.query.include) > 1
-        evaluators: list[_Evaluator] = []
-        parts: list[tuple[Docs, Scores, npt.NDArray[np.bool_]]] = []
-        for segment in self.segments:
-            evaluator = _Evaluator(self, segment)
-            hits, full = evaluator.query(plan)
-            if page.filter:
-                keep = self._filter_mask(segment, page.filter)[hits.docs]
-                hits, full = Match(hits.docs[keep], hits.scores[keep]), full[keep]
-            evaluators.append(evaluator)
-            parts.append((hits.docs, hits.scores.copy(), full))
-        matches = _Matches(self.segments, parts)
+        evaluator = _Evaluator(self)
+        hits, full = evaluator.query(plan)
+        if page.filter:
+            keep = self._filter_mask(page.filter)[hits.docs]
+            hits, full = Match(hits.docs[keep], hits.scores[keep]), full[keep]
+        matches = _Matches(self, hits.docs, hits.scores.copy(), full)
         if not len(matches.docs):
             return [], 0, {name: {} for name in page.facets}
         key = matches.scores + (matches.full * _TIER if tiered else 0.0)
@@ -177,12 +179,13 @@ class Collection:
         chosen = key >= _cut(key, NEAR_CANDIDATES) if plan.near else None
         best = chosen if chosen is not None and need <= NEAR_CANDIDATES else key >= _cut(key, need)
         if chosen is not None:
-            for i, evaluator in enumerate(evaluators):
-                at = np.flatnonzero(chosen & (matches.segment == i))
-                for a, b in plan.near:
-                    near = evaluator.adjacent(a, b, matches.docs[at])
-                    where = at[np.searchsorted(matches.docs[at], near.docs)]
-                    matches.scores[where] += plan.near_weight * near.scores
+            at = np.flatnonzero(chosen)
+            among = matches.docs[at]
+            for a, b in plan.near:
+                near = evaluator.adjacent(a, b, among)
+                matches.scores[at[np.searchsorted(among, near.docs)]] += (
+                    plan.near_weight * near.scores
+                )
         full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
         # Ordered before the lift, which adds one number to every full match: after it, two
         # scores could round to one, and the order of the two then hang on the pool's edge.
@@ -233,17 +236,18 @@ class Collection:
         return order[rank < page.per_document], len(starts)
 
     def _filter_mask(
-        self, segment: Segment, filters: tuple[tuple[str, tuple[str, ...]], ...]
+        self, filters: tuple[tuple[str, tuple[str, ...]], ...]
     ) -> npt.NDArray[np.bool_]:
-        """True for the segment's paragraphs that hold, for every key, one of its values."""
-        keys = segment.arrays.keys
-        mask = np.ones(segment.arrays.doc_count, np.bool_)
+        """True for the paragraphs that hold, for every key, one of its values."""
+        mask = np.ones(self.size, np.bool_)
         for key, values in filters:
-            held = np.zeros(segment.arrays.doc_count, np.bool_)
-            for value in values:
-                i = keys.lookup(f"{key}={value}")
-                if i >= 0:
-                    held[keys.postings(i)[0]] = True
+            held = np.zeros(self.size, np.bool_)
+            for segment in self.segments:
+                keys = segment.arrays.keys
+                for value in values:
+                    i = keys.lookup(f"{key}={value}")
+                    if i >= 0:
+                        held[keys.postings(i)[0] + segment.base] = True
             mask &= held
         return mask
 
@@ -252,7 +256,7 @@ class Collection:
         self._number_documents()
         return np.concatenate(
             [
-                segment.owner[matches.docs[matches.segment == i]]
+                segment.owner[matches.local[matches.segment == i]]
                 for i, segment in enumerate(self.segments)
             ]
         )
@@ -290,7 +294,7 @@ class Collection:
         counts: dict[str, int] = {}
         for i, segment in enumerate(self.segments):
             mine = matches.segment == i
-            docs = matches.docs[mine]
+            docs = matches.local[mine]
             if name in DATE_FACETS:
                 day = segment.arrays.day[docs].astype(np.int64)
                 dated = day > 0
@@ -334,31 +338,30 @@ class Collection:
 
 
 class _Matches:
-    """Every match of a search across segments, side by side."""
+    """Every match of a search: index-wide paragraph numbers (ascending), scores, flags."""
 
     def __init__(
-        self,
-        segments: Sequence[Segment],
-        parts: Sequence[tuple[Docs, Scores, npt.NDArray[np.bool_]]],
+        self, collection: Collection, docs: Docs, scores: Scores, full: npt.NDArray[np.bool_]
     ):
-        self.segment = np.concatenate(
-            [np.full(len(docs), i, np.int32) for i, (docs, _, _) in enumerate(parts)]
-            or [_EMPTY_DOCS]
-        )
-        self.docs = np.concatenate([docs for docs, _, _ in parts] or [_EMPTY_DOCS])
-        self.scores = np.concatenate([scores for _, scores, _ in parts] or [_EMPTY_SCORES])
-        self.full = np.concatenate([full for _, _, full in parts] or [np.zeros(0, np.bool_)])
-        self.numbers = np.concatenate(
-            [
-                docs.astype(np.int64) + s.base
-                for s, (docs, _, _) in zip(segments, parts, strict=True)
-            ]
-            or [np.zeros(0, np.int64)]
-        )
-        self.days = np.concatenate(
-            [s.arrays.day[docs] for s, (docs, _, _) in zip(segments, parts, strict=True)]
-            or [_EMPTY_DOCS]
-        )
+        self.collection = collection
+        self.docs = docs
+        self.scores = scores
+        self.full = full
+        self.numbers = docs.astype(np.int64)
+        self.days = collection.day[docs]
+
+    @functools.cached_property
+    def segment(self) -> npt.NDArray[np.intp]:
+        """The segment of each match (facets and documents read the segments' own arrays)."""
+        bases = np.array([s.base for s in self.collection.segments], np.int64)
+        found: npt.NDArray[np.intp] = np.searchsorted(bases, self.numbers, "right") - 1
+        return found
+
+    @functools.cached_property
+    def local(self) -> Docs:
+        """Each match's number within its segment."""
+        bases = np.array([s.base for s in self.collection.segments], np.int64)
+        return (self.numbers - bases[self.segment]).astype(np.int32)
 
 
 def _best(scores: Scores, full: npt.NDArray[np.bool_], need: int) -> npt.NDArray[np.intp]:
@@ -425,12 +428,11 @@ def _field(arrays: SegmentArrays, name: str) -> FieldPostings:
 
 
 class _Evaluator:
-    """One plan over one segment."""
+    """One plan over every segment: a term's postings are read segment by segment into
+    index-wide numbers, then every clause is one operation over all of them."""
 
-    def __init__(self, collection: Collection, segment: Segment):
+    def __init__(self, collection: Collection):
         self.collection = collection
-        self.segment = segment
-        self.arrays = segment.arrays
         self._terms: dict[tuple[str, str], Match] = {}
 
     def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.bool_]]:
@@ -438,16 +440,17 @@ class _Evaluator:
         paragraph when there is none), with their first-stage scores (no proximity bonus)
         and True where every clause matched."""
         query = plan.query
+        collection = self.collection
         matches = [self.clause(c) for c in query.include]
         if matches:
             hits, counts = _union(matches, np.add, count=True)
             tier = counts == len(matches)
         else:
-            every = np.arange(self.arrays.doc_count, dtype=np.int32)
+            every = np.arange(collection.size, dtype=np.int32)
             hits, tier = Match(every, np.zeros(len(every))), np.ones(len(every), np.bool_)
-        keep = self.segment.live[hits.docs]
+        keep = collection.live[hits.docs]
         for period in query.dates:
-            keep &= _in_period(self.arrays.day[hits.docs], period)
+            keep &= _in_period(collection.day[hits.docs], period)
         if query.exclude:
             excluded = _union([self.clause(c) for c in query.exclude], np.add)[0]
             keep &= ~_member(hits.docs, excluded.docs)
@@ -480,16 +483,23 @@ class _Evaluator:
         return found
 
     def _term(self, term: str, field: str) -> Match:
-        postings = _field(self.arrays, field)
-        i = postings.lookup(term)
-        if i < 0:
-            return Match.empty()
-        docs, tf = postings.postings(i)
+        docs: list[Docs] = []
+        scores: list[Scores] = []
         k1 = self.collection.k1
-        norm = self.segment.norm[docs] if field == "words" else 1.0
-        counts = tf.astype(np.float64)
-        scores = self.collection.idf(term, field) * counts * (k1 + 1) / (counts + k1 * norm)
-        return Match(docs, scores)
+        for segment in self.collection.segments:
+            postings = _field(segment.arrays, field)
+            i = postings.lookup(term)
+            if i < 0:
+                continue
+            held, tf = postings.postings(i)
+            norm = segment.norm[held] if field == "words" else 1.0
+            counts = tf.astype(np.float64)
+            idf = self.collection.idf(term, field)
+            scores.append(idf * counts * (k1 + 1) / (counts + k1 * norm))
+            docs.append(held + np.int32(segment.base))
+        if len(docs) <= 1:
+            return Match(docs[0], scores[0]) if docs else Match.empty()
+        return Match(np.concatenate(docs), np.concatenate(scores))
 
     def phrase(self, terms: tuple[str, ...]) -> Match:
         """Paragraphs holding ``terms`` at consecutive positions, scored by the sum of their BM25."""
@@ -497,8 +507,7 @@ class _Evaluator:
         together = _intersection(words)
         if not len(together.docs):
             return together
-        found = _consecutive(self.arrays.words, terms, together.docs)
-        keep = _member(together.docs, found)
+        keep = _member(together.docs, self._consecutive(terms, together.docs))
         return Match(together.docs[keep], together.scores[keep])
 
     def adjacent(self, a: str, b: str, among: Docs) -> Match:
@@ -508,9 +517,21 @@ class _Evaluator:
         )
         if not len(pair.docs):
             return pair
-        found = _consecutive(self.arrays.words, (a, b), pair.docs)
-        keep = _member(pair.docs, found)
+        keep = _member(pair.docs, self._consecutive((a, b), pair.docs))
         return Match(pair.docs[keep], pair.scores[keep])
+
+    def _consecutive(self, terms: Sequence[str], among: Docs) -> Docs:
+        """Those of ``among`` (sorted, each holding every term) where ``terms`` stand at
+        consecutive positions: read in each segment's positions."""
+        found = []
+        for segment in self.collection.segments:
+            end = segment.base + segment.arrays.doc_count
+            lo, hi = (int(i) for i in np.searchsorted(among, (segment.base, end)))
+            if lo < hi:
+                base = np.int32(segment.base)
+                local = _consecutive(segment.arrays.words, terms, among[lo:hi] - base)
+                found.append(local + base)
+        return np.concatenate(found) if len(found) > 1 else found[0] if found else _EMPTY_DOCS
 
 
 def _restrict(match: Match, among: Docs) -> Match:

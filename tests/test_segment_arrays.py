@@ -497,3 +497,22 @@ def test_an_older_arrays_file_is_rebuilt_with_the_word_forms(path, monkeypatch):
     assert sa.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) is None
     assert sa.for_reader(path, leaf).forms is not None
     reader.close()
+
+
+def test_position_offsets_are_remembered_within_a_bound_and_stay_right(path, monkeypatch):
+    monkeypatch.setattr(sa, "STARTS_KEPT", 12)
+    monkeypatch.setattr(sa, "_STARTS_FROM", 1)
+    reader, leaves = _leaves(path)
+    postings = sa.build(leaves[0]).words
+    expected = []
+    for i in range(len(postings)):
+        tf = postings.postings(i)[1]
+        expected.append(np.concatenate(([0], np.cumsum(tf))))
+    for _ in range(2):  # the second round is answered partly from memory
+        for i in range(len(postings)):
+            starts, positions = postings.positions(i)
+            assert starts.tolist() == expected[i].tolist()
+            assert len(positions) == expected[i][-1]
+            assert postings._starts.total <= max(12, len(starts))
+        assert 0 < len(postings._starts.items) < len(postings)
+    reader.close()
