@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -84,23 +84,27 @@ _TERMS_EXT = ".trm"
 _POSTINGS_EXT = ".pst"
 
 
-class _Kept:
-    """Arrays remembered up to ``limit`` elements in all; past it, all forgotten at once
-    (another thread may miss one meanwhile: it makes it again)."""
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Kept(Generic[K, V]):
+    """Answers remembered up to a total ``size`` of ``limit``; past it, all forgotten at
+    once (another thread may miss one meanwhile: it works it out again)."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.items: dict[int, I64] = {}
+        self.items: dict[K, V] = {}
         self.total = 0
 
-    def get(self, key: int) -> I64 | None:
+    def get(self, key: K) -> V | None:
         return self.items.get(key)
 
-    def put(self, key: int, value: I64) -> None:
-        if self.total + len(value) > self.limit:
+    def put(self, key: K, value: V, size: int) -> None:
+        if self.total + size > self.limit:
             self.items, self.total = {}, 0
         self.items[key] = value
-        self.total += len(value)
+        self.total += size
 
 
 @dataclass(eq=False)
@@ -128,7 +132,9 @@ class FieldPostings:
     _samples: list[bytes] | None = dataclasses.field(default=None, repr=False)
     """Every ``_SAMPLE_EVERY``-th term, made on the first lookup: a binary search over them
     runs in C, leaving a few steps on the blob (a fifth of the time of a search all on it)."""
-    _starts: _Kept = dataclasses.field(default_factory=lambda: _Kept(STARTS_KEPT), repr=False)
+    _starts: Kept[int, I64] = dataclasses.field(
+        default_factory=lambda: Kept(STARTS_KEPT), repr=False
+    )
     """Recent answers of :meth:`positions` for long posting lists: a query reads a word's
     positions once per pair of words it is in, and frequent words recur across queries."""
 
@@ -196,7 +202,7 @@ class FieldPostings:
             starts = np.zeros(len(tf) + 1, np.int64)
             np.cumsum(tf, out=starts[1:])
             if len(starts) > _STARTS_FROM:
-                self._starts.put(i, starts)
+                self._starts.put(i, starts, len(starts))
         return starts, self.pos[int(self.pos_term[i]) : int(self.pos_term[i + 1])]
 
 

@@ -37,7 +37,7 @@ from .query import (
     Variants,
     sorted_counts,
 )
-from .segment_arrays import FieldPostings, SegmentArrays
+from .segment_arrays import FieldPostings, Kept, SegmentArrays
 
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]
@@ -95,6 +95,8 @@ class Collection:
             self.day[segment.base : segment.base + segment.arrays.doc_count] = segment.arrays.day
         self._df: dict[tuple[str, str], int] = {}
         self._documents: int | None = None
+        self._matches: Kept[tuple[str, str], Match] = Kept(TERMS_KEPT)
+        """Recent terms' matches: frequent words recur across queries, and cost the most."""
 
     def frequency(self, term: str, field: str = "words") -> int:
         """Live paragraphs holding ``term`` in ``field``."""
@@ -181,8 +183,7 @@ class Collection:
         if chosen is not None:
             at = np.flatnonzero(chosen)
             among = matches.docs[at]
-            for a, b in plan.near:
-                near = evaluator.adjacent(a, b, among)
+            for near in evaluator.adjacent(plan.near, among):
                 matches.scores[at[np.searchsorted(among, near.docs)]] += (
                     plan.near_weight * near.scores
                 )
@@ -391,6 +392,8 @@ _UNDATED = np.iinfo(np.int64).max
 """Sort key of an undated paragraph: last, whichever way dates sort."""
 
 
+TERMS_KEPT = 2_000_000
+"""Postings of recent terms' matches a commit's collection keeps (about 24 MB)."""
 NEAR_CANDIDATES = 300
 """First-stage paragraphs that the proximity bonus may reorder: it reads positions."""
 
@@ -433,7 +436,6 @@ class _Evaluator:
 
     def __init__(self, collection: Collection):
         self.collection = collection
-        self._terms: dict[tuple[str, str], Match] = {}
 
     def query(self, plan: Plan) -> tuple[Match, npt.NDArray[np.bool_]]:
         """Live, unexcluded, in-period paragraphs matching any include clause (every
@@ -477,9 +479,11 @@ class _Evaluator:
         return group
 
     def term(self, term: str, field: str) -> Match:
-        found = self._terms.get((term, field))
+        kept = self.collection._matches
+        found = kept.get((term, field))
         if found is None:
-            found = self._terms[term, field] = self._term(term, field)
+            found = self._term(term, field)
+            kept.put((term, field), found, len(found.docs))
         return found
 
     def _term(self, term: str, field: str) -> Match:
@@ -510,15 +514,37 @@ class _Evaluator:
         keep = _member(together.docs, self._consecutive(terms, together.docs))
         return Match(together.docs[keep], together.scores[keep])
 
-    def adjacent(self, a: str, b: str, among: Docs) -> Match:
-        """Among ``among`` (sorted), paragraphs where ``b`` follows ``a``, with BM25(a) + BM25(b)."""
-        pair = _intersection(
-            [_restrict(self.term(a, "words"), among), _restrict(self.term(b, "words"), among)]
-        )
-        if not len(pair.docs):
-            return pair
-        keep = _member(pair.docs, self._consecutive((a, b), pair.docs))
-        return Match(pair.docs[keep], pair.scores[keep])
+    def adjacent(self, pairs: Sequence[tuple[str, str]], among: Docs) -> list[Match]:
+        """For each pair (a, b), the paragraphs of ``among`` (sorted) where ``b`` follows
+        ``a``, with BM25(a) + BM25(b). A word's positions are read once, for all its pairs."""
+        held: dict[str, tuple[Match, npt.NDArray[np.int64]]] = {}
+        for term in dict.fromkeys(t for pair in pairs for t in pair):
+            match = _restrict(self.term(term, "words"), among)
+            held[term] = (match, self._position_keys(term, match.docs))
+        found = []
+        for a, b in pairs:
+            (first, before), (second, after) = held[a], held[b]
+            docs = (before[_member(before + 1, after)] >> 32).astype(np.int32)
+            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+            scores = (
+                first.scores[np.searchsorted(first.docs, docs)]
+                + second.scores[np.searchsorted(second.docs, docs)]
+            )
+            found.append(Match(docs, scores))
+        return found
+
+    def _position_keys(self, term: str, among: Docs) -> npt.NDArray[np.int64]:
+        """``doc << 32 | position`` (index-wide doc numbers) for every position of ``term``
+        in the paragraphs ``among`` (sorted, each holding it), read in each segment."""
+        keys = []
+        for segment in self.collection.segments:
+            end = segment.base + segment.arrays.doc_count
+            lo, hi = (int(i) for i in np.searchsorted(among, (segment.base, end)))
+            if lo < hi:
+                words = segment.arrays.words
+                local = _position_keys(words, words.lookup(term), among[lo:hi] - segment.base)
+                keys.append(local + (segment.base << 32))
+        return np.concatenate(keys) if keys else np.zeros(0, np.int64)
 
     def _consecutive(self, terms: Sequence[str], among: Docs) -> Docs:
         """Those of ``among`` (sorted, each holding every term) where ``terms`` stand at
@@ -559,7 +585,7 @@ def _union(
         return Match.empty(), np.zeros(0, np.int64)
     starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
     combined = combine.reduceat(scores, starts)
-    counts = np.diff(np.append(starts, len(docs))) if count else np.zeros(0, np.int64)
+    counts = np.diff(starts, append=len(docs)) if count else np.zeros(0, np.int64)
     return Match(docs[starts], combined), counts
 
 
@@ -594,9 +620,9 @@ def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.
     chosen = np.searchsorted(docs, among)  # every one of ``among`` holds the term
     starts = offsets[chosen]
     counts = offsets[chosen + 1] - starts
-    run_starts = np.repeat(np.cumsum(counts) - counts, counts)
-    at = np.arange(int(counts.sum())) - run_starts + np.repeat(starts, counts)
-    owners = np.repeat(docs[chosen].astype(np.int64), counts)
+    # the positions of posting chosen[k] are positions[starts[k] : starts[k] + counts[k]]
+    at = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    owners = np.repeat(among.astype(np.int64), counts)
     # A phrase's k-th word stands k past the phrase's start: the keys are shifted back by k,
     # so positions get a margin that keeps them from borrowing from the doc number. The keys
     # come out sorted and distinct (docs ascending, then positions within each).

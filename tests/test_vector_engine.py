@@ -65,3 +65,23 @@ def test_an_index_without_arrays_still_answers_and_the_next_write_saves_them(bui
         assert arrays_files(path) == []  # read into memory: readers never write
         reopened.delete("nobody")
         assert arrays_files(path) == segment_files(path)
+
+
+@pytest.mark.parametrize("kept", [0, 40])
+def test_remembered_term_matches_give_the_same_answers(tmp_path, monkeypatch, kept):
+    """A commit's collection keeps recent terms' matches within a bound: answered from it
+    (or, with a bound of a few postings, forgetting all the time) hits and scores stay."""
+    from nato_search import vector_search
+
+    queries = ["OTAN Ukraine", "munitions obus", "défense aérienne OTAN", "Ukraine", "sommet"]
+    with nato_search.build_index(SEEDS, tmp_path / "ix") as ix:
+        expected = [[(h.doc_id, h.paragraph, h.score) for h in ix.search(q)] for q in queries]
+    monkeypatch.setattr(vector_search, "TERMS_KEPT", kept)
+    with nato_search.open_index(tmp_path / "ix") as ix:
+        for _ in range(3):
+            for query, hits in zip(queries, expected, strict=True):
+                assert [(h.doc_id, h.paragraph, h.score) for h in ix.search(query)] == hits
+        with ix._snapshot() as snapshot:
+            remembered = snapshot.collection._matches
+            assert remembered.total <= kept or len(remembered.items) == 1  # one past the bound
+            assert len(remembered.items) >= 2 if kept else len(remembered.items) <= 1
