@@ -67,6 +67,33 @@ def test_an_index_without_arrays_still_answers_and_the_next_write_saves_them(bui
         assert arrays_files(path) == segment_files(path)
 
 
+def test_arrays_of_an_older_layout_are_rebuilt_by_the_next_write(built, monkeypatch):
+    """Format 3 had no words as written: such files are read again from the segments, and
+    an empty add saves the new ones."""
+    from nato_search import segment_arrays
+
+    ix, path = built
+    expected = [(h.doc_id, h.paragraph, h.score, h.highlights) for h in ix.search("munitions")]
+    ix.close()
+    (name,) = arrays_files(path)
+    segment_id = name.removesuffix(".arrays")
+    doc_count = windex.open_dir(str(path)).doc_count_all()
+    current = segment_arrays.load(path, segment_id, doc_count)
+    monkeypatch.setattr(segment_arrays, "FORMAT", segment_arrays.FORMAT - 1)
+    current.forms = None
+    segment_arrays.save(current, path)
+    monkeypatch.undo()
+    assert segment_arrays.load(path, segment_id, doc_count) is None
+    with nato_search.open_index(path) as reopened:
+        found = [
+            (h.doc_id, h.paragraph, h.score, h.highlights) for h in reopened.search("munitions")
+        ]
+        assert found == expected
+        reopened.add([])
+    saved = segment_arrays.load(path, segment_id, doc_count)
+    assert saved is not None and saved.forms is not None
+
+
 @pytest.mark.parametrize("kept", [0, 40])
 def test_remembered_term_matches_give_the_same_answers(tmp_path, monkeypatch, kept):
     """A commit's collection keeps recent terms' matches within a bound: answered from it
@@ -85,3 +112,49 @@ def test_remembered_term_matches_give_the_same_answers(tmp_path, monkeypatch, ke
             remembered = snapshot.collection._matches
             assert remembered.total <= kept or len(remembered.items) == 1  # one past the bound
             assert len(remembered.items) >= 2 if kept else len(remembered.items) <= 1
+
+
+def _levenshtein(a: bytes, b: bytes) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row = row, [i]
+        for j, y in enumerate(b, 1):
+            row.append(min(previous[j - 1] + (x != y), previous[j] + 1, row[j - 1] + 1))
+    return row[-1]
+
+
+def test_typo_candidates_are_exactly_the_terms_within_the_edits():
+    """The vectorized edit distance over a vocabulary against a plain one, word by word."""
+    import random
+
+    import numpy as np
+
+    from nato_search import segment_arrays
+    from nato_search.vector_search import _within
+
+    rng = random.Random(11)
+    letters = "aeiousrtnlmcdpé"
+    vocabulary = sorted(
+        {"".join(rng.choices(letters, k=rng.randint(1, 12))).encode() for _ in range(3000)}
+    )
+    blob, offsets = segment_arrays._term_arrays(vocabulary)
+    empty = np.zeros(0, np.int32)
+    words = segment_arrays.FieldPostings(
+        blob, offsets, np.zeros(len(vocabulary) + 1, np.int64), empty, empty
+    )
+    checked = 0
+    for _ in range(300):
+        query = rng.choice(vocabulary).decode()
+        for _ in range(rng.randint(0, 3)):
+            k = rng.randrange(len(query) + 1)
+            query = query[:k] + rng.choice(letters) + query[k + 1 :]
+        for max_edits in (1, 2):
+            expected = {
+                (t.decode(), d)
+                for t in vocabulary
+                if t[:1] == query.encode()[:1]
+                and (d := _levenshtein(query.encode(), t)) <= max_edits
+            }
+            assert set(_within(words, query, max_edits)) == expected, query
+            checked += len(expected)
+    assert checked > 500
