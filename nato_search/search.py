@@ -583,8 +583,16 @@ class Highlighter:
                 longer = [p for p in phrases if len(p) > 1]
                 holding = written(singles) if written and kind == "words" else None
                 self._fields.append((chain, singles, longer, holding))
+        self._marked: dict[str, list[tuple[int, int]]] = {}
+        """Texts already marked: the hits of one document share its title."""
 
     def __call__(self, text: str) -> list[tuple[int, int]]:
+        found = self._marked.get(text)
+        if found is None:
+            found = self._marked[text] = self._mark(text)
+        return list(found)
+
+    def _mark(self, text: str) -> list[tuple[int, int]]:
         spans: set[tuple[int, int]] = set()
         mode = "index"
         for chain, singles, longer, holding in self._fields:

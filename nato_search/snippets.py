@@ -249,11 +249,12 @@ def _anchors(text: str, spans: Sequence[Span]) -> Sequence[Span]:
 
 
 def _pick(
-    text: str, spans: Sequence[Span], count: int, width: int
+    text: str, spans: Sequence[Span], count: int, width: int, most: tuple[int, int]
 ) -> tuple[tuple[int, int], list[Window]]:
     """Greedily pick up to ``count`` disjoint windows adding the most new words.
 
-    Returns the score (distinct words, matches) of the union, and the windows.
+    Returns the score (distinct words, matches) of the union, and the windows. ``most``
+    is the score of showing every match: one window that does needs no rival.
     """
     candidates: list[tuple[Window, set[str], int]] = []
     for start, end in _anchors(text, spans):
@@ -263,6 +264,8 @@ def _pick(
         window = _window(text, (start, end), reach, width, spans)
         covered = _covered(window, spans)
         candidates.append((window, {text[s:e].lower() for s, e in covered}, len(covered)))
+        if count == 1 and (len(candidates[-1][1]), len(covered)) == most:
+            break  # the first to show everything is the one picked: the rest only tie
     picked: list[Window] = []
     words: set[str] = set()
     matches = 0
@@ -307,7 +310,7 @@ def make_snippet(
     most = (len({text[s:e].lower() for s, e in spans}), len(spans))  # every match shown
     for count in range(1, max_fragments + 1 if spans else 1):
         width = max(1, (max_chars - len(f" {ELLIPSIS} ") * (count - 1)) // count)
-        score, picked = _pick(text, spans, count, width)
+        score, picked = _pick(text, spans, count, width, most)
         if score > best_score:  # ties go to fewer, longer fragments
             best_score, windows = score, picked
         if best_score == most:  # more fragments could only tie

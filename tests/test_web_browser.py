@@ -134,8 +134,9 @@ def query_of(driver: WebDriver) -> dict[str, list[str]]:
 
 
 def test_typing_a_word_start_marks_the_word_it_completes(page: WebDriver) -> None:
+    # focus on load (the page's script gives it, a moment after the load event)
+    wait(page, lambda d: d.switch_to.active_element.get_attribute("id") == "q", "focus on q")
     box = page.switch_to.active_element
-    assert box.get_attribute("id") == "q"  # focus on load
     box.send_keys("muni")
     wait(
         page,
@@ -144,9 +145,10 @@ def test_typing_a_word_start_marks_the_word_it_completes(page: WebDriver) -> Non
         ),
         "a snippet marking munitions",
     )
-    assert status(page) == "2 résultats."
+    # the page searches as it is typed: wait for the answer to the whole word start
+    wait(page, lambda d: query_of(d).get("q") == ["muni"], "the word start in the URL")
+    wait_status(page, "2 résultats.")
     assert not page.find_element(By.ID, "pages").is_displayed()  # one page: no paging
-    assert query_of(page)["q"] == ["muni"]
     first = results(page)[0]
     assert first.find_element(By.CSS_SELECTOR, ".meta").text == (
         "2024-08-28 · 003_1bfd15bd7f542d98 · paragraphe 2"
