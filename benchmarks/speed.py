@@ -689,13 +689,20 @@ def _time_queries(system: Any, queries: Sequence[dict], k: int) -> dict[str, flo
         ids = system.search(q["text"], k)
         latencies.append((time.perf_counter() - t0) * 1000)
         hits.append(len(ids))
-    return {
+    timed = {
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
         "mean_hits": statistics.fmean(hits) if hits else 0.0,
         "no_hit": sum(h == 0 for h in hits),
     }
+    typo = [t for t, q in zip(latencies, queries, strict=True) if q.get("typo")]
+    if typo:  # keyword queries: those with a typo apart from the others
+        timed["typo_p50_ms"] = percentile(typo, 50)
+        exact = [t for t, q in zip(latencies, queries, strict=True) if not q.get("typo")]
+        timed["exact_p50_ms"] = percentile(exact, 50)
+        timed["typo_queries"] = len(typo)
+    return timed
 
 
 def run_worker(spec: dict) -> dict:
@@ -950,6 +957,19 @@ def format_table(rows: Sequence[dict]) -> str:
     return "\n".join(out)
 
 
+def format_typos(rows: Sequence[dict]) -> str:
+    """Keyword p50 of the queries with a typo against the others', per system and size."""
+    lines = []
+    for r in rows:
+        kw = r.get("keyword") or {}
+        if "typo_p50_ms" in kw:
+            lines.append(
+                f"{r['size']} {r['system']}: keyword p50 with a typo {_fmt(kw['typo_p50_ms'])} ms "
+                f"({kw['typo_queries']} queries), without {_fmt(kw['exact_p50_ms'])} ms"
+            )
+    return "\n".join(lines)
+
+
 def format_incremental(inc: dict | None, system: str = "nato-search") -> str:
     if inc is None:
         return f"{system} add {ADD_PARAGRAPHS:,} paragraphs: not measured"
@@ -1123,6 +1143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_ratios(rows)
     print(format_table(rows))
     print(LEGEND)
+    print(format_typos(rows))
     if "nato-search" in args.systems:
         print(format_incremental(incremental))
     failed = any(r["status"] == "error" for r in rows) or (

@@ -233,6 +233,11 @@ def test_end_to_end_json_report(run: dict, corpus: Path) -> None:
     assert queries["question"] == expected["question"]
     assert sum(q["folded"] for q in queries["keyword"]) == 3  # i = 1, 5, 9
     assert sum(q["typo"] for q in queries["keyword"]) == 1  # i = 2
+    for r in rows.values():  # the typo query timed apart from the nine others
+        kw = r["keyword"]
+        assert kw["typo_queries"] == 1 and kw["typo_p50_ms"] > 0 and kw["exact_p50_ms"] > 0
+        assert "typo_p50_ms" not in r["question"]
+    assert f"{N_PARAGRAPHS} nato-search: keyword p50 with a typo " in run["stdout"]
 
 
 def test_end_to_end_incremental_add(run: dict) -> None:
