@@ -76,6 +76,7 @@ _BLOCK_MAGIC = b"W3Bl"
 LOOKUPS_KEPT = 50_000
 """Term lookups a field remembers (about 5 MB at most)."""
 _SAMPLE_EVERY = 32
+"""Terms from one sample of a field's vocabulary to the next (see ``_samples``)."""
 STARTS_KEPT = 1_000_000
 """Position offsets a field remembers (8 MB at most)."""
 _STARTS_FROM = 128
