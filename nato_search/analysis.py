@@ -502,7 +502,7 @@ class WordCachedAnalyzer(Analyzer):
         ``holding``, when given, must hold every word of ``value`` that gives one of
         ``terms`` (an index's record of its words): then no other word is analyzed."""
         if type(self.tokenizer) is not FrenchTokenizer:
-            return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
+            return self._matched_by_spans(value, terms, mode)
         parts = _split_words(value)
         words = parts[1::2]
         distinct = set(words)
@@ -521,7 +521,7 @@ class WordCachedAnalyzer(Analyzer):
                 wanted.update(holders.get(term, ()))
             found = wanted.intersection(distinct)
             if self._clears != clears:  # another thread emptied the cache meanwhile
-                return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
+                return self._matched_by_spans(value, terms, mode)
         out: list[tuple[int, int]] = []
         if found:
             starts = list(itertools.accumulate(map(len, parts)))
@@ -539,6 +539,11 @@ class WordCachedAnalyzer(Analyzer):
                     out.extend((start + first, start + last) for _, first, last, _ in tokens)
             out.sort()
         return out
+
+    def _matched_by_spans(
+        self, value: str, terms: Collection[str], mode: str
+    ) -> list[tuple[int, int]]:
+        return [(start, end) for t, _, start, end in self.spans(value, mode) if t in terms]
 
     def term_positions(
         self, value: str, mode: str = "index", words_seen: set[str] | None = None

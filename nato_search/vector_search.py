@@ -86,6 +86,7 @@ class Collection:
         avgdl = total_length / self.live_count if self.live_count else 1.0
         self.size = max((s.base + s.arrays.doc_count for s in self.segments), default=0)
         """Paragraph numbers run from 0 to ``size`` across the segments, as Whoosh's do."""
+        self.bases = np.array([s.base for s in self.segments], np.int64)
         self.live = np.zeros(self.size, np.bool_)
         self.day = np.zeros(self.size, np.int32)
         for segment in self.segments:
@@ -354,15 +355,15 @@ class _Matches:
     @functools.cached_property
     def segment(self) -> npt.NDArray[np.intp]:
         """The segment of each match (facets and documents read the segments' own arrays)."""
-        bases = np.array([s.base for s in self.collection.segments], np.int64)
-        found: npt.NDArray[np.intp] = np.searchsorted(bases, self.numbers, "right") - 1
+        found: npt.NDArray[np.intp] = (
+            np.searchsorted(self.collection.bases, self.numbers, "right") - 1
+        )
         return found
 
     @functools.cached_property
     def local(self) -> Docs:
         """Each match's number within its segment."""
-        bases = np.array([s.base for s in self.collection.segments], np.int64)
-        return (self.numbers - bases[self.segment]).astype(np.int32)
+        return (self.numbers - self.collection.bases[self.segment]).astype(np.int32)
 
 
 def _best(scores: Scores, full: npt.NDArray[np.bool_], need: int) -> npt.NDArray[np.intp]:
@@ -490,6 +491,7 @@ class _Evaluator:
         docs: list[Docs] = []
         scores: list[Scores] = []
         k1 = self.collection.k1
+        idf = self.collection.idf(term, field)
         for segment in self.collection.segments:
             postings = _field(segment.arrays, field)
             i = postings.lookup(term)
@@ -498,7 +500,6 @@ class _Evaluator:
             held, tf = postings.postings(i)
             norm = segment.norm[held] if field == "words" else 1.0
             counts = tf.astype(np.float64)
-            idf = self.collection.idf(term, field)
             scores.append(idf * counts * (k1 + 1) / (counts + k1 * norm))
             docs.append(held + np.int32(segment.base))
         if len(docs) <= 1:
@@ -524,8 +525,7 @@ class _Evaluator:
         found = []
         for a, b in pairs:
             (first, before), (second, after) = held[a], held[b]
-            docs = (before[_member(before + 1, after)] >> 32).astype(np.int32)
-            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+            docs = _key_docs(before[_member(before + 1, after)])
             scores = (
                 first.scores[np.searchsorted(first.docs, docs)]
                 + second.scores[np.searchsorted(second.docs, docs)]
@@ -548,16 +548,15 @@ class _Evaluator:
 
     def _consecutive(self, terms: Sequence[str], among: Docs) -> Docs:
         """Those of ``among`` (sorted, each holding every term) where ``terms`` stand at
-        consecutive positions: read in each segment's positions."""
-        found = []
-        for segment in self.collection.segments:
-            end = segment.base + segment.arrays.doc_count
-            lo, hi = (int(i) for i in np.searchsorted(among, (segment.base, end)))
-            if lo < hi:
-                base = np.int32(segment.base)
-                local = _consecutive(segment.arrays.words, terms, among[lo:hi] - base)
-                found.append(local + base)
-        return np.concatenate(found) if len(found) > 1 else found[0] if found else _EMPTY_DOCS
+        positions p, p+1, … for some p."""
+        found: npt.NDArray[np.int64] | None = None
+        for offset, term in enumerate(terms):
+            keys = self._position_keys(term, among) - offset
+            found = keys if found is None else found[_member(found, keys)]  # both sorted
+            if not len(found):
+                break
+        assert found is not None
+        return _key_docs(found)
 
 
 def _restrict(match: Match, among: Docs) -> Match:
@@ -600,16 +599,9 @@ def _intersection(matches: Sequence[Match]) -> Match:
     return Match(docs.astype(np.int32, copy=False), scores)
 
 
-def _consecutive(words: FieldPostings, terms: Sequence[str], among: Docs) -> Docs:
-    """Those of ``among`` where ``terms`` stand at positions p, p+1, … for some p."""
-    found: npt.NDArray[np.int64] | None = None
-    for offset, term in enumerate(terms):
-        keys = _position_keys(words, words.lookup(term), among) - offset
-        found = keys if found is None else found[_member(found, keys)]  # both sorted
-        if not len(found):
-            break
-    assert found is not None
-    docs = (found >> 32).astype(np.int32)
+def _key_docs(keys: npt.NDArray[np.int64]) -> Docs:
+    """The distinct paragraphs of sorted position keys."""
+    docs = (keys >> 32).astype(np.int32)
     return docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
 
 
