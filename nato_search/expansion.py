@@ -56,6 +56,11 @@ class Lexicon(Protocol):
         """A word as written in the documents that analyzes to ``term``."""
         ...
 
+    def similar_written(self, typed: str, max_edits: int) -> list[tuple[str, int, int, str]]:
+        """Terms of the words as written within ``max_edits`` of the one word ``typed`` as
+        ``(term, edits, frequency, written)``: empty where the index keeps no such words."""
+        ...
+
 
 def max_edits(word: str) -> int:
     """Edits allowed when correcting ``word``: none under 5 letters, 1 from 5, 2 from 9."""
@@ -243,9 +248,22 @@ class Expander:
             return []
         self._lookups_left -= 1
         candidates = sorted(self.lexicon.similar(term, edits), key=lambda c: (c[1], -c[2], c[0]))
+        surface: str | None = None
+        if not candidates:
+            # A stemmer that cuts deep (snowball: munitions -> munit) leaves a typo's stem
+            # far from the right one (muniton): the words as written are still one edit apart.
+            written = sorted(
+                self.lexicon.similar_written(clause.text, edits),
+                key=lambda c: (c[1], -c[2], c[0], c[3]),
+            )
+            best: dict[str, tuple[str, int, int]] = {}
+            for t, e, f, _ in written:
+                best.setdefault(t, (t, e, f))  # in order: each term at its closest form
+            candidates = list(best.values())
+            surface = written[0][3] if written else None
         if not candidates:
             return []
-        surface = self.lexicon.surface(candidates[0][0])
+        surface = surface or self.lexicon.surface(candidates[0][0])
         if surface:
             self.corrections[clause.text] = (
                 surface if clause.text[:1].isupper() else surface.lower()

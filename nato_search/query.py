@@ -127,6 +127,8 @@ class Plan:
     Paragraphs matching any ``query.include`` clause, scored by BM25 over them;
     with ``all_words_first``, those matching every clause come first. Each
     ``near`` pair standing side by side adds ``near_weight`` of a phrase match.
+    Each of the ``coarse`` prefixes adds ``coarse_weight`` of a BM25 that counts every
+    term starting with it as one word (a coarser conflation than the stemmer's).
     ``query.exclude`` clauses remove paragraphs, ``query.dates`` restrict them.
     """
 
@@ -134,6 +136,8 @@ class Plan:
     near: tuple[tuple[str, str], ...] = ()
     all_words_first: bool = True
     near_weight: float = 0.3
+    coarse: tuple[str, ...] = ()
+    coarse_weight: float = 0.5
 
 
 SORTS = ("date", "-date")

@@ -46,6 +46,12 @@ LOCK_TIMEOUT = 10.0
 PROXIMITY_BOOST = 0.3
 """Extra weight, as a share of a phrase match, of two query words standing side by side."""
 ALL_WORDS_FIRST = True
+COARSE_LETTERS = 5
+"""Letters of a query word's stem that the coarse level keeps: ``constru`` (construire,
+construction) as ``const``, ``munit`` (munitions) as ``munit``, a typo's too."""
+COARSE_WEIGHT = 0.5
+"""Weight of the coarse level beside the stems' BM25, chosen on PIAF (see the README);
+0 turns it off."""
 """Rank paragraphs holding every query word before those holding some."""
 BM25_K1 = 0.8
 BM25_B = 0.75
@@ -416,11 +422,13 @@ class Index:
         parsed = parse(query, words)
         if not (parsed.include or parsed.exclude or parsed.dates):
             return None, expander
+        coarse = _coarse_prefixes(parsed) if COARSE_WEIGHT > 0 else ()
         parsed = expander.expand(parsed)
         if prefix:
             _complete_last_word(snapshot, query, parsed)
         near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
-        return Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST), expander
+        plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST, coarse, COARSE_WEIGHT)
+        return plan, expander
 
     def _hit(self, row: Row, marks: Highlighter, snapshot: Snapshot) -> Hit:
         stored = row.stored
@@ -607,6 +615,13 @@ class Highlighter:
                     if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
                         spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
         return sorted(spans)
+
+
+def _coarse_prefixes(parsed: Query) -> tuple[str, ...]:
+    """The first letters of each distinct word typed (in phrases too, not excluded):
+    words of letters only, since a number's first digits say nothing of its meaning."""
+    terms = dict.fromkeys(t for c in parsed.terms() if c.field == "words" for t in c.terms)
+    return tuple(sorted(t[:COARSE_LETTERS] for t in terms if t.isalpha()))
 
 
 def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:

@@ -123,10 +123,23 @@ class Collection:
         segment's vocabulary at once, so a typo costs about what an exact word does."""
         found: dict[str, int] = {}
         for segment in self.segments:
-            for candidate, edits in _within(segment.arrays.words, term, max_edits):
+            words = segment.arrays.words
+            for candidate, edits in _within(words.term_blob, words.term_off, term, max_edits):
                 found.setdefault(candidate, edits)
         frequencies = ((t, e, self.frequency(t)) for t, e in found.items() if t != term)
         return [(t, e, f) for t, e, f in frequencies if f]
+
+    def similar_written(self, word: str, max_edits: int) -> dict[str, int] | None:
+        """Words as written in the text within ``max_edits`` of ``word`` (same first letter),
+        with their edits; None when a segment does not know its words."""
+        found: dict[str, int] = {}
+        for segment in self.segments:
+            forms = segment.arrays.forms
+            if forms is None:
+                return None
+            for form, edits in _within(forms.blob, forms.off, word, max_edits):
+                found[form] = min(edits, found.get(form, edits))
+        return found
 
     def holding(self, term: str, limit: int = 3) -> list[int]:
         """Index-wide numbers of the first live paragraphs holding ``term`` (for did-you-mean)."""
@@ -155,6 +168,53 @@ class Collection:
     def idf(self, term: str, field: str) -> float:
         return idf(self.live_count, self.frequency(term, field))
 
+    def coarse(self, prefixes: Sequence[str], among: Docs) -> Scores:
+        """BM25 of ``among`` (sorted) where every term starting with a prefix counts as that
+        prefix. Its paragraph frequency is the sum of its terms' (at most every paragraph):
+        a prefix's terms lie side by side in each segment, so their postings are one slice."""
+        found = np.zeros((len(prefixes), len(among)))
+        holding = np.zeros(len(prefixes), np.int64)
+        for segment in self.segments:
+            words = segment.arrays.words
+            first, last = (
+                int(i)
+                for i in np.searchsorted(
+                    among, (segment.base, segment.base + segment.arrays.doc_count)
+                )
+            )
+            local = among[first:last] - segment.base
+            wanted = np.zeros(segment.arrays.doc_count, np.bool_)
+            wanted[local] = True
+            for j, prefix in enumerate(prefixes):
+                lo, hi = words.prefix_range(prefix)
+                start, end = int(words.post_off[lo]), int(words.post_off[hi])
+                docs = words.docs[start:end]
+                holding[j] += end - start if segment.whole else int(segment.live[docs].sum())
+                if first < last and start < end:
+                    keep = wanted[docs]
+                    found[j, first:last] += np.bincount(
+                        np.searchsorted(local, docs[keep]),
+                        weights=words.tf[start:end][keep],
+                        minlength=len(local),
+                    )
+        k1, norm = self.k1, self._norm(among)
+        scores = np.zeros(len(among))
+        for j in range(len(prefixes)):
+            if holding[j]:
+                weight = idf(self.live_count, min(int(holding[j]), self.live_count))
+                scores += weight * found[j] * (k1 + 1) / (found[j] + k1 * norm)
+        return scores
+
+    def _norm(self, among: Docs) -> Scores:
+        """BM25's length normalization of ``among`` (sorted), read in each segment."""
+        norm = np.ones(len(among))
+        for segment in self.segments:
+            first, last = np.searchsorted(
+                among, (segment.base, segment.base + segment.arrays.doc_count)
+            )
+            norm[first:last] = segment.norm[among[first:last] - segment.base]
+        return norm
+
     def rank(self, plan: Plan, page: Page) -> tuple[list[tuple[int, float, bool]], int, Facets]:
         """The page's paragraphs as (index-wide number, score, matched every clause), how
         many match (documents, with ``per_document``), and the facet counts.
@@ -179,7 +239,8 @@ class Collection:
         # The page lies among the best ``need`` by this key, bonus or not: the bonus lifts
         # only the best, and the lift below moves every full match alike.
         need = page.offset + page.limit
-        chosen = key >= _cut(key, NEAR_CANDIDATES) if plan.near else None
+        second = plan.near or (plan.coarse and plan.coarse_weight > 0)
+        chosen = key >= _cut(key, NEAR_CANDIDATES) if second else None
         best = chosen if chosen is not None and need <= NEAR_CANDIDATES else key >= _cut(key, need)
         if chosen is not None:
             at = np.flatnonzero(chosen)
@@ -188,6 +249,8 @@ class Collection:
                 matches.scores[at[np.searchsorted(among, near.docs)]] += (
                     plan.near_weight * near.scores
                 )
+            if plan.coarse and plan.coarse_weight > 0:
+                matches.scores[at] += plan.coarse_weight * self.coarse(plan.coarse, among)
         full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
         # Ordered before the lift, which adds one number to every full match: after it, two
         # scores could round to one, and the order of the two then hang on the pool's edge.
@@ -631,23 +694,26 @@ def _member(sorted_docs: npt.NDArray[Any], among: npt.NDArray[Any]) -> npt.NDArr
     return found
 
 
-def _within(words: FieldPostings, term: str, max_edits: int) -> list[tuple[str, int]]:
-    """Terms of ``words`` within ``max_edits`` (Levenshtein) of ``term``, same first letter."""
-    query = np.frombuffer(term.encode(), np.uint8)
-    if not len(query) or not len(words):
+def _within(
+    blob: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], word: str, max_edits: int
+) -> list[tuple[str, int]]:
+    """Strings of a sorted blob (``off``: ``n + 1`` offsets) within ``max_edits``
+    (Levenshtein, on UTF-8 bytes) of ``word``, with the same first byte."""
+    query = np.frombuffer(word.encode(), np.uint8)
+    if not len(query) or len(off) < 2:
         return []
-    firsts = words.term_blob[words.term_off[:-1]]  # terms are sorted: by first byte too
+    firsts = blob[off[:-1]]  # sorted strings: by first byte too
     lo, hi = np.searchsorted(firsts, query[0], "left"), np.searchsorted(firsts, query[0], "right")
-    lengths = np.diff(words.term_off[lo : hi + 1])
+    lengths = np.diff(off[lo : hi + 1])
     near = np.flatnonzero(np.abs(lengths - len(query)) <= max_edits)
     if not len(near):
         return []
     width = int(lengths[near].max())
-    starts = words.term_off[lo + near]
+    starts = off[lo + near]
     letters = np.full((len(near), width), -1, np.int16)  # -1: past a candidate's end
     for j in range(width):
         has = lengths[near] > j
-        letters[has, j] = words.term_blob[starts[has] + j]
+        letters[has, j] = blob[starts[has] + j]
     # One row of the edit-distance table per query letter, for every candidate at once.
     row = np.tile(np.arange(width + 1, dtype=np.int32), (len(near), 1))
     for i, letter in enumerate(query, 1):
@@ -660,7 +726,11 @@ def _within(words: FieldPostings, term: str, max_edits: int) -> list[tuple[str, 
             row[:, j] = np.minimum(best[:, j - 1], row[:, j - 1] + 1)
     edits = row[np.arange(len(near)), lengths[near]]
     close = np.flatnonzero(edits <= max_edits)
-    return [(words.term(int(lo + near[k])), int(edits[k])) for k in close]
+    found = (int(lo + near[k]) for k in close)
+    return [
+        (blob[off[i] : off[i + 1]].tobytes().decode(), int(edits[k]))
+        for i, k in zip(found, close, strict=True)
+    ]
 
 
 def _in_period(days: npt.NDArray[np.int32], period: DateRange) -> npt.NDArray[np.bool_]:

@@ -250,6 +250,25 @@ class WhooshSnapshot:
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:
         return self.collection.similar(term, max_edits)
 
+    def similar_written(self, typed: str, max_edits: int) -> list[tuple[str, int, int, str]]:
+        spans = analyze(typed, self.analyzer)
+        if len(spans) != 1:
+            return []
+        word = typed[spans[0][2] : spans[0][3]]  # without an elision: l'Ukrane -> Ukrane
+        found: dict[str, int] = {}
+        for form in dict.fromkeys((word, word.lower(), word[:1].upper() + word[1:].lower())):
+            near = self.collection.similar_written(form, max_edits)
+            if near is None:
+                return []
+            for written, edits in near.items():
+                found[written] = min(edits, found.get(written, edits))
+        similar = []
+        for written, edits in found.items():
+            terms = analyze(written, self.analyzer, "index")
+            if len(terms) == 1 and (frequency := self.collection.frequency(terms[0][0])):
+                similar.append((terms[0][0], edits, frequency, written))
+        return similar
+
     def ranked(self, plan: Plan, page: Page) -> Ranking:
         """The page's paragraphs (stored fields, score), how many match, and the facets."""
         best, total, facets = self.collection.rank(plan, page)

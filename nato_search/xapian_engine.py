@@ -433,6 +433,9 @@ class XapianSnapshot:
                     found.append((candidate, edits, item.termfreq))
         return found
 
+    def similar_written(self, typed: str, max_edits: int) -> list[tuple[str, int, int, str]]:
+        return []  # Xapian keeps no record of the words as written: corrections go by stems
+
     def documents(self) -> int:
         return sum(1 for _ in self.db.allterms(DOC_ID))
 
@@ -491,6 +494,11 @@ class XapianSnapshot:
             boolean = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, every, 0.0)
             parts.append(xapian.Query(xapian.Query.OP_AND, [bonus, boolean]))
         query = xapian.Query(xapian.Query.OP_OR, parts) if include else xapian.Query.MatchAll
+        coarse = [terms.coarse(p) for p in plan.coarse] if include and plan.coarse_weight else []
+        if coarse:  # weight only: AND_MAYBE adds no match
+            extra = xapian.Query(xapian.Query.OP_OR, coarse)
+            extra = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, extra, plan.coarse_weight)
+            query = xapian.Query(xapian.Query.OP_AND_MAYBE, query, extra)
         query = self._restrict(query, plan, page, terms)
         enquire = self._enquire(query)
         if page.sort is not None:
@@ -652,6 +660,23 @@ class _Terms:
         xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)  # BM25Weight's own
         scale = idf(self.paragraphs, holding) / xapian_idf
         return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), scale)
+
+    def coarse(self, prefix: str) -> xapian.Query:
+        """Every word starting with ``prefix`` as one (OP_SYNONYM sums their frequencies),
+        scaled to the idf of the summed paragraph frequencies, as the default engine counts
+        them, from the estimate Xapian makes for the synonym (that of an OR)."""
+        words = [t.term.decode("utf-8") for t in self.db.allterms(prefix)]
+        frequencies = [self.db.get_termfreq(w) for w in words]
+        if not words:
+            return xapian.Query()
+        n = self.paragraphs
+        missing = math.prod(1 - f / n for f in frequencies)
+        estimate = max(1, min(n, round(n * (1 - missing))))
+        odds = (n - estimate + 0.5) / (estimate + 0.5)
+        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)
+        scale = idf(n, min(n, sum(frequencies))) / xapian_idf
+        synonym = xapian.Query(xapian.Query.OP_SYNONYM, [xapian.Query(w) for w in words])
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, synonym, scale)
 
     def phrase(self, terms: list[str]) -> xapian.Query:
         """Its words' BM25 summed, where they stand side by side."""

@@ -26,6 +26,9 @@ The spec, in short:
   the include clauses it matches, plus for each ``near`` pair standing side by
   side, near_weight * (bm25(a) + bm25(b)); that bonus goes only to the best
   max(limit, NEAR_CANDIDATES) hits by (tier, score), ties at the cut included.
+  The same hits get, for each ``coarse`` prefix, coarse_weight * a bm25 where
+  tf = the summed tf of the "words" terms starting with it and df = the summed
+  df of those terms, at most N.
 - Order: with ``all_words_first`` and two or more include clauses, the hits
   matching every include clause first; then higher score first; then
   (doc_id, paragraph).
@@ -133,6 +136,16 @@ class Oracle:
         df = self.df(term, field)
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
+    def coarse(self, prefix: str, paragraph: _Paragraph) -> float:
+        terms = {t for p in self.paragraphs for t in p.tf[WORDS] if t.startswith(prefix)}
+        tf = sum(paragraph.tf[WORDS][t] for t in terms)
+        if tf == 0:
+            return 0.0
+        df = min(self.n, sum(self.df(t) for t in terms))
+        idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+        norm = 1 - self.b + self.b * paragraph.dl / self.avgdl
+        return idf * tf * (self.k1 + 1) / (tf + self.k1 * norm)
+
     def bm25(self, term: str, paragraph: _Paragraph, field: str = WORDS) -> float:
         tf = paragraph.tf[field][term]
         if tf == 0:
@@ -196,8 +209,9 @@ class Oracle:
         keys = sorted(((-tier, score) for _, score, tier in found), reverse=True)
         cut = keys[min(len(keys), NEAR_CANDIDATES) - 1] if keys else None
         hits = []
+        coarse = plan.coarse if plan.coarse_weight > 0 else ()
         for paragraph, score, tier in found:
-            if plan.near and (-tier, score) >= cut:
+            if (plan.near or coarse) and (-tier, score) >= cut:
                 for a, b in plan.near:
                     if any(
                         p + 1 in paragraph.positions.get(b, ())
@@ -206,6 +220,7 @@ class Oracle:
                         score += plan.near_weight * (
                             self.bm25(a, paragraph) + self.bm25(b, paragraph)
                         )
+                score += plan.coarse_weight * sum(self.coarse(p, paragraph) for p in coarse)
             record = paragraph.record
             hits.append(OracleHit(record.doc_id, record.paragraph, score, tier))
         # Paragraphs holding every clause are lifted to the best partial match's score.

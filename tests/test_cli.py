@@ -196,7 +196,7 @@ def test_terminal_output_marks_the_title_and_lists_facets(capsys, app_index_path
     )
     assert out.splitlines() == [
         "1. [Soixante]-quinze ans de l'Alliance",
-        "   2024-04-04 · washington · paragraph 0 · score 1.55",
+        "   2024-04-04 · washington · paragraph 0 · score 2.32",
         "   L'Alliance fête ses [soixante]-quinze ans à Washington.",
         "",
         "year: 2024 (4)",

@@ -62,6 +62,36 @@ def test_edits_allowed_grow_with_word_length(word, edits):
     assert max_edits(word) == edits
 
 
+@pytest.fixture(scope="module", params=["light", "snowball", "minimal", "none"])
+def stemmed_seeds(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    with nato_search.build_index(SEEDS, folder / "ix", stemmer=request.param) as ix:
+        yield ix
+
+
+@pytest.mark.parametrize(
+    "typed, written, top",
+    [
+        ("munitons", "munitions", [("003", 1), ("002", 1)]),
+        ("Stoltemberg", "Stoltenberg", [("001", 1), ("002", 2), ("003", 1)]),
+        ("internationalemnt", "internationalement", [("000", 2)]),
+    ],
+)
+def test_every_stemmer_corrects_a_typo_by_the_words_as_written(stemmed_seeds, typed, written, top):
+    """Snowball's stem of munitions is munit, two edits from the typo's muniton, and the
+    light stem of internationalement is international: the words as written are still
+    one or two edits from what was typed."""
+    results = stemmed_seeds.search(typed)
+    assert results.suggestion == written
+    assert where(results)[: len(top)] == top
+    assert {word for hit in results for word in marked(hit)} == {written}
+
+
+def test_a_typo_far_from_every_word_as_written_stays_unknown(stemmed_seeds):
+    results = stemmed_seeds.search("mumitons")  # two edits from munitions, one allowed
+    assert results.total == 0 and results.suggestion is None
+
+
 def test_fuzzy_off_matches_exactly_but_still_suggests(seeds_index):
     results = seeds_index.search("munitons", fuzzy=False)
     assert results.total == 0 and results.suggestion == "munitions"
@@ -178,6 +208,9 @@ class FakeLexicon:
 
     def surface(self, term):
         return "munitions"
+
+    def similar_written(self, typed, max_edits):
+        raise AssertionError("only where no stem is near")
 
 
 def expander(synonyms=None):

@@ -333,3 +333,40 @@ def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_inde
                     compared += 1
                     marked_words += len(plain(text))
     assert compared > 300 and marked_words > 500
+
+
+# --- the coarse level -----------------------------------------------------------
+
+COARSE_DOCUMENTS = [
+    Document("a", "", None, ["Le pont de pierre."]),
+    Document("b", "", None, ["Le pont construit."]),
+    Document("c", "", None, ["Le pont de 2022."]),
+]
+
+
+def test_the_coarse_level_lifts_a_word_of_the_same_family(tmp_path, backend, monkeypatch):
+    """``construction`` finds no paragraph (its stem is not ``construit``'s), but among the
+    paragraphs holding ``pont`` it lifts the one holding a word starting with ``const``."""
+    from backends import built
+
+    from nato_search import search
+
+    with built(COARSE_DOCUMENTS, tmp_path / "ix", backend) as ix:
+        found = ix.search("pont construction", fuzzy=False)
+        assert [h.doc_id for h in found] == ["b", "a", "c"]
+        assert found[0].score > found[1].score == found[2].score
+        assert [h.doc_id for h in ix.search("construction", fuzzy=False)] == []
+        monkeypatch.setattr(search, "COARSE_WEIGHT", 0.0)
+        plain = ix.search("pont construction", fuzzy=False)
+        assert [h.doc_id for h in plain] == ["a", "b", "c"]  # tied: by document
+        assert found[1].score == pytest.approx(1.5 * plain[1].score)  # pont's coarse half
+
+
+def test_the_coarse_prefixes_are_the_words_first_letters(tmp_path):
+    with nato_search.build_index(COARSE_DOCUMENTS, tmp_path / "ix") as ix:
+        plan = ix.plan('munitions "pont construit" 2022 F16 munition -pierre', fuzzy=False)
+        assert plan is not None
+        # munitions and munition are one term; numbers and words with digits have none;
+        # phrases give theirs, excluded words do not.
+        assert plan.coarse == ("const", "munit", "pont")
+        assert plan.coarse_weight == 0.5

@@ -155,6 +155,8 @@ def test_typo_candidates_are_exactly_the_terms_within_the_edits():
                 if t[:1] == query.encode()[:1]
                 and (d := _levenshtein(query.encode(), t)) <= max_edits
             }
-            assert set(_within(words, query, max_edits)) == expected, query
+            assert set(_within(words.term_blob, words.term_off, query, max_edits)) == expected, (
+                query
+            )
             checked += len(expected)
     assert checked > 500
