@@ -46,13 +46,13 @@ LOCK_TIMEOUT = 10.0
 PROXIMITY_BOOST = 0.3
 """Extra weight, as a share of a phrase match, of two query words standing side by side."""
 ALL_WORDS_FIRST = True
+"""Rank paragraphs holding every query word before those holding some."""
 COARSE_LETTERS = 5
 """Letters of a query word's stem that the coarse level keeps: ``constru`` (construire,
 construction) as ``const``, ``munit`` (munitions) as ``munit``, a typo's too."""
 COARSE_WEIGHT = 0.5
 """Weight of the coarse level beside the stems' BM25, chosen on PIAF (see the README);
 0 turns it off."""
-"""Rank paragraphs holding every query word before those holding some."""
 BM25_K1 = 0.8
 BM25_B = 0.75
 """BM25's term-frequency saturation and length normalization, chosen on PIAF (see the README)."""
