@@ -48,8 +48,8 @@ PROXIMITY_BOOST = 0.3
 ALL_WORDS_FIRST = True
 """Rank paragraphs holding every query word before those holding some."""
 COARSE_LETTERS = 5
-"""Letters of a query word's stem that the coarse level keeps: ``constru`` (construire,
-construction) as ``const``, ``munit`` (munitions) as ``munit``, a typo's too."""
+"""Letters of a query word's stem that the coarse level keeps: ``construir`` (construire)
+as ``const``, meeting ``construction`` and ``construit``; ``muniton``, a typo, as ``munit``."""
 COARSE_WEIGHT = 0.5
 """Weight of the coarse level beside the stems' BM25, chosen on PIAF (see the README);
 0 turns it off."""
