@@ -411,3 +411,58 @@ def test_every_ablation_runs(piaf: Path) -> None:
         factory = functools.partial(quality.NatoSearch, None, ablation)
         row = quality.run_system(ablation, factory, paragraphs, questions)
         assert row["status"] == "ok" and row["mrr@10"] > 0.5, row
+
+
+# ------------------------------------------------------------ rerank_signals.py
+
+
+def _rerank_signals() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "rerank_signals", REPO_ROOT / "benchmarks" / "rerank_signals.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_word_pairs_count_the_words_standing_within_the_window() -> None:
+    signals = _rerank_signals()
+    paragraphs = [quality.Paragraph("0-0", "", ""), quality.Paragraph("1-0", "", "")]
+    where = {"0-0": {"a": [0, 5], "b": [2], "c": [9]}, "1-0": {"a": [0], "c": [1]}}
+    queries = [["a", "b", "c"]]
+    wide = signals.pairs_signal(paragraphs, queries, lambda p: where[p.id], 2)
+    bm25 = signals.Bm25(
+        {pid: signals.Counter({t: len(v) for t, v in w.items()}) for pid, w in where.items()},
+        0.8,
+        0.75,
+    )
+    # 0-0: a@0 and b@2 are 2 apart (a@5 is 3 from b), c stands alone: one pair, b the rarer.
+    assert wide(0, "0-0") == pytest.approx(bm25.idf("b") * bm25.saturate("0-0", 1))
+    # 1-0: a@0 and c@1, both in two paragraphs: the pair counts once.
+    assert wide(0, "1-0") == pytest.approx(bm25.idf("a") * bm25.saturate("1-0", 1))
+    narrow = signals.pairs_signal(paragraphs, queries, lambda p: where[p.id], 1)
+    assert narrow(0, "0-0") == 0.0 and narrow(0, "1-0") > 0.0
+
+
+def test_rerank_signals_report_each_signal_beside_the_ranking(
+    piaf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signals = _rerank_signals()
+    assert signals.main(["--piaf", str(piaf), "--weights", "0.5", "--windows", "2,4"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [row.split("  ")[0] for row in rows] == [
+        "nato-search as it ranks",
+        "article BM25",
+        "word pairs",
+        "word pairs",
+    ]
+    assert rows[0].split()[-3:] == ["1.0000", "1.000", "+0.0000"]  # every question first
+    assert "window 4, weight 0.5" in rows[3]
+
+
+def test_rerank_signals_skip_without_the_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _rerank_signals().main(["--piaf", str(tmp_path / "absent.json")]) == 0
+    assert "skipping" in capsys.readouterr().out
