@@ -665,9 +665,9 @@ class _Terms:
         """Every word starting with ``prefix`` as one (OP_SYNONYM sums their frequencies),
         scaled to the idf of the summed paragraph frequencies, as the default engine counts
         them, from the estimate Xapian makes for the synonym (that of an OR)."""
-        words = [t.term.decode("utf-8") for t in self.db.allterms(prefix)]
-        frequencies = [self.db.get_termfreq(w) for w in words]
-        if not words:
+        held = [(t.term.decode("utf-8"), t.termfreq) for t in self.db.allterms(prefix)]
+        words, frequencies = [w for w, _ in held], [f for _, f in held]
+        if not words:  # other fields' terms start with capitals: a prefix never meets them
             return xapian.Query()
         n = self.paragraphs
         missing = math.prod(1 - f / n for f in frequencies)
