@@ -74,6 +74,16 @@ class Segment:
     owner: npt.NDArray[np.int64] = field(init=False)
     """The index-wide number of each paragraph's document (set by ``Collection``)."""
 
+    @property
+    def end(self) -> int:
+        """Number of the paragraph after the segment's last."""
+        return self.base + self.arrays.doc_count
+
+    def span(self, numbers: Docs) -> tuple[int, int]:
+        """Where the segment's paragraphs lie in ``numbers`` (sorted, index-wide)."""
+        lo, hi = np.searchsorted(numbers, (self.base, self.end))
+        return int(lo), int(hi)
+
 
 class Collection:
     """Every segment of one committed state, with the statistics BM25 needs."""
@@ -84,7 +94,7 @@ class Collection:
         self.live_count = int(sum(int(s.live.sum()) for s in self.segments))
         total_length = sum(int(s.arrays.length[s.live].sum()) for s in self.segments)
         avgdl = total_length / self.live_count if self.live_count else 1.0
-        self.size = max((s.base + s.arrays.doc_count for s in self.segments), default=0)
+        self.size = max((s.end for s in self.segments), default=0)
         """Paragraph numbers run from 0 to ``size`` across the segments, as Whoosh's do."""
         self.bases = np.array([s.base for s in self.segments], np.int64)
         self.live = np.zeros(self.size, np.bool_)
@@ -92,8 +102,8 @@ class Collection:
         for segment in self.segments:
             segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
             segment.whole = bool(segment.live.all())
-            self.live[segment.base : segment.base + segment.arrays.doc_count] = segment.live
-            self.day[segment.base : segment.base + segment.arrays.doc_count] = segment.arrays.day
+            self.live[segment.base : segment.end] = segment.live
+            self.day[segment.base : segment.end] = segment.arrays.day
         self._df: dict[tuple[str, str], int] = {}
         self._documents: int | None = None
         self._matches: Kept[tuple[str, str], Match] = Kept(TERMS_KEPT)
@@ -176,12 +186,7 @@ class Collection:
         holding = np.zeros(len(prefixes), np.int64)
         for segment in self.segments:
             words = segment.arrays.words
-            first, last = (
-                int(i)
-                for i in np.searchsorted(
-                    among, (segment.base, segment.base + segment.arrays.doc_count)
-                )
-            )
+            first, last = segment.span(among)
             local = among[first:last] - segment.base
             wanted = np.zeros(segment.arrays.doc_count, np.bool_)
             wanted[local] = True
@@ -209,9 +214,7 @@ class Collection:
         """BM25's length normalization of ``among`` (sorted), read in each segment."""
         norm = np.ones(len(among))
         for segment in self.segments:
-            first, last = np.searchsorted(
-                among, (segment.base, segment.base + segment.arrays.doc_count)
-            )
+            first, last = segment.span(among)
             norm[first:last] = segment.norm[among[first:last] - segment.base]
         return norm
 
@@ -239,8 +242,8 @@ class Collection:
         # The page lies among the best ``need`` by this key, bonus or not: the bonus lifts
         # only the best, and the lift below moves every full match alike.
         need = page.offset + page.limit
-        second = plan.near or (plan.coarse and plan.coarse_weight > 0)
-        chosen = key >= _cut(key, NEAR_CANDIDATES) if second else None
+        coarse = plan.coarse if plan.coarse_weight > 0 else ()
+        chosen = key >= _cut(key, NEAR_CANDIDATES) if plan.near or coarse else None
         best = chosen if chosen is not None and need <= NEAR_CANDIDATES else key >= _cut(key, need)
         if chosen is not None:
             at = np.flatnonzero(chosen)
@@ -249,8 +252,8 @@ class Collection:
                 matches.scores[at[np.searchsorted(among, near.docs)]] += (
                     plan.near_weight * near.scores
                 )
-            if plan.coarse and plan.coarse_weight > 0:
-                matches.scores[at] += plan.coarse_weight * self.coarse(plan.coarse, among)
+            if coarse:
+                matches.scores[at] += plan.coarse_weight * self.coarse(coarse, among)
         full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
         # Ordered before the lift, which adds one number to every full match: after it, two
         # scores could round to one, and the order of the two then hang on the pool's edge.
@@ -601,8 +604,7 @@ class _Evaluator:
         in the paragraphs ``among`` (sorted, each holding it), read in each segment."""
         keys = []
         for segment in self.collection.segments:
-            end = segment.base + segment.arrays.doc_count
-            lo, hi = (int(i) for i in np.searchsorted(among, (segment.base, end)))
+            lo, hi = segment.span(among)
             if lo < hi:
                 words = segment.arrays.words
                 local = _position_keys(words, words.lookup(term), among[lo:hi] - segment.base)
@@ -725,11 +727,11 @@ def _within(
         for j in range(1, width + 1):
             row[:, j] = np.minimum(best[:, j - 1], row[:, j - 1] + 1)
     edits = row[np.arange(len(near)), lengths[near]]
-    close = np.flatnonzero(edits <= max_edits)
-    found = (int(lo + near[k]) for k in close)
+    close = edits <= max_edits
+    found = (lo + near[close]).tolist()
     return [
-        (blob[off[i] : off[i + 1]].tobytes().decode(), int(edits[k]))
-        for i, k in zip(found, close, strict=True)
+        (blob[off[i] : off[i + 1]].tobytes().decode(), e)
+        for i, e in zip(found, edits[close].tolist(), strict=True)
     ]
 
 
