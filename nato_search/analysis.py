@@ -26,8 +26,9 @@ from whoosh.analysis.analyzers import Analyzer
 
 from .stemming import light_stem, minimal_stem
 
-ANALYZER_VERSION = 3
-"""Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules)."""
+ANALYZER_VERSION = 4
+"""Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules;
+4: accented words are stopwords only as listed, so né, sûr and dû are indexed)."""
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
@@ -233,15 +234,26 @@ def _fold_unicode(text: str) -> str:
 
 
 class StopFilter(Filter):
-    """Removes French stopwords and closes the gaps they leave, so phrases ignore them."""
+    """Removes French stopwords and closes the gaps they leave, so phrases ignore them.
+
+    A word with accents is a stopword only as listed (``né`` is not ``ne``); a word
+    without them is matched folded, so ``ete`` typed plainly goes like ``été``."""
 
     def __init__(self, stopwords: frozenset[str] | None = None):
         self.stopwords = load_stopwords() if stopwords is None else stopwords
+        self.folded = frozenset(_fold(w) for w in self.stopwords)
+
+    def is_stopword(self, word: str) -> bool:
+        folded = _fold(word)
+        if folded not in self.folded:
+            return False
+        lower = word.lower()
+        return lower == folded or lower in self.stopwords
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         pos = 0
         for token in tokens:
-            if _fold(token.text) in self.stopwords:
+            if self.is_stopword(token.text):
                 if not token.removestops:
                     token.stopped = True
                     yield token
@@ -253,8 +265,7 @@ class StopFilter(Filter):
             yield token
 
     def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        stopwords = self.stopwords
-        return [item for item in items if _fold(item[1]) not in stopwords]
+        return [item for item in items if not self.is_stopword(item[1])]
 
 
 class StemFilter(Filter):
@@ -742,10 +753,10 @@ def analyze(
 
 @lru_cache(maxsize=1)
 def load_stopwords() -> frozenset[str]:
-    """The packaged stopword list (see ``data/stopwords-fr.txt``), in folded form."""
+    """The packaged stopword list (see ``data/stopwords-fr.txt``), lowercase, accents kept."""
     text = resources.files("nato_search").joinpath("data/stopwords-fr.txt").read_text("utf-8")
     words = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return frozenset(_fold(w) for w in words if w)
+    return frozenset(unicodedata.normalize("NFKC", w).lower() for w in words if w)
 
 
 # --- stemmers ------------------------------------------------------------
