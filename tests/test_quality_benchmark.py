@@ -451,14 +451,57 @@ def test_rerank_signals_report_each_signal_beside_the_ranking(
     signals = _rerank_signals()
     assert signals.main(["--piaf", str(piaf), "--weights", "0.5", "--windows", "2,4"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
-    assert [row.split("  ")[0] for row in rows] == [
-        "nato-search as it ranks",
-        "article BM25",
-        "word pairs",
-        "word pairs",
-    ]
+    lemmas = ["lemmas"] if importlib.util.find_spec("simplemma") else []
+    names = ["nato-search as it ranks", "article BM25", "word pairs", "word pairs", *lemmas]
+    assert [row.split("  ")[0] for row in rows[: len(names) + 1]] == [*names, "together"]
     assert rows[0].split()[-3:] == ["1.0000", "1.000", "+0.0000"]  # every question first
     assert "window 4, weight 0.5" in rows[3]
+    assert rows[len(names)].split()[-3:] == ["1.0000", "1.000", "+0.0000"]
+    assert rows[len(names) + 1 :] == (
+        [] if lemmas else ["lemmas: skipped (simplemma is not installed: pip install .[bench])"]
+    )
+
+
+def test_lemmas_score_bm25_over_the_lemmas_of_the_kept_words() -> None:
+    from nato_search.search import BM25_B, BM25_K1
+
+    signals = _rerank_signals()
+    paragraphs = [
+        quality.Paragraph("0-0", "", "Il meurt"),
+        quality.Paragraph("1-0", "", "Mourir seul"),
+        quality.Paragraph("2-0", "", "Seul"),
+    ]
+    dictionary = {"meurt": "mourir", "mort": "mourir"}
+
+    def lemmas(text: str) -> list[str]:
+        return [dictionary.get(w, w) for w in text.lower().split() if w != "il"]
+
+    signal = signals.lemma_signal(paragraphs, ["Quand est mort Hugo"], lemmas)
+    bm25 = signals.Bm25(
+        {
+            "0-0": signals.Counter(["mourir"]),
+            "1-0": signals.Counter(["mourir", "seul"]),
+            "2-0": signals.Counter(["seul"]),
+        },
+        BM25_K1,
+        BM25_B,
+    )
+    # mort and meurt meet as mourir; the shorter paragraph scores higher.
+    assert signal(0, "0-0") == pytest.approx(bm25.idf("mourir") * bm25.saturate("0-0", 1))
+    assert signal(0, "0-0") > signal(0, "1-0") > 0 == signal(0, "2-0")
+
+
+def test_dictionary_lemmas_fold_each_kept_word_lemma() -> None:
+    pytest.importorskip("simplemma", reason="simplemma is in the bench extra")
+    from nato_search.analysis import french_analyzer
+
+    lemmas = _rerank_signals().dictionary_lemmas(french_analyzer())
+    assert lemmas("Où Krauss est-elle née ? Elle meurt à Paris") == [
+        "krauss",
+        "naitre",
+        "mourir",
+        "pari",  # the dictionary's: Paris as the plural of pari (a bet)
+    ]
 
 
 def test_rerank_signals_skip_without_the_dataset(
