@@ -26,9 +26,10 @@ from whoosh.analysis.analyzers import Analyzer
 
 from .stemming import light_stem, minimal_stem
 
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
 """Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules;
-4: accented words are stopwords only as listed, so né, sûr and dû are indexed)."""
+4: accented words are stopwords only as listed, so né, sûr and dû are indexed; 5: numbers
+in groups of three digits are one term, 13 000 = 13.000 = 13000)."""
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
@@ -40,18 +41,38 @@ _MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # Letters and digits, plus combining marks so decomposed accents (NFD text) stay
 # inside their word; matched as runs of either (a quarter faster than char by char).
 _WORD_RUN = rf"(?:[^\W_]+|[{_MARKS}]+)+"
-_WORD = re.compile(rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*")
+_WORD = rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*"
 # The same words in a text with no underscore and no combining mark, where \w is a
 # letter or digit and a run never meets a mark: most texts, and 30% faster to match.
-_PLAIN_WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}{_HYPHENS}]\w+)*")
+_PLAIN_WORD = rf"\w+(?:[{_APOSTROPHES}{_HYPHENS}]\w+)*"
 _NOT_PLAIN = re.compile(f"[_{_MARKS}]")
-_WORD_SPLIT = re.compile(f"({_WORD.pattern})")
-_PLAIN_WORD_SPLIT = re.compile(f"({_PLAIN_WORD.pattern})")
+DIGIT_GROUP_SEPARATORS = " .\u00a0\u202f\u2009"
+"""What French writes between groups of three digits: a space (plain, no-break, narrow
+or thin) or a dot. ``13 000``, ``13.000`` and ``13000`` are one word, one term."""
+GROUPED_NUMBER = rf"(?<![\w.,])\d{{1,3}}(?:[{DIGIT_GROUP_SEPARATORS}]\d{{3}})+(?!\w)"
+"""A number in groups of three digits after the first one to three: not ``2014 300``
+(two numbers), nor ``1 5000``; a decimal comma ends it (``1 500,5`` is 1500 and 5)."""
+_HAS_GROUPED_NUMBER = re.compile(rf"\d[{DIGIT_GROUP_SEPARATORS}]\d{{3}}")
+
+
+def _compile(word: str, grouped: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The word pattern, and the same capturing (for ``re.split``)."""
+    pattern = f"{GROUPED_NUMBER}|{word}" if grouped else word
+    return re.compile(pattern), re.compile(f"({pattern})")
+
+
+_PATTERNS = {
+    (plain, grouped): _compile(word, grouped)
+    for plain, word in ((True, _PLAIN_WORD), (False, _WORD))
+    for grouped in (True, False)
+}
+"""Per (no underscore or combining mark, a digit group in sight): the words' patterns."""
 
 
 def word_pattern(text: str) -> re.Pattern[str]:
-    """The pattern of the words of ``text``: the plain one where it finds the same words."""
-    return _WORD if _NOT_PLAIN.search(text) else _PLAIN_WORD
+    """The pattern of the words of ``text``: the plain one where it finds the same words,
+    with grouped numbers only where there may be one."""
+    return _patterns(text)[0]
 
 
 def words(text: str) -> list[str]:
@@ -61,7 +82,11 @@ def words(text: str) -> list[str]:
 
 def _split_words(text: str) -> list[str]:
     """``text`` as separators and words, alternately (separators at even indexes)."""
-    return (_WORD_SPLIT if _NOT_PLAIN.search(text) else _PLAIN_WORD_SPLIT).split(text)
+    return _patterns(text)[1].split(text)
+
+
+def _patterns(text: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return _PATTERNS[not _NOT_PLAIN.search(text), bool(_HAS_GROUPED_NUMBER.search(text))]
 
 
 _ELISION = re.compile(

@@ -45,6 +45,7 @@ _LEXEME = re.compile(
       | (?P<open>-?\()
       | (?P<close>\))
       | (?P<date>date:[^\s()"]+)
+      | (?P<number>-?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?=[\s()"]|$))
       | (?P<word>[^\s()"]+)""",
     re.VERBOSE | re.IGNORECASE,
 )

@@ -31,6 +31,18 @@ def test_plain_words_are_separate_clauses_and_stopwords_drop_out():
     assert q.exclude == [] and q.dates == []
 
 
+def test_a_number_in_groups_of_three_digits_is_one_word():
+    q = p("13 000 soldats -2 500 000 (1\u202f000) 2014 300")
+    assert q.include == [
+        Terms("13 000", ("13000",)),
+        Terms("soldats", ("soldat",)),
+        AllOf((Terms("1\u202f000", ("1000",)),)),
+        Terms("2014", ("2014",)),
+        Terms("300", ("300",)),
+    ]
+    assert q.exclude == [Terms("2 500 000", ("2500000",))]
+
+
 def test_phrase_and_compound_keep_their_terms_together():
     q = p('"ministres des affaires" OTAN-Ukraine')
     assert q.include == [

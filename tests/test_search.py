@@ -335,6 +335,27 @@ def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_inde
     assert compared > 300 and marked_words > 500
 
 
+# --- numbers --------------------------------------------------------------------
+
+NUMBER_DOCUMENTS = [
+    Document("a", "", None, ["Ils envoient 13 000 soldats."]),
+    Document("b", "", None, ["Ils envoient 13.000 soldats."]),
+    Document("c", "", None, ["Ils envoient 13 soldats et 000 canons."]),
+]
+
+
+@pytest.mark.parametrize("query", ["13 000", "13000", "13.000", "13\u202f000", '"13 000 soldats"'])
+def test_a_number_is_found_however_its_thousands_are_written(tmp_path, backend, query):
+    from backends import built
+
+    with built(NUMBER_DOCUMENTS, tmp_path / "ix", backend) as ix:
+        found = ix.search(query, fuzzy=False)
+        assert [h.doc_id for h in found] == ["a", "b"]
+        spans = [(13, 19), (20, 27)] if "soldats" in query else [(13, 19)]
+        assert [h.highlights for h in found] == [spans, spans]
+        assert [h.doc_id for h in ix.search("13 soldats", fuzzy=False)] == ["c", "a", "b"]
+
+
 # --- the coarse level -----------------------------------------------------------
 
 COARSE_DOCUMENTS = [

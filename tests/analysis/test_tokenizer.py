@@ -51,23 +51,75 @@ def test_positions_count_words():
     assert [t.pos for t in tokens] == [0, 1, 2]
 
 
-def test_the_plain_pattern_finds_the_same_words_wherever_it_is_chosen():
-    """Texts without an underscore or a combining mark are split by a simpler pattern."""
+def test_the_simpler_patterns_find_the_same_words_wherever_they_are_chosen():
+    """Texts without an underscore or a combining mark are split by a simpler pattern, and
+    texts without a digit group by one without grouped numbers."""
     import random
     from pathlib import Path
 
-    from nato_search.analysis import _PLAIN_WORD, _WORD, word_pattern
+    from nato_search.analysis import _PATTERNS, word_pattern
 
+    full = _PATTERNS[False, True][0]
     rng = random.Random(7)
     seeds = [p.read_text("utf-8") for p in sorted(Path("seeds").glob("*.txt"))]
-    alphabet = "aé’'-‐‑ _.,«»²½Ⅻǅßﬁ٣\u0301\u0903\u093e\u200d\u00a0\t\n" + "".join(
+    alphabet = "aé’'-‐‑ _.,«»²½Ⅻǅßﬁ٣\u0301\u0903\u093e\u200d\u00a0\u202f\t\n" + "".join(
         chr(rng.randrange(0x20, 0x3000)) for _ in range(400)
     )
     texts = seeds + ["".join(rng.choices(alphabet, k=80)) for _ in range(3000)]
-    plain = 0
+    digits = "0123456789" * 8 + " .,\u00a0\u202fa_\u0301"
+    texts += ["".join(rng.choices(digits, k=40)) for _ in range(1000)]
+    chosen = {key: 0 for key in _PATTERNS}
     for text in texts:
         pattern = word_pattern(text)
-        assert pattern.findall(text) == _WORD.findall(text)
-        plain += pattern is _PLAIN_WORD
-    assert plain >= 100  # both patterns were exercised
-    assert word_pattern("mot_clé") is _WORD and word_pattern("re\u0301ussi") is _WORD
+        assert pattern.findall(text) == full.findall(text), text
+        chosen[next(key for key, (p, _) in _PATTERNS.items() if p is pattern)] += 1
+    assert min(chosen.values()) >= 50, chosen  # every pattern was exercised
+    assert word_pattern("mot_clé") is _PATTERNS[False, False][0]
+    assert word_pattern("re\u0301ussi 13 000") is full
+
+
+def test_numbers_in_groups_of_three_digits_are_one_word():
+    text = "13 000 soldats, 16.000 réfugiés, 2\u202f500\u00a0000 habitants et 1 500,5 km"
+    assert stream(FrenchTokenizer(), text) == [
+        ("13 000", 0, 6),
+        ("soldats", 7, 14),
+        ("16.000", 16, 22),
+        ("réfugiés", 23, 31),
+        ("2\u202f500\u00a0000", 33, 42),
+        ("habitants", 43, 52),
+        ("et", 53, 55),
+        ("1 500", 56, 61),  # a decimal comma ends the number
+        ("5", 62, 63),
+        ("km", 64, 66),
+    ]
+
+
+def test_digits_that_are_not_grouped_thousands_stay_apart():
+    # a year then a number; a four-digit group; a date; an English decimal; a word's digits
+    text = "en 2014 300 morts, 1 5000, 12.03.2020, 3.5 et F16 000"
+    assert [t for t, *_ in stream(FrenchTokenizer(), text)] == [
+        "en",
+        "2014",
+        "300",
+        "morts",
+        "1",
+        "5000",
+        "12",
+        "03",
+        "2020",
+        "3",
+        "5",
+        "et",
+        "F16",
+        "000",
+    ]
+
+
+def test_a_grouped_number_is_one_term_however_it_is_written():
+    from nato_search.analysis import analyze
+
+    for written in ("13 000", "13.000", "13\u202f000", "13\u00a0000", "13000"):
+        assert analyze(f"{written} soldats") == [
+            ("13000", 0, 0, len(written)),
+            ("soldat", 1, len(written) + 1, len(written) + 8),
+        ]
