@@ -152,6 +152,16 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "with prefix, without the final ?": {"prefix": True, "bare": True},
 }
 _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names", "prefix")
+# With --vectors: the word vectors' second stage (``pip install '.[vectors]'``), at its
+# defaults and with each setting moved (module settings, as in ABLATIONS).
+VECTOR_SETTINGS: dict[str, dict[str, Any]] = {
+    "": {},
+    "weight 0.25": {"vectors.WEIGHT": 0.25},
+    "weight 1.0": {"vectors.WEIGHT": 1.0},
+    "floor 0.3": {"vectors.FLOOR": 0.3},
+    "floor 0.7": {"vectors.FLOOR": 0.7},
+    "depth 30": {"vectors.RERANK_DEPTH": 30},
+}
 
 
 def whoosh_idf(paragraphs: int, holding: int) -> float:
@@ -163,10 +173,15 @@ class NatoSearch:
     """The library under test, through its public build_index/search API."""
 
     def __init__(
-        self, stemmer: str | None = None, ablation: str | None = None, shards: int | None = None
+        self,
+        stemmer: str | None = None,
+        ablation: str | None = None,
+        shards: int | None = None,
+        vectors: str | None = None,
     ) -> None:
         self.stemmer = stemmer
         self.name = "nato-search" if stemmer is None else f"nato-search (stemmer={stemmer})"
+        self._vectors: Any = None
         self.backend = {} if shards is None else {"backend": "xapian", "shards": shards}
         if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
             sys.path.insert(0, str(REPO_ROOT))
@@ -177,6 +192,14 @@ class NatoSearch:
             raise SystemUnavailable(f"cannot import nato_search: {e}") from e
         self._lib, self._Document = nato_search, Document
         changes = ABLATIONS[ablation] if ablation else {}
+        if vectors is not None:
+            from nato_search.vectors import VectorsUnavailableError, WordVectors
+
+            try:
+                self._vectors = WordVectors.from_package()
+            except VectorsUnavailableError as e:
+                raise SystemUnavailable(str(e)) from e
+            changes = VECTOR_SETTINGS[vectors]
         self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
         self._bare = bool(changes.get("bare"))
         self._saved: dict[tuple[Any, str], Any] = {}
@@ -205,6 +228,8 @@ class NatoSearch:
         )
         kwargs: dict[str, Any] = {} if self.stemmer is None else {"stemmer": self.stemmer}
         kwargs.update(self.backend)
+        if self._vectors is not None:
+            kwargs["vectors"] = self._vectors
         self._ix = self._lib.build_index(docs, Path(self._tmp) / "index", **kwargs)
         self._ix.__enter__()  # one open index for all queries, as `with ix:` would
 
@@ -338,6 +363,7 @@ def make_systems(
     stemmers: Sequence[str],
     ablations: bool = False,
     xapian_shards: Sequence[int] = (),
+    vectors: bool = False,
 ) -> list[tuple[str, Callable[[], Retriever]]]:
     """(row name, factory) pairs; factories raise SystemUnavailable to skip."""
     peers: dict[str, Callable[[], Retriever]] = {
@@ -358,6 +384,11 @@ def make_systems(
             for n in xapian_shards:
                 row = f"nato-search (xapian, {n} shard{'s' if n > 1 else ''})"
                 factories.append((row, functools.partial(NatoSearch, shards=n)))
+            for setting in VECTOR_SETTINGS if vectors else ():
+                if setting and not ablations:
+                    continue
+                row = f"nato-search + word vectors{', ' + setting if setting else ''}"
+                factories.append((row, functools.partial(NatoSearch, vectors=setting)))
         elif name in peers:
             factories.append((name, peers[name]))
         else:
@@ -476,6 +507,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also run nato-search with each ranking choice taken away (see ABLATIONS)",
     )
+    ap.add_argument(
+        "--vectors",
+        action="store_true",
+        help="also run nato-search with word vectors (pip install '.[vectors]'); with "
+        "--ablations, with each of their settings moved (see VECTOR_SETTINGS)",
+    )
     ap.add_argument("--max-articles", type=int, metavar="N", help="only the first N articles")
     ap.add_argument("--max-questions", type=int, metavar="N", help="only the first N questions")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write rows + metadata as JSON")
@@ -511,7 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shards and "nato-search" in args.systems and args.stemmer:
         print("--backend xapian compares with the default stemmer: drop --stemmer", file=sys.stderr)
         return 2
-    for row, factory in make_systems(args.systems, args.stemmer, args.ablations, shards):
+    for row, factory in make_systems(
+        args.systems, args.stemmer, args.ablations, shards, args.vectors
+    ):
         print(f"running {row} ...", file=sys.stderr, flush=True)
         rows.append(run_system(row, factory, paragraphs, questions))
     add_parity(rows)

@@ -40,6 +40,7 @@ from .indexing import (
 from .schema import META_FILE
 from .search import Hit, IndexDamagedError, IndexLockedError
 from .snippets import escape_controls, mark
+from .vectors import VectorsUnavailableError, WordVectors
 from .xapian_engine import ShardError
 
 COMMANDS = ("search", "index", "serve", "serve-shard")
@@ -106,6 +107,11 @@ def _search_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="a file of your own synonym groups (repeatable)",
+    )
+    parser.add_argument(
+        "--vectors",
+        action="store_true",
+        help="let word vectors reorder the best hits by meaning (pip install 'nato-search[vectors]')",
     )
     parser.add_argument(
         "--color",
@@ -305,6 +311,7 @@ def _main(argv: Sequence[str] | None) -> int:
         FileExistsError,
         ValueError,
         ShardError,
+        VectorsUnavailableError,
         ImportError,
     ) as exc:
         _error(str(exc))
@@ -349,7 +356,8 @@ def _search(args: argparse.Namespace) -> int:
     filters: dict[str, list[str]] = {}
     for key, values in args.filter:
         filters.setdefault(key, []).extend(values)
-    with open_index(args.index, synonyms=args.synonyms) as ix:
+    vectors = WordVectors.from_package() if args.vectors else None
+    with open_index(args.index, synonyms=args.synonyms, vectors=vectors) as ix:
         results = ix.search(
             " ".join(args.query),
             limit=args.limit,

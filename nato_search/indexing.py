@@ -33,6 +33,7 @@ from .corpus import (
 )
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index, IndexDamagedError, damage_message
+from .vectors import WordVectors
 from .whoosh_engine import WhooshEngine, _retry_replaced
 from .writing import Progress, write_lock
 from .xapian_engine import (
@@ -82,6 +83,7 @@ def build_index(
     shards: int = 1,
     clean: bool = True,
     workers: int | None = None,
+    vectors: WordVectors | None = None,
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
     ``clean=False`` takes text pages as written (see :func:`~nato_search.read_documents`).
@@ -103,7 +105,7 @@ def build_index(
         raise ValueError(f"workers must be a positive whole number, not {workers!r}")
     path = Path(path)
     if backend == "xapian" and _is_cluster(path):
-        return _build_cluster(sources, path, stemmer, progress, synonyms, clean)
+        return _build_cluster(sources, path, stemmer, progress, synonyms, clean, vectors)
     _finish_interrupted_swap(path)
     if path.exists() and not _is_replaceable(path):
         raise FileExistsError(
@@ -124,7 +126,7 @@ def build_index(
         _write_json(building / SOURCES_FILE, manifest)
         _write_json(building / META_FILE, _settings(stemmer, backend, shards))
         _swap_in(building, path)
-    return open_index(path, synonyms=synonyms)
+    return open_index(path, synonyms=synonyms, vectors=vectors)
 
 
 def update_index(
@@ -233,6 +235,7 @@ def _build_cluster(
     progress: Progress | None,
     synonyms: Iterable[str | os.PathLike[str]],
     clean: bool,
+    vectors: WordVectors | None,
 ) -> Index:
     """Documents into running shards: every shard must answer before anything is written."""
     require_xapian()
@@ -245,7 +248,7 @@ def _build_cluster(
             raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
     _write_batches(engine, read_documents(sources, clean=clean), progress)
     engine.stamp(settings)
-    return Index(engine, synonyms=list(synonyms))
+    return Index(engine, list(synonyms), vectors)
 
 
 def _recorded(
@@ -466,11 +469,16 @@ def _rename_no_replace(source: Path, target: Path) -> bool:
 
 
 def open_index(
-    path: str | os.PathLike[str] | None = None, *, synonyms: Iterable[str | os.PathLike[str]] = ()
+    path: str | os.PathLike[str] | None = None,
+    *,
+    synonyms: Iterable[str | os.PathLike[str]] = (),
+    vectors: WordVectors | None = None,
 ) -> Index:
     """Open the index at ``path``; with no path, the default index of the bundled seeds.
 
     ``synonyms`` are files of your own synonym groups, added to the packaged list.
+    ``vectors`` (:meth:`WordVectors.from_package`) reorder each search's best paragraphs by
+    meaning as well as words.
     """
     if path is None:
         path = default_index_path()
@@ -483,14 +491,14 @@ def open_index(
         stemmer = next(
             (s["stemmer"] for s in _reachable_settings(shards, path) if s), DEFAULT_STEMMER
         )
-        return Index(_xapian(shards, path, stemmer), synonyms=list(synonyms))
+        return Index(_xapian(shards, path, stemmer), list(synonyms), vectors)
     _finish_interrupted_swap(path)
     meta = _read_json(path / META_FILE) if path.is_dir() else {}
     if meta.get("backend") == "xapian":
         _check_settings(path, meta)
         require_xapian()
         shards_engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
-        return Index(shards_engine, synonyms=list(synonyms))
+        return Index(shards_engine, list(synonyms), vectors)
     if path.is_dir():
         os.listdir(path)  # an unreadable folder is a PermissionError naming it, not "no index"
     if not path.is_dir() or not _holds_whoosh_index(path):
@@ -508,7 +516,7 @@ def open_index(
         raise
     except Exception as exc:  # a damaged index can fail in any of Whoosh's readers
         raise _damaged(path, exc) from exc
-    return Index(engine, synonyms=list(synonyms))
+    return Index(engine, list(synonyms), vectors)
 
 
 def _check_settings(path: Path, meta: dict[str, Any]) -> None:

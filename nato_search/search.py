@@ -16,11 +16,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, overload
 
 from whoosh.analysis import Analyzer
 
+from . import vectors as word_vectors
 from .analysis import WordCachedAnalyzer, analyze
 from .corpus import Document, Sources, read_documents
 from .expansion import Expander, Expansion, Lexicon, Synonyms
@@ -35,11 +36,13 @@ from .query import (
     Row,
     Terms,
     Variants,
+    idf,
     key_term,
     parse,
     value_text,
 )
 from .snippets import make_snippet
+from .vectors import WordVectors
 
 LOCK_TIMEOUT = 10.0
 """Seconds a writer waits for another process's writer to finish before giving up."""
@@ -242,12 +245,19 @@ class Engine(Protocol):
 class Index:
     """An open index. Use it as a context manager; one object serves many threads."""
 
-    def __init__(self, engine: Engine, synonyms: Iterable[str | os.PathLike[str]] = ()):
+    def __init__(
+        self,
+        engine: Engine,
+        synonyms: Iterable[str | os.PathLike[str]] = (),
+        vectors: WordVectors | None = None,
+    ):
         self._engine = engine
         self.path = engine.path
         self.backend = engine.backend
         """``whoosh`` (an index folder) or ``xapian`` (shards)."""
         self.synonyms = Synonyms.load(self.analyze, synonyms)
+        self.vectors = vectors
+        """Word vectors that reorder the best paragraphs of each search (None: none)."""
         self._closed = False
 
     def __enter__(self) -> Index:
@@ -339,6 +349,7 @@ class Index:
         fuzzy: bool = True,
         synonyms: bool = True,
         names: bool = True,
+        vectors: bool = True,
         allow_partial: bool = False,
     ) -> Results:
         """Paragraphs matching ``query`` (see :mod:`nato_search.query` for the syntax).
@@ -365,7 +376,16 @@ class Index:
             plan, expander = self._plan(snapshot, query, options, prefix=bool(prefix))
             if plan is None:
                 return Results([], 0, query, offset=offset, facets={f: {} for f in page.facets})
-            ranking = snapshot.ranked(plan, page)
+            words = (
+                self.vectors if vectors and page.sort is None and not page.per_document else None
+            )
+            if words is None:
+                ranking = snapshot.ranked(plan, page)
+            else:
+                need = max(page.offset + page.limit, word_vectors.RERANK_DEPTH)
+                ranking = snapshot.ranked(plan, replace(page, offset=0, limit=need))
+                ranking.rows = _reordered(ranking.rows, plan.query, snapshot, words)
+                ranking.rows = ranking.rows[page.offset : page.offset + page.limit]
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
             marks = Highlighter(plan.query, snapshot.analyzer, snapshot.names, snapshot.written)
@@ -445,6 +465,34 @@ class Index:
             matched_all=row.matched_all,
             metadata=_metadata(stored),
         )
+
+
+def _reordered(
+    rows: list[Row], query: Query, snapshot: Snapshot, vectors: WordVectors
+) -> list[Row]:
+    """The first ``RERANK_DEPTH`` rows re-scored with the word vectors' alignment, the rest
+    as they were: a bonus never lowers a score, so none of them can pass the reordered."""
+    typed = [c.clauses[0] if isinstance(c, Variants) else c for c in query.include]
+    words = {
+        c.text[start:end]: term
+        for c in typed
+        if isinstance(c, Terms) and c.field == "words"
+        for term, _, start, end in analyze(c.text, snapshot.analyzer)
+    }
+    depth = word_vectors.RERANK_DEPTH
+    top = rows[:depth]
+    if not words or not top:
+        return rows
+    paragraphs = snapshot.count()
+    weights = [idf(paragraphs, snapshot.frequency(term)) for term in words.values()]
+    texts = [f"{row.stored['title']}\n{row.stored['text']}" for row in top]
+    bonus = vectors.alignment(list(words), weights, texts) * word_vectors.WEIGHT
+    scored = [
+        Row(row.stored, float(row.score or 0.0) + float(extra), row.matched_all)
+        for row, extra in zip(top, bonus, strict=True)
+    ]
+    scored.sort(key=lambda row: -row.score)
+    return scored + rows[depth:]
 
 
 def _metadata(stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .query import (
     Plan,
     Terms,
     Variants,
+    idf,
     sorted_counts,
 )
 from .segment_arrays import FieldPostings, Kept, SegmentArrays
@@ -463,15 +464,6 @@ TERMS_KEPT = 2_000_000
 """Postings of recent terms' matches a commit's collection keeps (about 24 MB)."""
 NEAR_CANDIDATES = 300
 """First-stage paragraphs that the proximity bonus may reorder: it reads positions."""
-
-
-def idf(paragraphs: int, holding: int) -> float:
-    """The Robertson–Spärck Jones idf of BM25 (as in Lucene), over the live paragraphs.
-
-    Whoosh's own, ``1 + log(N / (n + 1))``, weighs common words too much against
-    rare ones; on PIAF this one ranks better (see the README's ablation table).
-    """
-    return math.log(1 + (paragraphs - holding + 0.5) / (holding + 0.5))
 
 
 _TIER = 1e12

@@ -41,12 +41,12 @@ from .query import (
     Row,
     Terms,
     Variants,
+    idf,
     key_term,
     sorted_counts,
 )
 from .schema import day_key, indexed_text, key_terms
 from .search import IndexLockedError
-from .vector_search import idf
 
 try:
     import xapian

