@@ -241,6 +241,11 @@ def _http_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
     parser.add_argument("--workers", type=_positive, default=1, help="server processes (default 1)")
+    parser.add_argument(
+        "--vectors",
+        action="store_true",
+        help="let word vectors reorder the best hits by meaning (pip install 'nato-search[vectors]')",
+    )
     return parser
 
 
@@ -455,16 +460,19 @@ def _serve_http(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .web import INDEX_VARIABLE
+        from .web import INDEX_VARIABLE, VECTORS_VARIABLE
     except ImportError:
         raise ImportError(
             "serving over HTTP needs the optional extra: pip install 'nato-search[web]'"
         ) from None
+    if args.vectors:
+        WordVectors.from_package()  # missing vectors fail here, not in each worker
     with open_index(args.index) as ix:  # a missing index fails here, the default one is built
         path = ix.path
     host, port = args.http
     # uvicorn starts each worker process from an import string, so the index goes by environment.
     os.environ[INDEX_VARIABLE] = str(path)
+    os.environ[VECTORS_VARIABLE] = "1" if args.vectors else "0"
     uvicorn.run(
         "nato_search.web:app_from_environment",
         factory=True,

@@ -96,10 +96,17 @@ class WordVectors:
             ) from exc
         if not isinstance(rows, dict):
             raise VectorsUnavailableError(f"{vocab / 'key2row'} is not a table of rows")
+        # Two sorted arrays instead of a dict of 500,000 Python ints: 6 MB, not 100.
+        keys = np.fromiter(rows.keys(), dtype=np.uint64, count=len(rows))
+        found = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+        del rows
+        order = np.argsort(keys)
+        keys, found = keys[order], found[order]
 
         def row(word: str) -> int | None:
-            found = rows.get(spacy_key(word))
-            return found if isinstance(found, int) else None
+            key = spacy_key(word)
+            i = int(np.searchsorted(keys, np.uint64(key)))
+            return int(found[i]) if i < len(keys) and int(keys[i]) == key else None
 
         return cls(row, matrix, name=package)
 

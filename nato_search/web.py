@@ -44,6 +44,7 @@ from .indexing import IndexNotFoundError, IndexVersionError, open_index
 from .pool import POOL_SIZE
 from .search import Index, IndexClosedError, IndexDamagedError, Results
 from .snippets import mark
+from .vectors import WordVectors
 from .xapian_engine import ShardError
 
 __all__ = [
@@ -62,11 +63,23 @@ MAX_OFFSET = 10_000
 SORTS = {"relevance": None, "date": "date", "-date": "-date"}
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 BOOLEANS |= {"no": False, "off": False}
-SEARCH_PARAMETERS = ("q", "limit", "offset", "filter", "sort", "per_document", "facets", "prefix")
+SEARCH_PARAMETERS = (
+    "q",
+    "limit",
+    "offset",
+    "filter",
+    "sort",
+    "per_document",
+    "facets",
+    "prefix",
+    "vectors",
+)
 DOCUMENT_PARAMETERS = ("q", "prefix", "paragraph")
 REPEATABLE = ("filter", "facets")
 INDEX_VARIABLE = "NATO_SEARCH_INDEX"
 """The index path :func:`app_from_environment` serves (``nato-search serve`` sets it)."""
+VECTORS_VARIABLE = "NATO_SEARCH_VECTORS"
+"""``1``: :func:`app_from_environment` searches with word vectors (``serve --vectors``)."""
 
 STATIC = files("nato_search") / "web_static"
 _SECURITY_HEADERS = {
@@ -96,9 +109,12 @@ class Unavailable(RuntimeError):
 class _Searcher:
     """The index (opened on first use when given as a path) and the threads that search it."""
 
-    def __init__(self, index_or_path: Index | str | os.PathLike[str] | None):
+    def __init__(
+        self, index_or_path: Index | str | os.PathLike[str] | None, vectors: WordVectors | None
+    ):
         self._given = index_or_path if isinstance(index_or_path, Index) else None
         self._path = None if isinstance(index_or_path, Index) else index_or_path
+        self._vectors = vectors
         self._index = self._given
         self._opening = threading.Lock()
         self._threads = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="nato-search-web")
@@ -117,7 +133,7 @@ class _Searcher:
         with self._opening:
             if self._index is None:
                 try:  # again on each request until it opens: the index may be built later
-                    self._index = open_index(self._path)
+                    self._index = open_index(self._path, vectors=self._vectors)
                 except (IndexNotFoundError, IndexVersionError, IndexDamagedError) as exc:
                     raise Unavailable(str(exc)) from exc
             return self._index
@@ -128,11 +144,16 @@ class _Searcher:
             self._index.close()
 
 
-def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> Starlette:
-    """The search API and page over an open :class:`Index` (left open: it is yours) or
-    the index at a path (opened on the first request, closed when the app shuts down);
-    ``None`` is the bundled seeds' default index."""
-    searcher = _Searcher(index_or_path)
+def create_app(
+    index_or_path: Index | str | os.PathLike[str] | None = None,
+    *,
+    vectors: WordVectors | None = None,
+) -> Starlette:
+    """The search API and page over an open :class:`Index` (left open: it is yours; its
+    own ``vectors`` serve) or the index at a path (opened on the first request with
+    ``vectors``, closed when the app shuts down); ``None`` is the bundled seeds' default
+    index."""
+    searcher = _Searcher(index_or_path, vectors)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -243,7 +264,8 @@ def create_app(index_or_path: Index | str | os.PathLike[str] | None = None) -> S
 def app_from_environment() -> Starlette:
     """The app over the index named by ``$NATO_SEARCH_INDEX`` (else the bundled seeds), for
     ``uvicorn --factory nato_search.web:app_from_environment`` and each of its workers."""
-    return create_app(os.environ.get(INDEX_VARIABLE) or None)
+    vectors = WordVectors.from_package() if os.environ.get(VECTORS_VARIABLE) == "1" else None
+    return create_app(os.environ.get(INDEX_VARIABLE) or None, vectors=vectors)
 
 
 def _error(status: int, message: str, **extra: str) -> Response:
@@ -274,8 +296,9 @@ def _search_parameters(request: Request) -> dict[str, Any]:
         raise BadParameter("facets", "comma-separated names, such as year,doc_id")
     if facets:
         params["facets"] = tuple(name.strip() for name in facets)
-    if "prefix" in request.query_params:
-        params["prefix"] = _boolean(request, "prefix")
+    for name in ("prefix", "vectors"):
+        if name in request.query_params:
+            params[name] = _boolean(request, name)
     return params
 
 

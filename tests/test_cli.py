@@ -238,3 +238,11 @@ def test_vectors_add_their_bonus_to_the_best_hits(capsys):
     before = {(h["doc_id"], h["paragraph"]): h["score"] for h in plain}
     assert all(h["score"] > before[h["doc_id"], h["paragraph"]] for h in meant)
     assert [h["score"] for h in meant] == sorted((h["score"] for h in meant), reverse=True)
+
+
+def test_serve_with_vectors_missing_fails_before_serving(capsys, monkeypatch):
+    pytest.importorskip("uvicorn", reason="needs the web extra")
+    monkeypatch.setattr("nato_search.vectors.PACKAGE", "no_such_vectors_package")
+    code, out, err = run(capsys, "serve", "--http", "127.0.0.1:1", "--vectors")
+    assert code == 1 and out == ""
+    assert "the word vectors package no_such_vectors_package is not installed" in err

@@ -441,3 +441,21 @@ def test_xapian_shards_are_served_too(tmp_path: Path) -> None:
             "002_3378df031dd4d962",
         }
         assert "<mark>munitions</mark>" in answer["hits"][0]["snippet_html"]
+
+
+def test_word_vectors_reorder_unless_the_request_says_vectors_false(tmp_path: Path) -> None:
+    from nato_search.vectors import WordVectors
+
+    tiny = WordVectors.from_words({"décédé": [1.0, 0.0], "mort": [0.8, 0.6]})
+    documents = [
+        nato_search.Document("visite", "A", None, ["Le général visite Paris."]),
+        nato_search.Document("mort", "B", None, ["Le général est mort à Sainte-Hélène."]),
+    ]
+    nato_search.build_index(documents, tmp_path / "ix").close()
+    with TestClient(create_app(tmp_path / "ix", vectors=tiny)) as client:
+        meant = client.get("/search", params={"q": "général décédé"}).json()
+        plain = client.get("/search", params={"q": "général décédé", "vectors": "false"}).json()
+        bad = client.get("/search", params={"q": "général", "vectors": "maybe"})
+    assert [h["doc_id"] for h in meant["hits"]] == ["mort", "visite"]
+    assert [h["doc_id"] for h in plain["hits"]] == ["visite", "mort"]
+    assert bad.status_code == 400 and bad.json()["parameter"] == "vectors"
