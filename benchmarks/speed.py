@@ -285,7 +285,9 @@ class NatoSearch:
 
     name = "nato-search"
 
-    def __init__(self, shards: int | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self, shards: int | None = None, workers: int | None = None, vectors: bool = False
+    ) -> None:
         self.shards = shards
         self.workers = workers
         self._servers: list[subprocess.Popen] = []
@@ -297,6 +299,14 @@ class NatoSearch:
             raise SystemUnavailable(f"cannot import nato_search: {e}") from e
         self._lib = nato_search
         self._ix: Any = None
+        self._vectors: Any = None
+        if vectors:  # loaded before any timing: once per process, like an app's start-up
+            from nato_search.vectors import VectorsUnavailableError, WordVectors
+
+            try:
+                self._vectors = WordVectors.from_package()
+            except VectorsUnavailableError as e:
+                raise SystemUnavailable(str(e)) from e
 
     def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
         docs = group_documents(paragraphs, self._lib.Document)
@@ -305,6 +315,8 @@ class NatoSearch:
         )
         if self.workers:
             backend["workers"] = self.workers
+        if self._vectors is not None:
+            backend["vectors"] = self._vectors
         t0 = time.perf_counter()
         self._ix = self._lib.build_index(docs, path, **backend)
         self.build_s = time.perf_counter() - t0  # grouping into Documents excluded
@@ -315,7 +327,7 @@ class NatoSearch:
     def open(self, path: Path) -> None:
         server = shutil.which("xapian-tcpsrv")
         if not (self.shards and server):
-            self._ix = self._lib.open_index(path)
+            self._ix = self._lib.open_index(path, vectors=self._vectors)
             return
         lines = []
         for shard in sorted(path.glob("shard-*")):
@@ -586,7 +598,13 @@ WORKERS_SYSTEM = "nato-search-workers-"
 ``nato-search`` row is build_index's default (one process per core)."""
 
 
+VECTORS_SYSTEM = "nato-search-vectors"
+"""The row for nato-search with word vectors (``--vectors``; the ``vectors`` extra)."""
+
+
 def adapter(system: str) -> Any:
+    if system == VECTORS_SYSTEM:
+        return NatoSearch(vectors=True)
     if system.startswith(XAPIAN_SYSTEM):
         return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM) :]))
     if system.startswith(WORKERS_SYSTEM):
@@ -1064,11 +1082,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also nato-search built by this many processes (e.g. 1,2); "
         "the nato-search row is build_index's default, one per core",
     )
+    ap.add_argument(
+        "--vectors",
+        action="store_true",
+        help="also nato-search with word vectors (pip install '.[vectors]')",
+    )
     args = ap.parse_args(argv)
     args.systems = _comma_list(args.systems)
     for name in args.systems:
         if name not in SYSTEMS:
             ap.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    if args.vectors:
+        at = args.systems.index("nato-search") + 1 if "nato-search" in args.systems else 0
+        args.systems.insert(at, VECTORS_SYSTEM)
     if args.backend == "xapian":
         if not all(n.isdigit() and int(n) > 0 for n in _comma_list(args.shards)):
             ap.error(f"--shards takes positive whole numbers, not {args.shards!r}")

