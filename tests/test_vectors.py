@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -136,3 +137,24 @@ def test_the_packaged_french_vectors_load_and_mean_something():
     assert (found[:5] >= 0).all() and found[5] == -1
     cos = vectors.matrix[found[2]] @ vectors.matrix[found[3]]
     assert cos > 0.5 > vectors.matrix[found[2]] @ vectors.matrix[found[4]]
+
+
+def test_threads_share_one_word_vectors_and_get_the_same_answers(tmp_path, tiny, monkeypatch):
+    monkeypatch.setattr(word_vectors, "WORDS_KEPT", 2)  # forgotten all the time
+    queries = ["général décédé", "Général mort", "visite décédé", "blessé général"]
+    with nato_search.build_index(DOCS, tmp_path / "ix", vectors=tiny) as ix:
+        expected = {q: [(h.doc_id, h.score) for h in ix.search(q)] for q in queries}
+        failures: list[str] = []
+
+        def search(n: int) -> None:
+            for i in range(200):
+                q = queries[(n + i) % len(queries)]
+                if [(h.doc_id, h.score) for h in ix.search(q)] != expected[q]:
+                    failures.append(q)
+
+        threads = [threading.Thread(target=search, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert failures == [] and expected["général décédé"][0][0] == "mort"
