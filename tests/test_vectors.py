@@ -43,6 +43,13 @@ def test_words_are_looked_up_as_written_then_in_lowercase(tiny):
     assert tiny.alignment(["Décédé"], [1.0], ["MORT"]).tolist() == pytest.approx([0.8])
 
 
+def test_a_word_longer_than_any_word_is_neither_looked_up_nor_remembered(tiny):
+    asked = []
+    vectors = WordVectors(lambda w: asked.append(w) or None, [[1.0, 0.0]])
+    assert vectors.rows(["m" * 41, "m" * 100_000, "m" * 40]).tolist() == [-1, -1, -1]
+    assert asked == ["m" * 40] and list(vectors._rows) == ["m" * 40]
+
+
 def test_the_floor_is_a_setting(tiny, monkeypatch):
     monkeypatch.setattr(word_vectors, "FLOOR", 0.3)
     assert tiny.alignment(["décédé"], [1.0], ["blessé"]).tolist() == pytest.approx([0.4])
