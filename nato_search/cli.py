@@ -44,6 +44,9 @@ from .vectors import VectorsUnavailableError, WordVectors
 from .xapian_engine import ShardError
 
 COMMANDS = ("search", "index", "serve", "serve-shard")
+VECTORS_HELP = (
+    "let word vectors reorder the best hits by meaning (pip install 'nato-search[vectors]')"
+)
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 # What json.dumps(ensure_ascii=False) leaves raw that a terminal acts on (DEL, C1, bidi
 # controls, line separators) or that UTF-8 cannot encode (lone surrogates). They can only
@@ -111,7 +114,7 @@ def _search_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vectors",
         action="store_true",
-        help="let word vectors reorder the best hits by meaning (pip install 'nato-search[vectors]')",
+        help=VECTORS_HELP,
     )
     parser.add_argument(
         "--color",
@@ -244,7 +247,7 @@ def _http_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vectors",
         action="store_true",
-        help="let word vectors reorder the best hits by meaning (pip install 'nato-search[vectors]')",
+        help=VECTORS_HELP,
     )
     return parser
 

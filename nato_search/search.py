@@ -42,7 +42,6 @@ from .query import (
     value_text,
 )
 from .snippets import make_snippet
-from .vectors import WordVectors
 
 LOCK_TIMEOUT = 10.0
 """Seconds a writer waits for another process's writer to finish before giving up."""
@@ -249,7 +248,7 @@ class Index:
         self,
         engine: Engine,
         synonyms: Iterable[str | os.PathLike[str]] = (),
-        vectors: WordVectors | None = None,
+        vectors: word_vectors.WordVectors | None = None,
     ):
         self._engine = engine
         self.path = engine.path
@@ -468,7 +467,7 @@ class Index:
 
 
 def _reordered(
-    rows: list[Row], query: Query, snapshot: Snapshot, vectors: WordVectors
+    rows: list[Row], query: Query, snapshot: Snapshot, vectors: word_vectors.WordVectors
 ) -> list[Row]:
     """The first ``RERANK_DEPTH`` rows re-scored with the word vectors' alignment, the rest
     as they were: a bonus never lowers a score, so none of them can pass the reordered."""

