@@ -26,10 +26,11 @@ from whoosh.analysis.analyzers import Analyzer
 
 from .stemming import light_stem, minimal_stem
 
-ANALYZER_VERSION = 5
+ANALYZER_VERSION = 6
 """Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules;
 4: accented words are stopwords only as listed, so né, sûr and dû are indexed; 5: numbers
-in groups of three digits are one term, 13 000 = 13.000 = 13000)."""
+in groups of three digits are one term, 13 000 = 13.000 = 13000; 6: format characters
+inside a word are dropped, muni\u00adtions = munitions, and elles is a stopword)."""
 STEMMERS = ("none", "minimal", "light", "snowball")
 DEFAULT_STEMMER = "light"
 
@@ -38,14 +39,27 @@ FIELD_BREAK = "\u2029"
 _APOSTROPHES = "'’ʼ‘"
 _HYPHENS = r"\-‐‑"
 _MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+FORMAT_CHARACTERS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+"""Unicode's format characters (category Cf, as of Unicode 15.1), as a regex class: the
+soft hyphen, zero-width spaces and joiners, bidi marks, the word joiner, the BOM. They are
+invisible, so a word holding one (``muni\u00adtions``) is one word, the term of the word
+without them; listed rather than gathered from ``unicodedata`` at import (a tenth of a
+second), tested against it."""
+_FORMAT_RUN = rf"[{FORMAT_CHARACTERS}]+(?=[^\W_]|[{_MARKS}])"
 # Letters and digits, plus combining marks so decomposed accents (NFD text) stay
-# inside their word; matched as runs of either (a quarter faster than char by char).
-_WORD_RUN = rf"(?:[^\W_]+|[{_MARKS}]+)+"
+# inside their word, and format characters before a letter or mark (never a word of
+# their own); matched as runs of each (a quarter faster than char by char).
+_WORD_RUN = rf"(?:[^\W_]+|[{_MARKS}]+|{_FORMAT_RUN})+"
 _WORD = rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*"
 # The same words in a text with no underscore and no combining mark, where \w is a
 # letter or digit and a run never meets a mark: most texts, and 30% faster to match.
 _PLAIN_WORD = rf"\w+(?:[{_APOSTROPHES}{_HYPHENS}]\w+)*"
-_NOT_PLAIN = re.compile(f"[_{_MARKS}]")
+_NOT_PLAIN = re.compile(f"[_{_MARKS}{FORMAT_CHARACTERS}]")
 DIGIT_GROUP_SEPARATORS = " .\u00a0\u202f\u2009"
 """What French writes between groups of three digits: a space (plain, no-break, narrow
 or thin) or a dot. ``13 000``, ``13.000`` and ``13000`` are one word, one term."""
@@ -90,7 +104,7 @@ def _patterns(text: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _ELISION = re.compile(
-    rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=\w)",
+    rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=[\w{FORMAT_CHARACTERS}])",
     re.IGNORECASE,
 )
 _HYPHEN_SPLIT = re.compile(rf"[{_HYPHENS}]")
@@ -211,18 +225,26 @@ class CompoundFilter(Filter):
 
 
 class NormalizeFilter(Filter):
-    """Unicode NFKC per token: composes accents, expands ligatures like ``ﬁ``, offsets untouched."""
+    """Unicode NFKC per token, without format characters: composes accents, expands
+    ligatures like ``ﬁ``, drops soft hyphens and zero-width spaces; offsets untouched, so a
+    highlight covers the word as written."""
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
-            token.text = unicodedata.normalize("NFKC", token.text)
+            token.text = _normalize(token.text)
             yield token
 
     def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
         if "".join(t for _, t, _, _ in items).isascii():
-            return items  # NFKC leaves ASCII as it is
-        normalize = unicodedata.normalize
-        return [(n, normalize("NFKC", t), s, e) for n, t, s, e in items]
+            return items  # NFKC leaves ASCII as it is, and it holds no format character
+        return [(n, _normalize(t), s, e) for n, t, s, e in items]
+
+
+_FORMAT = re.compile(f"[{FORMAT_CHARACTERS}]")
+
+
+def _normalize(text: str) -> str:
+    return _FORMAT.sub("", unicodedata.normalize("NFKC", text))
 
 
 class FoldFilter(Filter):

@@ -391,3 +391,17 @@ def test_the_coarse_prefixes_are_the_words_first_letters(tmp_path):
         # phrases give theirs, excluded words do not.
         assert plan.coarse == ("const", "munit", "pont")
         assert plan.coarse_weight == 0.5
+
+
+@pytest.mark.parametrize("invisible", ["\u00ad", "\u200b", "\u200d", "\u2060", "\u200e", "\ufeff"])
+def test_a_word_written_with_an_invisible_character_is_found_and_marked_whole(
+    tmp_path, backend, invisible
+):
+    from backends import built
+
+    written = f"muni{invisible}tions"
+    text = f"Les {written} manquent. Les obus aussi."
+    with built([Document("a", "Front", None, [text])], tmp_path / "ix", backend) as ix:
+        for query in ("munitions", written, f'"{written} manquent"'):
+            [hit] = ix.search(query)
+            assert marked(hit)[0] == written, query

@@ -49,3 +49,13 @@ def test_numbers_and_acronyms_survive():
         "jatec",
         "2024",
     ]
+
+
+def test_invisible_characters_do_not_split_words_for_the_analyzer():
+    from nato_search.analysis import analyze
+
+    assert analyze("Les muni\u00adtions de l’\u200bUkraine") == [
+        ("munition", 0, 4, 14),
+        ("ukrain", 1, 20, 28),
+    ]
+    assert analyze("elles disent") == [("disent", 0, 6, 12)]  # elles is a stopword

@@ -123,3 +123,16 @@ def test_a_grouped_number_is_one_term_however_it_is_written():
             ("13000", 0, 0, len(written)),
             ("soldat", 1, len(written) + 1, len(written) + 8),
         ]
+
+
+def test_a_format_character_inside_a_word_keeps_it_one_word():
+    text = "muni\u00adtions \u200bOTAN l’\u2060Ukraine fin\u00ad ok"
+    assert stream(FrenchTokenizer(), text) == [
+        ("muni\u00adtions", 0, 10),
+        ("\u200bOTAN", 11, 16),
+        ("l’\u2060Ukraine", 17, 27),
+        ("fin", 28, 31),  # a soft hyphen ending a word is not part of it
+        ("ok", 33, 35),
+    ]
+    # never a word of its own, so it takes no position between two words
+    assert stream(FrenchTokenizer(), "a \u200b\u00ad b") == [("a", 0, 1), ("b", 5, 6)]
