@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+import json
 import re
 import threading
 import unicodedata
@@ -733,18 +734,20 @@ class WordCachedAnalyzer(Analyzer):
                 yield token
 
 
-TERM_SEPARATOR = "\x1f"
-"""Between the exact terms of one :class:`ExactTermsTokenizer` value (no text holds it)."""
-
-
 class ExactTermsTokenizer(Tokenizer):
-    """Each part of a ``TERM_SEPARATOR``-joined value as one term, untouched: exact values
-    (``tags=défense``) that filters and facets compare as given."""
+    """Each string of a JSON array as one term, untouched: exact values (``tags=défense``)
+    that filters and facets compare as given. JSON, not a separator, so that no value
+    can hold the end of its term and the start of another (a value is any string); a
+    value that is not a JSON array is one term."""
 
     def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
         token = Token(**kwargs)
-        for text in dict.fromkeys(value.split(TERM_SEPARATOR)):
-            if text:
+        try:
+            terms = json.loads(value) if value.startswith("[") else [value]
+        except ValueError:
+            terms = [value]
+        for text in dict.fromkeys(terms):
+            if isinstance(text, str) and text:
                 token.text = text
                 token.boost = 1.0
                 yield token

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import FIELD_BREAK, TERM_SEPARATOR, ExactTermsTokenizer, names_analyzer
+from .analysis import FIELD_BREAK, ExactTermsTokenizer, names_analyzer
 from .query import key_term
 
-FORMAT_VERSION = 4
-"""4: metadata (``meta`` stored, ``keys`` indexed)."""
-"""Bumped when the schema changes, so old indexes are rebuilt rather than misread."""
+FORMAT_VERSION = 5
+"""Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,
+``meta`` stored and ``keys`` indexed; 5: ``keys`` given as a JSON array, so no value can
+forge another term)."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
 """Which file held which documents, with its size, mtime and hash, for incremental updates."""
@@ -49,8 +51,8 @@ def key_terms(doc_id: str, metadata: Mapping[str, Any]) -> list[str]:
 
 
 def keys_value(doc_id: str, metadata: Mapping[str, Any]) -> str:
-    """What ``keys`` is given to index, for :class:`ExactTermsTokenizer`."""
-    return TERM_SEPARATOR.join(key_terms(doc_id, metadata))
+    """What ``keys`` is given to index: its terms as a JSON array (:class:`ExactTermsTokenizer`)."""
+    return json.dumps(key_terms(doc_id, metadata), ensure_ascii=False)
 
 
 def indexed_text(title: str, paragraph: str) -> str:

@@ -24,7 +24,7 @@ from whoosh.index import TOC
 import nato_search
 from nato_search import Document, build_workers
 from nato_search import segment_arrays as sa
-from nato_search.analysis import FIELD_BREAK, TERM_SEPARATOR, french_analyzer
+from nato_search.analysis import FIELD_BREAK, french_analyzer
 from nato_search.schema import make_schema
 from nato_search.segment_writer import BLOCK, SegmentBuilder
 from nato_search.writing import write_documents
@@ -390,7 +390,7 @@ def test_fields_the_fast_path_does_not_know_go_through_whoosh_s_own_index(tmp_pa
             text="La défense aérienne.",
             names="Kouleba",
             extra={"k": 1},
-            keys=f"doc_id=a{TERM_SEPARATOR}lang=fr",
+            keys='["doc_id=a", "lang=fr"]',
             filter="lang=fr,kind=news",
             surface="La défense aérienne",
             year=2024,
