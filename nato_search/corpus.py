@@ -366,12 +366,53 @@ def _read_text(path: Path, data: bytes | None = None) -> str:
 
 
 def _parse_date_field(value: object, where: str) -> dt.date | None:
+    """An ISO date (``2024-06-13``), or a date and time (``2024-06-13T10:30:00+02:00``)
+    taken as its date; null or empty for none. Anything else is refused, trailing
+    text included: ``2024-01-01 garbage`` is not a date."""
     if value in (None, ""):
         return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise CorpusError(f"{where}: date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        try:
+            return dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            pass
+    raise CorpusError(
+        f"{where}: date {value!r:.60} is not an ISO date (YYYY-MM-DD, or a date and time)"
+    )
+
+
+def _shown_json(value: object) -> str:
+    """A JSON value for a message: its JSON, cut short."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _text_field(record: dict[str, Any], name: str, where: str) -> str | None:
+    """A record's string field, None when absent or null; any other type is refused."""
+    value = record.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise CorpusError(
+        f"{where}: {name!r} must be a string, not {_json_kind(value)} ({_shown_json(value)})"
+    )
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 def _jsonl_id(value: object, where: str) -> str:
@@ -404,25 +445,33 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
     (``7`` → ``"7"``); null, booleans, floats, lists and objects are refused with the
     file and line, as is an id holding a lone surrogate (an unpaired ``\\ud83d``).
     """
-    for number, line in enumerate(_read_text(path, data).splitlines(), 1):
+    # Lines end at "\n" alone: JSON strings may hold U+2028, U+2029 and U+0085 raw (as
+    # json.dumps(..., ensure_ascii=False) writes them), which str.splitlines() breaks on.
+    for number, line in enumerate(_read_text(path, data).split("\n"), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or "id" not in record:
-            raise CorpusError(f"{where}: expected an object with an 'id'")
+        record = _json_record(line, where)
         doc_id = _jsonl_id(record["id"], where)
-        if isinstance(record.get("paragraphs"), list):
-            paragraphs = [_clean(str(p)) for p in record["paragraphs"]]
-            paragraphs = [p for p in paragraphs if p]
-        elif isinstance(record.get("text"), str):
-            paragraphs = split_paragraphs(record["text"])
+        paragraphs_value = record.get("paragraphs")
+        text = _text_field(record, "text", where)
+        if isinstance(paragraphs_value, list):
+            for n, paragraph in enumerate(paragraphs_value):
+                if not isinstance(paragraph, str):
+                    raise CorpusError(
+                        f"{where}: paragraph {n} must be a string, not {_json_kind(paragraph)} "
+                        f"({_shown_json(paragraph)})"
+                    )
+            paragraphs = [p for p in map(_clean, paragraphs_value) if p]
+        elif paragraphs_value is not None:
+            raise CorpusError(
+                f"{where}: 'paragraphs' must be a list of strings, not {_json_kind(paragraphs_value)}"
+            )
+        elif text is not None:
+            paragraphs = split_paragraphs(text)
         else:
             raise CorpusError(f"{where}: expected 'text' (a string) or 'paragraphs' (a list)")
-        title = _clean(str(record.get("title") or "")) or (
+        title = _clean(_text_field(record, "title", where) or "") or (
             short_title(paragraphs[0]) if paragraphs else doc_id
         )
         metadata = {k: v for k, v in record.items() if k not in _RECORD_FIELDS}
@@ -437,6 +486,21 @@ def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document]:
         except (TypeError, ValueError) as exc:
             raise CorpusError(str(exc)) from None
         yield document
+
+
+def _json_record(line: str, where: str) -> dict[str, Any]:
+    """One line's JSON object; whatever JSON refuses is a CorpusError naming the line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})") from None
+    except RecursionError:
+        raise CorpusError(f"{where}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # a number of more digits than Python converts, say
+        raise CorpusError(f"{where}: invalid JSON ({exc})") from None
+    if not isinstance(record, dict) or "id" not in record:
+        raise CorpusError(f"{where}: expected an object with an 'id'")
+    return record
 
 
 def read_file(
@@ -542,6 +606,13 @@ def source_items(sources: Sources) -> Iterator[Document | tuple[Path, str | None
         if isinstance(source, Document):
             yield source
             continue
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(
+                f"a source is a path or a Document, not {type(source).__name__} ({source!r:.60})"
+            )
+        if not os.fspath(source):
+            # Path("") is the working folder: an unset $SRC would index everything below it.
+            raise CorpusError("an empty path is not a source; name a file or folder")
         path = Path(source)
         try:
             mode = path.stat().st_mode

@@ -4,6 +4,8 @@ import json
 import pytest
 from conftest import SEEDS
 
+import nato_search
+from nato_search.cli import main
 from nato_search.corpus import (
     CorpusError,
     find_date,
@@ -225,3 +227,92 @@ def test_utf8_bom_is_ignored(tmp_path):
     path.write_bytes("\ufeffUn titre assez long\n\nLe texte de l’article.".encode("utf-8"))
     [doc] = read_documents(path)
     assert doc.title == "Un titre assez long"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_jsonl_strings_may_hold_line_separators_raw(tmp_path, separator):
+    """json.dumps(..., ensure_ascii=False) writes U+2028, U+2029 and U+0085 raw, which
+    str.splitlines() takes for line ends (the other ones it knows JSON escapes); lines
+    may end in CRLF."""
+    path = tmp_path / "docs.jsonl"
+    records = [
+        {"id": "a", "title": f"Un{separator}titre", "text": "Premier paragraphe."},
+        {"id": "b", "text": f"Deux{separator}lignes.", "note": f"x{separator}y"},
+    ]
+    text = "\r\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    assert separator in json.dumps(records[0], ensure_ascii=False)
+    path.write_text(text + "\n", "utf-8")
+    a, b = read_documents(path)
+    assert (a.id, b.id) == ("a", "b")
+    assert b.metadata == {"note": f"x{separator}y"}
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"id": "x", "paragraphs": [None, "y"]}, r":1: paragraph 0 must be a string, not null"),
+        ({"id": "x", "paragraphs": ["y", {"k": 1}]}, r"paragraph 1 must be a string, not an obj"),
+        ({"id": "x", "paragraphs": ["y", 3]}, r"paragraph 1 must be a string, not a number"),
+        ({"id": "x", "paragraphs": "y"}, r"'paragraphs' must be a list of strings, not str"),
+        ({"id": "x", "text": ["y"]}, r"'text' must be a string, not a list"),
+        ({"id": "x", "title": ["x", "y"], "text": "y"}, r"'title' must be a string, not a list"),
+        ({"id": "x", "title": 2024, "text": "y"}, r"'title' must be a string, not a number"),
+        ({"id": "x", "text": "y", "date": "2024-01-01 garbage"}, r"date '2024-01-01 garbage'"),
+        ({"id": "x", "text": "y", "date": "2024-01-01Tnoon"}, r"date '2024-01-01Tnoon' is not"),
+        ({"id": "x", "text": "y", "date": 20240101}, r"date 20240101 is not an ISO date"),
+        ({"id": "x", "text": "y", "date": ["2024-01-01"]}, r"date \['2024-01-01'\] is not"),
+    ],
+)
+def test_records_that_are_not_what_they_claim_name_the_file_and_line(tmp_path, record, message):
+    path = tmp_path / "docs.jsonl"
+    good = {"id": "ok", "text": "Un paragraphe."}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n", "utf-8")
+    with pytest.raises(CorpusError, match=r"docs\.jsonl:2: " + message.removeprefix(r":1: ")):
+        list(read_documents(path))
+
+
+def test_dates_with_a_time_are_taken_as_their_day(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    rows = [
+        {"id": "a", "text": "x", "date": "2024-06-13T10:30:00+02:00"},
+        {"id": "b", "text": "x", "date": "2024-06-13 23:59:59"},
+        {"id": "c", "text": "x", "date": "2024-06-13T10:30:00Z"},
+        {"id": "d", "text": "x", "date": None},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    assert [d.date for d in read_documents(path)] == [dt.date(2024, 6, 13)] * 3 + [None]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, r"docs\.jsonl:1: invalid JSON \(nested too deeply\)"),
+        ('{"id": "x", "text": "y", "n": ' + "9" * 5000 + "}", r"docs\.jsonl:1: invalid JSON"),
+        ('{"id": "x", "text": "y", "n": [' * 20_000, r"docs\.jsonl:1: invalid JSON"),
+        ('{"id": "x", "text": "y"', r"docs\.jsonl:1: invalid JSON \(.*column 24\)"),
+    ],
+)
+def test_json_that_python_cannot_read_is_an_error_naming_the_line(tmp_path, line, message):
+    path = tmp_path / "docs.jsonl"
+    path.write_text(line + "\n", "utf-8")
+    with pytest.raises(CorpusError, match=message):
+        list(read_documents(path))
+
+
+def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path, monkeypatch, capsys):
+    """An unset ``$SRC`` gives "": Path("") is the working folder, which is never meant."""
+    (tmp_path / "secret.txt").write_text("Un titre assez long\n\nUn secret bien gardé.\n")
+    monkeypatch.chdir(tmp_path)
+    for sources in ("", ["", "secret.txt"], ["secret.txt", ""]):
+        with pytest.raises(CorpusError, match="an empty path is not a source"):
+            list(read_documents(sources))
+    with pytest.raises(CorpusError, match="an empty path"):
+        nato_search.build_index([""], tmp_path / "ix")
+    assert not (tmp_path / "ix").exists()
+    with nato_search.build_index("secret.txt", tmp_path / "ix") as ix:
+        with pytest.raises(CorpusError, match="an empty path"):
+            ix.add("")
+        assert ix.documents == 1
+    assert main(["index", "", "--index", str(tmp_path / "other")]) == 1
+    assert "an empty path is not a source" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
