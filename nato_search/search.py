@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import numbers
 import os
 import re
 from collections import Counter
@@ -77,6 +78,14 @@ class IndexClosedError(ValueError):
 
 class IndexDamagedError(RuntimeError):
     """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
+
+
+class OptionError(ValueError):
+    """A search option that cannot be used; ``option`` names it (``limit``, ``filter``…)."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
 
 
 def damage_message(path: str | os.PathLike[str], exc: BaseException) -> str:
@@ -320,15 +329,15 @@ class Index:
         """In one commit, removes the ``delete`` ids and indexes ``documents`` (replacing
         their ids); a search sees the index before or after, never between."""
         self._check_open()
+        removed = _ids(delete)
         read = list(read_documents(documents))
-        self._engine.write(read, replace=True, delete=list(delete), timeout=timeout)
+        self._engine.write(read, replace=True, delete=removed, timeout=timeout)
         return sum(len(d.paragraphs) for d in read)
 
     def delete(self, doc_ids: Iterable[str] | str, *, timeout: float = LOCK_TIMEOUT) -> int:
         """Removes documents by id; returns the paragraphs removed (0 for unknown ids)."""
         self._check_open()
-        ids = [doc_ids] if isinstance(doc_ids, str) else list(dict.fromkeys(doc_ids))
-        return self._engine.delete(ids, timeout=timeout)
+        return self._engine.delete(_ids(doc_ids), timeout=timeout)
 
     def analyze(self, text: str) -> list[str]:
         """Terms of ``text`` as this index sees them."""
@@ -343,7 +352,7 @@ class Index:
         filter: Mapping[str, Any] | None = None,
         sort: str | None = None,
         per_document: int | None = None,
-        facets: Iterable[str] = (),
+        facets: Iterable[str] | None = (),
         prefix: bool = False,
         fuzzy: bool = True,
         synonyms: bool = True,
@@ -370,9 +379,13 @@ class Index:
         with ``Results.partial`` set, instead of raising.
         """
         page = _page(limit, offset, filter, sort, per_document, facets)
+        switches = dict(prefix=prefix, fuzzy=fuzzy, synonyms=synonyms, names=names)
+        for name, value in {**switches, "vectors": vectors, "allow_partial": allow_partial}.items():
+            if not isinstance(value, bool):
+                raise OptionError(name, f"{name} must be True or False, not {value!r:.60}")
         with self._snapshot(allow_partial) as snapshot:
             options = Expansion(fuzzy, synonyms, names)
-            plan, expander = self._plan(snapshot, query, options, prefix=bool(prefix))
+            plan, expander = self._plan(snapshot, query, options, prefix=prefix)
             if plan is None:
                 return Results([], 0, query, offset=offset, facets={f: {} for f in page.facets})
             words = (
@@ -401,13 +414,15 @@ class Index:
             if document is None:
                 return Results([], 0, "")
             if paragraph is not None and not (
-                isinstance(paragraph, int) and 0 <= paragraph < len(document.paragraphs)
+                _whole(paragraph) and 0 <= paragraph < len(document.paragraphs)
             ):
                 raise ValueError(
                     f"paragraph must be None or 0 to {len(document.paragraphs) - 1} "
                     f"for {doc_id!r}, not {paragraph!r}"
                 )
-            chosen = document.paragraphs if paragraph is None else [document.paragraphs[paragraph]]
+            chosen = (
+                document.paragraphs if paragraph is None else [document.paragraphs[int(paragraph)]]
+            )
             terms = _distinctive(
                 snapshot, [self.analyze(p) for p in document.paragraphs], chosen, self.analyze
             )
@@ -494,6 +509,19 @@ def _reordered(
     return scored + rows[depth:]
 
 
+def _ids(doc_ids: Iterable[str] | str) -> list[str]:
+    """Document ids as given (one str, or an iterable of them), each once, checked."""
+    if isinstance(doc_ids, (bytes, bytearray)) or not isinstance(doc_ids, (str, Iterable)):
+        raise TypeError(
+            f"document ids are a str or an iterable of str, not {type(doc_ids).__name__}"
+        )
+    ids = [doc_ids] if isinstance(doc_ids, str) else list(dict.fromkeys(doc_ids))
+    for doc_id in ids:
+        if not isinstance(doc_id, str):
+            raise TypeError(f"document ids are str, not {type(doc_id).__name__} ({doc_id!r:.60})")
+    return ids
+
+
 def _metadata(stored: Mapping[str, Any]) -> dict[str, Any]:
     meta = stored.get("meta")
     found = json.loads(meta) if isinstance(meta, str) else meta
@@ -520,30 +548,41 @@ def _page(
     filter: Mapping[str, Any] | None,
     sort: str | None,
     per_document: int | None,
-    facets: Iterable[str],
+    facets: Iterable[str] | None,
 ) -> Page:
-    """The search options, checked (a bad one is a ``ValueError`` naming it)."""
+    """The search options, checked (a bad one is an :class:`OptionError` naming it)."""
     if not _whole(limit) or limit < 1:
-        raise ValueError(f"limit must be a positive whole number, not {limit!r}")
+        raise OptionError("limit", f"limit must be a positive whole number, not {limit!r:.60}")
     if not _whole(offset) or offset < 0:
-        raise ValueError(f"offset must be a whole number, 0 or more, not {offset!r}")
+        raise OptionError("offset", f"offset must be a whole number, 0 or more, not {offset!r:.60}")
     if sort is not None and sort not in SORTS:
-        raise ValueError(f"sort must be None, 'date' or '-date', not {sort!r}")
+        raise OptionError("sort", f"sort must be None, 'date' or '-date', not {sort!r:.60}")
     if per_document is not None and (not _whole(per_document) or per_document < 1):
-        raise ValueError(
-            f"per_document must be None or a positive whole number, not {per_document!r}"
+        raise OptionError(
+            "per_document",
+            f"per_document must be None or a positive whole number, not {per_document!r:.60}",
         )
-    names = [facets] if isinstance(facets, str) else list(facets)
+    names = [] if facets is None else [facets] if isinstance(facets, str) else list(facets)
     for name in names:
         if not isinstance(name, str) or not name or "=" in name:
-            raise ValueError(
-                f"facets must be names without '=' (year, month, doc_id, metadata keys), not {name!r}"
+            raise OptionError(
+                "facets",
+                "facets must be names without '=' (year, month, doc_id, metadata keys), "
+                f"not {name!r:.60}",
             )
-    return Page(limit, offset, _filters(filter), sort, per_document, tuple(dict.fromkeys(names)))
+    return Page(
+        int(limit),
+        int(offset),
+        _filters(filter),
+        sort,
+        None if per_document is None else int(per_document),
+        tuple(dict.fromkeys(names)),
+    )
 
 
 def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A whole number of any integer type (NumPy's too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 _FILTER_VALUES = (str, int, float, bool)
@@ -553,16 +592,18 @@ def _filters(filter: Mapping[str, Any] | None) -> tuple[tuple[str, tuple[str, ..
     if filter is None:
         return ()
     if not isinstance(filter, Mapping):
-        raise ValueError(f"filter must be a dict of key: value(s), not {type(filter).__name__}")
+        raise OptionError(
+            "filter", f"filter must be a dict of key: value(s), not {type(filter).__name__}"
+        )
     checked = []
     for key, value in filter.items():
         if not isinstance(key, str) or not key or "=" in key or key in DATE_FACETS:
-            raise ValueError(f"filter keys are doc_id or metadata keys, not {key!r}")
+            raise OptionError("filter", f"filter keys are doc_id or metadata keys, not {key!r:.60}")
         values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
         for item in values:
             if not isinstance(item, _FILTER_VALUES):
-                raise ValueError(
-                    f"filter {key!r}: values are str, numbers or bools, not {item!r:.60}"
+                raise OptionError(
+                    "filter", f"filter {key!r}: values are str, numbers or bools, not {item!r:.60}"
                 )
         checked.append((key, tuple(dict.fromkeys(value_text(v) for v in values))))
     return tuple(checked)

@@ -42,7 +42,7 @@ from starlette.staticfiles import StaticFiles
 from . import __version__
 from .indexing import IndexNotFoundError, IndexVersionError, open_index
 from .pool import POOL_SIZE
-from .search import Index, IndexClosedError, IndexDamagedError, Results
+from .search import Index, IndexClosedError, IndexDamagedError, OptionError, Results
 from .snippets import mark
 from .vectors import WordVectors
 from .xapian_engine import ShardError
@@ -174,6 +174,8 @@ def create_app(
             return JSONResponse(await searcher.run(run))
         except (Unavailable, BadParameter):
             raise
+        except OptionError as exc:  # an option the index refused: a filter key, a facet name
+            raise BadParameter(exc.option, str(exc)) from exc
         except ValueError as exc:  # the query: a bad date, an empty query
             raise BadParameter("q", str(exc)) from exc
 

@@ -319,3 +319,46 @@ def test_a_synonyms_file_over_the_limit_is_refused_naming_it(tmp_path):
 def test_a_missing_synonyms_file_is_still_a_value_error_naming_it(tmp_path):
     with pytest.raises(ValueError, match=r"cannot read synonyms file .*nope\.txt: No such file"):
         Synonyms.load(terms_of, [tmp_path / "nope.txt"])
+
+
+# --- the edges of the search API -------------------------------------------------------
+
+
+def test_facets_none_is_no_facets(ix):
+    assert ix.search("patriot", facets=None).facets == {}
+
+
+@pytest.mark.parametrize(
+    "option", ["prefix", "fuzzy", "synonyms", "names", "vectors", "allow_partial"]
+)
+@pytest.mark.parametrize("value", ["false", "no", 0, 1, None, [], "True"])
+def test_switches_take_true_or_false_only(ix, option, value):
+    with pytest.raises(ValueError, match=f"{option} must be True or False") as raised:
+        ix.search("patriot", **{option: value})
+    assert raised.value.option == option
+
+
+def test_whole_numbers_of_any_integer_type_are_taken(ix):
+    import numpy as np
+
+    results = ix.search("patriot", np.int64(5), offset=np.int32(0), per_document=np.uint8(1))
+    assert [hit.doc_id for hit in results] == ["a"]
+    assert ix.more_like("a", np.int64(0)).query is not None
+    for bad in (True, 2.0, np.float64(2), "2"):
+        with pytest.raises(ValueError, match="limit must be a positive whole number"):
+            ix.search("patriot", bad)
+
+
+@pytest.mark.parametrize("ids", [b"a", bytearray(b"a"), [b"a"], 7, [7], [None]])
+def test_delete_names_what_is_wrong_with_the_ids(ix, ids):
+    with pytest.raises(TypeError, match="document ids are"):
+        ix.delete(ids)
+    with pytest.raises(TypeError, match="document ids are"):
+        ix.replace([], delete=ids)
+    assert len(ix) == 2
+
+
+def test_one_id_deletes_one_document_not_its_letters(ix):
+    assert ix.delete("a") == 1
+    assert ix.replace([], delete="b") == 0
+    assert len(ix) == 0
