@@ -26,6 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import TOC
 from whoosh.index import Index as WhooshIndex
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from . import search as policy
@@ -156,7 +157,7 @@ class WhooshEngine:
                 writer.delete_by_term("doc_id", doc_id)
             if not replace:
                 reader = writer.reader()
-                taken = [d.id for d in documents if reader.doc_frequency("doc_id", d.id)]
+                taken = [d.id for d in documents if _holds(reader, d.id)]
                 if taken:
                     raise ValueError(
                         f"already in the index at {self.path}: "
@@ -170,6 +171,15 @@ class WhooshEngine:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _holds(reader: Any, doc_id: str) -> bool:
+    """Whether a live paragraph has ``doc_id`` (a term's document frequency counts the
+    paragraphs deleted since its segment was written too)."""
+    try:
+        return bool(reader.postings("doc_id", doc_id).is_active())
+    except TermNotFound:
+        return False
 
 
 # Whoosh reports unreadable segment data with these; and with a bare Exception

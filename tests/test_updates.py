@@ -23,6 +23,18 @@ def test_adding_an_id_already_indexed_is_refused_and_changes_nothing(ix):
     assert len(ix) == 2 and ix.search("nouveau").total == 0
 
 
+def test_a_deleted_id_can_be_added_again(tmp_path, backend):
+    from backends import built
+
+    with built([doc("a", "Les Patriot."), doc("b", "Les obus.")], tmp_path / "ix", backend) as ix:
+        ix.update([doc("b", "Les obus encore.")])  # a second segment: a is not merged away
+        assert ix.delete(["a"]) == 1
+        assert ix.add([doc("a", "Les drones.")]) == 1
+        assert ids(ix.search("drones")) == [("a", 0)] and ix.search("patriot").total == 0
+        with pytest.raises(ValueError, match="'a'.*use update"):
+            ix.add([doc("a", "Encore.")])
+
+
 def test_update_replaces_every_paragraph_of_a_document(ix):
     assert ix.update([doc("a", "Les obus arrivent.", "Et les drones.")]) == 2
     assert ix.search("patriot").total == 0
