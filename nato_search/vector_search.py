@@ -72,8 +72,6 @@ class Segment:
     """BM25's length normalization per paragraph: 1 − B + B·dl/avgdl."""
     whole: bool = field(init=False)
     """No paragraph deleted: a term's live frequency is its number of postings."""
-    owner: npt.NDArray[np.int64] = field(init=False)
-    """The index-wide number of each paragraph's document (set by ``Collection``)."""
 
     @property
     def end(self) -> int:
@@ -106,7 +104,8 @@ class Collection:
             self.live[segment.base : segment.end] = segment.live
             self.day[segment.base : segment.end] = segment.arrays.day
         self._df: dict[tuple[str, str], int] = {}
-        self._documents: int | None = None
+        self._documents = 0
+        self._numbered: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]] | None = None
         self._matches: Kept[tuple[str, str], Match] = Kept(TERMS_KEPT)
         """Recent terms' matches: frequent words recur across queries, and cost the most."""
 
@@ -287,15 +286,22 @@ class Collection:
             among = best[_best(matches.scores[best], full[best], need)]
         else:
             among = np.arange(len(matches.docs))
-        keys: list[npt.NDArray[Any]] = [matches.numbers[among], -matches.scores[among]]
-        keys.append(~full[among])
+        # Ties go to the document whose id comes first (UTF-8 bytes), then to its earlier
+        # paragraph: never to where paragraphs lie in the segments, so an index updated
+        # over time pages as a fresh build of the same documents does.
+        numbers = matches.numbers[among]
+        keys: list[npt.NDArray[Any]] = [
+            self.paragraph_numbers(numbers),
+            self.document_ranks(numbers),
+        ]
+        keys += [-matches.scores[among], ~full[among]]
         if page.sort is not None:
             day = matches.days[among].astype(np.int64)
             keys.append(np.where(day > 0, day if page.sort == "date" else -day, _UNDATED))
         order = among[np.lexsort(keys)]
         if page.per_document is None:
             return order, len(matches.docs)
-        owners = self.owners(matches)[order]
+        owners = self.document_ranks(matches.numbers[order])
         by_owner = np.argsort(owners, kind="stable")
         grouped = owners[by_owner]
         starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
@@ -320,46 +326,58 @@ class Collection:
             mask &= held
         return mask
 
-    def owners(self, matches: _Matches) -> npt.NDArray[np.int64]:
-        """The index-wide document number of each match."""
-        self._number_documents()
-        return np.concatenate(
-            [
-                segment.owner[matches.local[matches.segment == i]]
-                for i, segment in enumerate(self.segments)
-            ]
-        )
+    def document_ranks(self, numbers: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int32]:
+        """The document of each paragraph (index-wide numbers) as its id's rank among the ids
+        of the index, in UTF-8 byte order: one number per document, the same whatever the
+        segments."""
+        ranks: npt.NDArray[np.int32] = self._documents_numbered()[0][numbers]
+        return ranks
 
-    def _number_documents(self) -> None:
-        """Gives every live document one number across segments (``Segment.owner``): its
-        ``doc_id=`` terms, read once per commit, when a search first needs them."""
-        if self._documents is not None:
-            return
-        numbers: dict[bytes, int] = {}
-        for segment in self.segments:
+    def paragraph_numbers(self, numbers: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int32]:
+        """Each paragraph's number within its document."""
+        paragraphs: npt.NDArray[np.int32] = self._documents_numbered()[1][numbers]
+        return paragraphs
+
+    def _documents_numbered(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Index-wide: each paragraph's document rank (-1 for none) and paragraph number,
+        from the ``doc_id=`` terms, read once per commit, when a search first needs them.
+
+        A document's paragraphs lie together in one segment, in order (written so, and
+        Whoosh's merges keep them so), so a paragraph's number is its place among its
+        document's postings there."""
+        found = self._numbered
+        if found is not None:
+            return found
+        ranges = [s.arrays.keys.prefix_range(DOC_KEY) for s in self.segments]
+        names = [
+            [s.arrays.keys.term_bytes(i) for i in range(lo, hi)]
+            for s, (lo, hi) in zip(self.segments, ranges, strict=True)
+        ]
+        rank = {name: n for n, name in enumerate(sorted(set().union(*names)))}
+        owner = np.full(self.size, -1, np.int32)
+        paragraph = np.zeros(self.size, np.int32)
+        for segment, (lo, hi), held in zip(self.segments, ranges, names, strict=True):
             keys = segment.arrays.keys
-            lo, hi = keys.prefix_range(DOC_KEY)
-            ids = [numbers.setdefault(keys.term_bytes(i), len(numbers)) for i in range(lo, hi)]
-            owner = np.full(segment.arrays.doc_count, -1, np.int64)
-            starts, ends = keys.post_off[lo:hi], keys.post_off[lo + 1 : hi + 1]
-            owner[keys.docs[keys.post_off[lo] : keys.post_off[hi]]] = np.repeat(
-                np.array(ids, np.int64), ends - starts
-            )
-            segment.owner = owner
-        live = np.concatenate([s.owner[s.live] for s in self.segments] or [np.zeros(0, np.int64)])
+            offsets = keys.post_off[lo : hi + 1]
+            sizes = np.diff(offsets)
+            docs = keys.docs[offsets[0] : offsets[-1]] + segment.base
+            owner[docs] = np.repeat(np.fromiter(map(rank.get, held), np.int32, len(held)), sizes)
+            paragraph[docs] = np.arange(len(docs)) - np.repeat(offsets[:-1] - offsets[0], sizes)
+        live = owner[self.live]
         self._documents = len(np.unique(live[live >= 0]))
+        self._numbered = (owner, paragraph)
+        return self._numbered
 
     @property
     def documents(self) -> int:
         """Live documents (each holds one or more live paragraphs)."""
-        self._number_documents()
-        assert self._documents is not None
+        self._documents_numbered()
         return self._documents
 
     def _facet(self, name: str, matches: _Matches, page: Page) -> dict[str, int]:
         """Value → matches holding it (documents, with ``per_document``)."""
         by_document = page.per_document is not None
-        owners = self.owners(matches) if by_document else None
+        owners = self.document_ranks(matches.numbers) if by_document else None
         counts: dict[str, int] = {}
         for i, segment in enumerate(self.segments):
             mine = matches.segment == i
@@ -383,7 +401,7 @@ class Collection:
             posted = keys.docs[keys.post_off[lo] : keys.post_off[hi]]
             term = np.repeat(np.arange(lo, hi), np.diff(keys.post_off[lo : hi + 1]))
             inside = held[posted]
-            owner = segment.owner[posted[inside]] if by_document else None
+            owner = self.document_ranks(posted[inside] + segment.base) if by_document else None
             found, count = _count(term[inside], owner)
             skip = len(name) + 1
             for t, c in zip(found.tolist(), count.tolist(), strict=True):
@@ -444,7 +462,7 @@ def _best(scores: Scores, full: npt.NDArray[np.bool_], need: int) -> npt.NDArray
 
 
 def _count(
-    values: npt.NDArray[np.int64], owners: npt.NDArray[np.int64] | None
+    values: npt.NDArray[np.int64], owners: npt.NDArray[np.integer[Any]] | None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Distinct values and how often each occurs (in how many owners, when given)."""
     if owners is not None and len(values):

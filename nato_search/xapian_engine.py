@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -69,8 +70,12 @@ the oldest first and the undated (no value) last; Xapian's remote backend refuse
 CARD_SLOT = 3
 """Value slot holding the document's facet values as JSON ``[doc_id, YYYYMMDD or "", [keys
 terms]]``: one ``ValueCountMatchSpy`` on it counts every facet, by paragraph or document."""
-LAYOUT = 1
-"""What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3."""
+TIE_SLOT = 4
+"""Value slot holding the paragraph's document id and number, encoded so that bytes order
+them (:func:`tie_key`): equal scores are ordered by it, never by where documents lie."""
+LAYOUT = 2
+"""What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3;
+2, slot 4."""
 MAX_TERM_BYTES = 240
 """Xapian refuses terms over 245 bytes: a longer ``keys`` term is cut and ends in a hash."""
 TIER = 1e6
@@ -339,6 +344,7 @@ class XapianEngine:
             doc.add_value(DAY_SLOT, day)
             doc.add_value(OLDEST_SLOT, f"{99999999 - int(day):08d}")
         doc.add_value(DOC_SLOT, document.id)
+        doc.add_value(TIE_SLOT, tie_key(document.id, number))
         card = [document.id, day, sorted(set(keys[1:]))]
         doc.add_value(CARD_SLOT, json.dumps(card, ensure_ascii=False))
         doc.set_data(
@@ -505,12 +511,17 @@ class XapianSnapshot:
             enquire.set_sort_by_value_then_relevance(
                 DAY_SLOT if page.sort == "-date" else OLDEST_SLOT, True
             )
+        else:  # equal scores: by document id, then paragraph
+            enquire.set_sort_by_relevance_then_value(TIE_SLOT, False)
         if page.per_document is not None:
             enquire.set_collapse_key(DOC_SLOT, page.per_document)
         # Checking every match makes the total exact (uncollapsed: Xapian estimates collapsed ones).
-        mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
+        if page.sort is None:
+            mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
+            found = list(mset)
+        else:
+            mset, found = self._sorted_page(enquire, page)
         total: int = mset.get_matches_estimated()
-        found = list(mset)
         if page.per_document is not None:
             total = self._documents(query)
         facets = self._facets(query, page) if page.facets else {}
@@ -526,6 +537,31 @@ class XapianSnapshot:
             scores = [m.weight for m in found]
         rows = [Row(s, score, f) for s, score, f in zip(stored, scores, full, strict=True)]
         return Ranking(rows, total, facets)
+
+    def _sorted_page(
+        self, enquire: xapian.Enquire, page: Page
+    ) -> tuple[xapian.MSet, list[xapian.MSetItem]]:
+        """The page of a date sort, equal dates and scores ordered by document id, then
+        paragraph. Xapian orders them by docid, which depends on where documents lie, and
+        its remote backend takes no key maker for a third key: so the matches up to the
+        page's end, and past it while they tie with the last, are reordered here."""
+        everything = self.db.get_doccount()
+        need = page.offset + page.limit
+        mset = enquire.get_mset(0, need, everything)
+        items = _keyed(mset)
+        while len(items) >= need:
+            more = _keyed(enquire.get_mset(len(items), _TIES_READ, everything))
+            tied = list(itertools.takewhile(functools.partial(_ties, items[-1]), more))
+            items += tied
+            if len(tied) < _TIES_READ:
+                break
+        ordered: list[tuple[bytes, float, xapian.MSetItem]] = []
+        for _, equal in itertools.groupby(items, key=lambda item: item[:2]):
+            run = list(equal)
+            if len(run) > 1:
+                run.sort(key=lambda item: item[2].document.get_value(TIE_SLOT))
+            ordered += run
+        return mset, [item for *_, item in ordered[page.offset : need]]
 
     def _documents(self, query: xapian.Query) -> int:
         """Matching documents, exactly: Xapian estimates collapsed counts, unless the page
@@ -608,6 +644,32 @@ class XapianSnapshot:
         # k3 = 0: a word repeated in the query (or its proximity pairs) counts once, as in
         # the default engine; min_normlen = 0: short paragraphs are not clamped either.
         return enquire
+
+
+_TIES_READ = 16
+"""Matches read at a time past a sorted page's end, while they tie with its last."""
+
+
+def _ties(a: tuple[bytes, float, Any], b: tuple[bytes, float, Any]) -> bool:
+    """Whether two keyed items have the same sort key and weight."""
+    return a[:2] == b[:2]
+
+
+def _keyed(mset: xapian.MSet) -> list[tuple[bytes, float, xapian.MSetItem]]:
+    """Each item of ``mset`` with its sort key and weight, Xapian's order."""
+    items = []
+    at, end = mset._begin(), mset._end()
+    while at != end:
+        items.append((at.get_sort_key(), at.get_weight(), xapian.MSetItem(at, mset)))
+        next(at)
+    return items
+
+
+def tie_key(doc_id: str, paragraph: int) -> bytes:
+    """``doc_id`` and ``paragraph`` as bytes that sort as the pair does (ids by their UTF-8
+    bytes): each NUL of the id escaped, the id ended by two NULs, then the number."""
+    escaped = doc_id.encode("utf-8").replace(b"\x00", b"\x00\xff")
+    return escaped + b"\x00\x00" + paragraph.to_bytes(4, "big")
 
 
 def _count_cards(
