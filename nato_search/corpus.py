@@ -107,6 +107,9 @@ class Document:
 
 RESERVED_KEYS = frozenset({"doc_id", "year", "month"})
 """Names that filters and facets give their own meaning; no metadata key may take them."""
+MAX_METADATA_BYTES = 64 * 1024
+"""A document's metadata as JSON (UTF-8) takes at most this: it is stored once per document
+but returned with every hit, and each value is an exact term of every paragraph."""
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -136,6 +139,12 @@ def check_metadata(metadata: object, where: str) -> dict[str, Any]:
         elif isinstance(value, list):
             value = [_without_surrogates(v) if isinstance(v, str) else v for v in value]
         checked[key] = value
+    size = len(json.dumps(checked, ensure_ascii=False).encode("utf-8", "replace"))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(
+            f"{where}: metadata takes {size:,} bytes as JSON; at most {MAX_METADATA_BYTES:,} "
+            "(keep large texts in paragraphs)"
+        )
     return checked
 
 

@@ -16,7 +16,7 @@ from .query import key_term
 FORMAT_VERSION = 5
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,
 ``meta`` stored and ``keys`` indexed; 5: ``keys`` given as a JSON array, so no value can
-forge another term)."""
+forge another term, and ``meta`` stored once per document)."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
 """Which file held which documents, with its size, mtime and hash, for incremental updates."""
@@ -53,6 +53,15 @@ def key_terms(doc_id: str, metadata: Mapping[str, Any]) -> list[str]:
 def keys_value(doc_id: str, metadata: Mapping[str, Any]) -> str:
     """What ``keys`` is given to index: its terms as a JSON array (:class:`ExactTermsTokenizer`)."""
     return json.dumps(key_terms(doc_id, metadata), ensure_ascii=False)
+
+
+IN_FIRST = True
+"""The ``meta`` a paragraph after the first stores: its document's metadata is stored once,
+with paragraph 0 (``meta`` absent: the document has none)."""
+
+
+def stored_metadata(metadata: Mapping[str, Any]) -> str:
+    return json.dumps(metadata, ensure_ascii=False)
 
 
 def indexed_text(title: str, paragraph: str) -> str:

@@ -35,7 +35,7 @@ from .analysis import analyze
 from .corpus import Document
 from .pool import Pool
 from .query import Page, Plan, Ranking, Row
-from .schema import META_FILE
+from .schema import IN_FIRST, META_FILE
 from .search import IndexDamagedError, damage_message
 from .vector_search import Collection, Segment
 from .writing import open_writer, write_documents
@@ -283,7 +283,25 @@ class WhooshSnapshot:
         """The page's paragraphs (stored fields, score), how many match, and the facets."""
         best, total, facets = self.collection.rank(plan, page)
         rows = [Row(self.searcher.stored_fields(n), score, full) for n, score, full in best]
+        firsts: dict[str, Any] = {}
+        for row, (number, _, _) in zip(rows, best, strict=True):
+            if row.stored.get("meta") is IN_FIRST:
+                doc_id = row.stored["doc_id"]
+                if doc_id not in firsts:
+                    firsts[doc_id] = self._first(number - int(row.stored["paragraph"]), doc_id)
+                row.stored["meta"] = firsts[doc_id].get("meta")
         return Ranking(rows, total, facets)
+
+    def _first(self, number: int, doc_id: str) -> dict[str, Any]:
+        """The stored fields of ``doc_id``'s first paragraph, which hold its metadata: at
+        ``number`` (a document's paragraphs lie together, in order), else wherever it is."""
+        if number >= 0:
+            found = self.searcher.stored_fields(number)
+            if found.get("doc_id") == doc_id and found.get("paragraph") == 0:
+                return dict(found)
+        return next(
+            (f for f in self.searcher.documents(doc_id=doc_id) if f.get("paragraph") == 0), {}
+        )
 
     def documents(self) -> int:
         return self.collection.documents

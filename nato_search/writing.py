@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import secrets
 import time
@@ -21,7 +20,7 @@ from whoosh.writing import IndexWriter, SegmentWriter
 
 from . import segment_arrays
 from .corpus import CorpusError, Document
-from .schema import day_key, indexed_text, keys_value
+from .schema import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
 from .search import LOCK_TIMEOUT, IndexLockedError
 from .segment_writer import SegmentBuilder, supports
 
@@ -145,16 +144,17 @@ def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
     }
     if document.date:
         shared["day"] = day_key(document.date)
-    if document.metadata:
-        shared["meta"] = json.dumps(document.metadata, ensure_ascii=False)
     for number, text in enumerate(document.paragraphs):
-        yield {
+        fields = {
             **shared,
             "paragraph": number,
             "text": indexed_text(document.title, text),
             "_stored_text": text,
             "names": text,
         }
+        if document.metadata:  # stored once, with the first paragraph
+            fields["meta"] = stored_metadata(document.metadata) if number == 0 else IN_FIRST
+        yield fields
 
 
 def unique_documents(

@@ -46,7 +46,7 @@ from .query import (
     key_term,
     sorted_counts,
 )
-from .schema import day_key, indexed_text, key_terms
+from .schema import IN_FIRST, day_key, indexed_text, key_terms
 from .search import IndexLockedError
 
 try:
@@ -75,9 +75,10 @@ TIE_SLOT = 4
 them (:func:`tie_key`): equal scores are ordered by it, never by where documents lie."""
 LAYOUT = 2
 """What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3;
-2, slot 4."""
+2, slot 4, and metadata stored once per document."""
 MAX_TERM_BYTES = 240
-"""Xapian refuses terms over 245 bytes: a longer ``keys`` term is cut and ends in a hash."""
+"""Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
+in a hash."""
 TIER = 1e6
 """Weight added to paragraphs holding every clause (BM25 weights stay far below it)."""
 CONNECT_TIMEOUT_MS = 5000
@@ -297,9 +298,9 @@ class XapianEngine:
             try:
                 db.begin_transaction()
                 for doc_id in deleted.get(number, ()):
-                    db.delete_document(DOC_ID + doc_id)
+                    db.delete_document(_doc_term(doc_id))
                 for document in by_shard.get(number, ()):
-                    db.delete_document(DOC_ID + document.id)
+                    db.delete_document(_doc_term(document.id))
                     for paragraph, text in enumerate(document.paragraphs):
                         db.add_document(self._paragraph(document, paragraph, text))
                 db.commit_transaction()
@@ -314,8 +315,8 @@ class XapianEngine:
             db = self.shards[number].open_writable(timeout)
             try:
                 for doc_id in ids:
-                    removed += db.get_termfreq(DOC_ID + doc_id)
-                    db.delete_document(DOC_ID + doc_id)
+                    removed += db.get_termfreq(_doc_term(doc_id))
+                    db.delete_document(_doc_term(doc_id))
                 db.commit()
             finally:
                 db.close()
@@ -325,7 +326,7 @@ class XapianEngine:
         """Which of ``doc_ids`` shard ``number`` already holds."""
         db = self.shards[number].open()
         try:
-            return [doc_id for doc_id in doc_ids if db.term_exists(DOC_ID + doc_id)]
+            return [doc_id for doc_id in doc_ids if db.term_exists(_doc_term(doc_id))]
         finally:
             db.close()
 
@@ -335,7 +336,7 @@ class XapianEngine:
             doc.add_posting(term, position + 1)
         for token in self.names(text, mode="index"):
             doc.add_term(NAMES + token.text, 0)
-        doc.add_boolean_term(DOC_ID + document.id)
+        doc.add_boolean_term(_doc_term(document.id))
         keys = key_terms(document.id, document.metadata)
         for term in keys:
             doc.add_boolean_term(_keys_term(term))
@@ -345,7 +346,7 @@ class XapianEngine:
             doc.add_value(OLDEST_SLOT, f"{99999999 - int(day):08d}")
         doc.add_value(DOC_SLOT, document.id)
         doc.add_value(TIE_SLOT, tie_key(document.id, number))
-        card = [document.id, day, sorted(set(keys[1:]))]
+        card = [document.id, day, [_card_entry(term) for term in sorted(set(keys[1:]))]]
         doc.add_value(CARD_SLOT, json.dumps(card, ensure_ascii=False))
         doc.set_data(
             json.dumps(
@@ -355,7 +356,11 @@ class XapianEngine:
                     "title": document.title,
                     "date": document.date.isoformat() if document.date else None,
                     "text": text,
-                    "meta": document.metadata,
+                    **(
+                        {"meta": document.metadata if number == 0 else IN_FIRST}
+                        if document.metadata
+                        else {}
+                    ),
                 },
                 ensure_ascii=False,
             )
@@ -448,7 +453,7 @@ class XapianSnapshot:
     def document(self, doc_id: str) -> list[dict[str, Any]]:
         return [
             json.loads(self.db.get_document(posting.docid).get_data())
-            for posting in self.db.postlist(DOC_ID + doc_id)
+            for posting in self.db.postlist(_doc_term(doc_id))
         ]
 
     def completions(self, prefix: str, limit: int) -> list[str]:
@@ -526,6 +531,13 @@ class XapianSnapshot:
             total = self._documents(query)
         facets = self._facets(query, page) if page.facets else {}
         stored = [json.loads(m.document.get_data()) for m in found]
+        firsts: dict[str, dict[str, Any]] = {}
+        for fields in stored:
+            if fields.get("meta") is IN_FIRST:
+                doc_id = fields["doc_id"]
+                if doc_id not in firsts:
+                    firsts[doc_id] = self._first(doc_id)
+                fields["meta"] = firsts[doc_id].get("meta")
         if tiered:
             assert every is not None
             lift = self._lift(query, self._restrict(every, plan, page, terms))
@@ -563,6 +575,15 @@ class XapianSnapshot:
             ordered += run
         return mset, [item for *_, item in ordered[page.offset : need]]
 
+    def _first(self, doc_id: str) -> dict[str, Any]:
+        """The stored fields of ``doc_id``'s first paragraph, which hold its metadata (its
+        paragraphs were added in order, so it is usually the first posting)."""
+        for posting in self.db.postlist(_doc_term(doc_id)):
+            fields: dict[str, Any] = json.loads(self.db.get_document(posting.docid).get_data())
+            if fields.get("paragraph") == 0:
+                return fields
+        return {}
+
     def _documents(self, query: xapian.Query) -> int:
         """Matching documents, exactly: Xapian estimates collapsed counts, unless the page
         holds every collapsed match, as this one does."""
@@ -582,7 +603,18 @@ class XapianSnapshot:
         cards = xapian.ValueCountMatchSpy(CARD_SLOT)
         enquire.add_matchspy(cards)
         enquire.get_mset(0, 0, self.db.get_doccount())
-        return _count_cards(cards, page.facets, page.per_document is not None)
+        return _count_cards(cards, page.facets, page.per_document is not None, self._long_term)
+
+    def _long_term(self, cut: str) -> str | None:
+        """The ``keys`` term that was cut to ``cut`` (see :func:`_card_entry`), from the
+        metadata of a document holding it."""
+        for posting in self.db.postlist(cut):
+            fields = json.loads(self.db.get_document(posting.docid).get_data())
+            metadata = self._first(fields["doc_id"]).get("meta") or {}
+            for term in key_terms(fields["doc_id"], metadata)[1:]:
+                if _keys_term(term) == cut:
+                    return term
+        return None
 
     def _lift(self, query: xapian.Query, full: xapian.Query) -> float:
         """How far the best partial match scores above the lowest full one (0 if below):
@@ -602,7 +634,7 @@ class XapianSnapshot:
             return set()
         documents = {s["doc_id"] for s in stored}
         among = xapian.Query(
-            xapian.Query.OP_OR, [xapian.Query(DOC_ID + doc_id) for doc_id in documents]
+            xapian.Query.OP_OR, [xapian.Query(_doc_term(doc_id)) for doc_id in documents]
         )
         enquire = self._enquire(xapian.Query(xapian.Query.OP_FILTER, every, among))
         enquire.set_weighting_scheme(xapian.BoolWeight())
@@ -672,14 +704,34 @@ def tie_key(doc_id: str, paragraph: int) -> bytes:
     return escaped + b"\x00\x00" + paragraph.to_bytes(4, "big")
 
 
+def _card_entry(term: str) -> str | list[str]:
+    """A ``keys`` term as a card holds it: as it is, or, one too long for a Xapian term, as
+    ``[cut]``, the term that filters use instead (so a paragraph's card stays small)."""
+    cut = _keys_term(term)
+    return term if cut == KEYS + term else [cut]
+
+
 def _count_cards(
-    spy: xapian.ValueCountMatchSpy, names: tuple[str, ...], by_document: bool
+    spy: xapian.ValueCountMatchSpy,
+    names: tuple[str, ...],
+    by_document: bool,
+    long_term: Callable[[str], str | None],
 ) -> dict[str, dict[str, int]]:
     """Value → matching paragraphs (documents, ``by_document``) for each facet, from the
-    spy's count of each matching document's card (``CARD_SLOT``)."""
+    spy's count of each matching document's card (``CARD_SLOT``); ``long_term`` gives the
+    whole term of a cut entry."""
     counts: dict[str, dict[str, int]] = {name: {} for name in names}
+    whole: dict[str, str | None] = {}
     for item in spy.values():
-        doc_id, day, keys = json.loads(item.term)
+        doc_id, day, entries = json.loads(item.term)
+        keys = []
+        for entry in entries:
+            if isinstance(entry, list):
+                if entry[0] not in whole:
+                    whole[entry[0]] = long_term(entry[0])
+                entry = whole[entry[0]]
+            if entry is not None:
+                keys.append(entry)
         weight = 1 if by_document else item.termfreq
         for name, found in counts.items():
             if name == "year":
@@ -696,10 +748,21 @@ def _count_cards(
 
 
 def _keys_term(term: str) -> str:
-    """The boolean term for a ``keys`` term; one too long for Xapian is cut and hashed."""
-    whole = (KEYS + term).encode("utf-8")
+    """The boolean term for a ``keys`` term."""
+    return _boolean_term(KEYS, term)
+
+
+def _doc_term(doc_id: str) -> str:
+    """The boolean term naming a paragraph's document."""
+    return _boolean_term(DOC_ID, doc_id)
+
+
+def _boolean_term(prefix: str, text: str) -> str:
+    """``prefix + text``; one too long for a Xapian term (245 bytes) is cut and ends in a
+    hash of the whole, so that long ids and values still work."""
+    whole = (prefix + text).encode("utf-8")
     if len(whole) <= MAX_TERM_BYTES:
-        return KEYS + term
+        return prefix + text
     digest = hashlib.blake2b(whole, digest_size=16).hexdigest()
     return whole[: MAX_TERM_BYTES - len(digest)].decode("utf-8", "ignore") + digest
 

@@ -5,6 +5,7 @@ every backend (the Whoosh index, local Xapian shards, served Xapian shards)."""
 import datetime as dt
 import json
 import pickle
+import random
 from collections import Counter
 
 import pytest
@@ -476,3 +477,66 @@ def test_threads_that_first_need_document_numbers_agree(tmp_path, backend):
             answers = list(pool.map(search, range(32)))
     assert all(answer == answers[0] for answer in answers)
     assert answers[0][1] == 6 and answers[0][3] == 6
+
+
+# -- metadata, stored once per document ---------------------------------------------------
+
+
+def folder_size(path):
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def test_metadata_is_stored_once_per_document_and_every_hit_has_it(tmp_path, backend):
+    """64 KiB of metadata on a document of 200 paragraphs costs about 64 KiB, not 200 times
+    that; every paragraph's hit (after updates and a merge too) carries it."""
+    rng = random.Random(9)
+    notes = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(60_000))
+    metadata = {"source": "AFP", "notes": notes, "tags": ["a", "b"]}
+    big = Document("big", "Gros", None, [f"Les munitions {n}." for n in range(200)], metadata)
+    small = Document("small", "Petit", None, ["Les munitions."] * 3, {"source": "Reuters"})
+    with built([big, small], tmp_path / "ix", backend) as ix:
+        assert folder_size(tmp_path / "ix") < 2_000_000
+        for _ in range(3):  # new segments, then a merge of small ones
+            ix.update([small])
+        hits = ix.search("munitions", limit=203)
+        assert len(hits) == 203
+        for hit in hits:
+            assert hit.metadata == (metadata if hit.doc_id == "big" else {"source": "Reuters"})
+        assert ix.document("big").metadata == metadata
+        assert ix.search("munitions", filter={"tags": "b"}).total == 200
+
+
+def test_metadata_larger_than_the_limit_is_refused_naming_the_document(tmp_path):
+    from nato_search.corpus import MAX_METADATA_BYTES
+
+    with pytest.raises(ValueError, match=r"Document 'a': metadata takes [\d,]+ bytes as JSON"):
+        Document("a", "T", None, ["x"], {"notes": "é" * MAX_METADATA_BYTES})
+    Document("a", "T", None, ["x"], {"notes": "x" * (MAX_METADATA_BYTES - 20)})
+    source = tmp_path / "big.jsonl"
+    line = json.dumps({"id": "a", "text": "x", "notes": "y" * (MAX_METADATA_BYTES + 1)})
+    source.write_text('{"id": "ok", "text": "x"}\n' + line + "\n", "utf-8")
+    with pytest.raises(CorpusError, match=r"big\.jsonl:2: document 'a': metadata takes"):
+        nato_search.build_index(source, tmp_path / "ix")
+
+
+def test_long_ids_and_values_work_alike_on_every_backend(tmp_path, backend):
+    """Xapian's terms hold 245 bytes: longer ids and values are cut and hashed there, and
+    facets still show them whole."""
+    long_id = "https://example.org/" + "é" * 300
+    value = "v" * 1000
+    documents = [
+        Document(long_id, "Long", None, ["Les munitions.", "Encore des munitions."], {"k": value}),
+        Document(long_id[:-1], "Long", None, ["Les munitions."], {"k": [value + "x", "court"]}),
+    ]
+    with built(documents, tmp_path / "ix", backend) as ix:
+        results = ix.search("munitions", facets=["k", "doc_id"], per_document=1)
+        assert results.facets == {
+            "k": {"court": 1, value: 1, value + "x": 1},
+            "doc_id": {long_id: 1, long_id[:-1]: 1},
+        }
+        assert ix.search("munitions", filter={"k": value}).total == 2
+        assert ix.search("munitions", filter={"doc_id": long_id[:-1]}).total == 1
+        assert ix.document(long_id).paragraphs[1] == "Encore des munitions."
+        assert ix.documents == 2
+        assert ix.delete([long_id]) == 2
+        assert ix.search("munitions").total == 1
