@@ -249,6 +249,23 @@ def _http_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=VECTORS_HELP,
     )
+    parser.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help=(
+            "a Host header to answer besides localhost, 127.0.0.1, [::1] and the address "
+            "bound, such as search.example.org or *.example.org ('*': any); repeatable"
+        ),
+    )
+    parser.add_argument(
+        "--header-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=10.0,
+        help="close a connection that has not sent a request's headers in time (default 10)",
+    )
     return parser
 
 
@@ -259,6 +276,16 @@ def _address(value: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 < int(port) < 65536 or not host:
         raise argparse.ArgumentTypeError(f"expected [HOST:]PORT with a port 1-65535, got {value!r}")
     return host, int(port)
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds, above 0 and under 3600, got {value!r}")
+    return number
 
 
 def _positive(value: str) -> int:
@@ -461,9 +488,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _serve_http(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
-        from .web import INDEX_VARIABLE, VECTORS_VARIABLE
+        from .web_server import serve
     except ImportError:
         raise ImportError(
             "serving over HTTP needs the optional extra: pip install 'nato-search[web]'"
@@ -473,16 +498,14 @@ def _serve_http(args: argparse.Namespace) -> int:
     with open_index(args.index) as ix:  # a missing index fails here, the default one is built
         path = ix.path
     host, port = args.http
-    # uvicorn starts each worker process from an import string, so the index goes by environment.
-    os.environ[INDEX_VARIABLE] = str(path)
-    os.environ[VECTORS_VARIABLE] = "1" if args.vectors else "0"
-    uvicorn.run(
-        "nato_search.web:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
+    serve(
+        path,
+        host,
+        port,
         workers=args.workers,
-        log_level="info",
+        vectors=args.vectors,
+        allowed_hosts=args.allowed_host,
+        header_timeout=args.header_timeout,
     )
     return 0
 

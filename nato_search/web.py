@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -34,6 +34,8 @@ from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -80,6 +82,8 @@ INDEX_VARIABLE = "NATO_SEARCH_INDEX"
 """The index path :func:`app_from_environment` serves (``nato-search serve`` sets it)."""
 VECTORS_VARIABLE = "NATO_SEARCH_VECTORS"
 """``1``: :func:`app_from_environment` searches with word vectors (``serve --vectors``)."""
+HOSTS_VARIABLE = "NATO_SEARCH_ALLOWED_HOSTS"
+"""Comma-separated ``Host`` names :func:`app_from_environment` answers (``serve`` sets it)."""
 
 STATIC = files("nato_search") / "web_static"
 _SECURITY_HEADERS = {
@@ -87,7 +91,22 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     # Nothing inline and nothing from elsewhere runs: even markup that slipped through
     # escaping could not execute.
-    "Content-Security-Policy": "default-src 'self'; base-uri 'self'; form-action 'self'",
+    # and no other site may frame the pages (clickjacking).
+    "Content-Security-Policy": (
+        "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+}
+# Answers hold documents: never sniffed as HTML, never kept by a shared cache.
+_JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+# What a 503 tells a client; the detail (paths, shard addresses) goes to the server's log.
+_UNAVAILABLE: dict[type, str] = {
+    IndexNotFoundError: "no index has been built here yet; it is served once it is",
+    IndexVersionError: "the index was made by another version of nato-search; the server's "
+    "log says how to rebuild it",
+    IndexDamagedError: "the index is damaged; the server's log says where, and how to rebuild it",
+    IndexClosedError: "the index has been closed by the application serving it",
+    ShardError: "a shard of the index cannot be reached; the server's log says which",
 }
 _WHOLE = re.compile("-?[0-9]{1,9}")  # ASCII digits only: int() would take "١" or "1_0"
 _log = logging.getLogger(__name__)
@@ -103,7 +122,8 @@ class BadParameter(ValueError):
 
 
 class Unavailable(RuntimeError):
-    """The index cannot be opened or read now (missing, outdated, damaged, a shard down)."""
+    """The index cannot be opened or read now (missing, outdated, damaged, a shard down);
+    the cause it is raised from holds the detail."""
 
 
 class _Searcher:
@@ -125,7 +145,7 @@ class _Searcher:
         try:
             return await loop.run_in_executor(self._threads, lambda: work(self.index()))
         except IndexClosedError as exc:  # an Index the app was given, closed by its owner
-            raise Unavailable(str(exc)) from exc
+            raise Unavailable(_UNAVAILABLE[IndexClosedError]) from exc
 
     def index(self) -> Index:
         if self._index is not None:
@@ -135,7 +155,7 @@ class _Searcher:
                 try:  # again on each request until it opens: the index may be built later
                     self._index = open_index(self._path, vectors=self._vectors)
                 except (IndexNotFoundError, IndexVersionError, IndexDamagedError) as exc:
-                    raise Unavailable(str(exc)) from exc
+                    raise Unavailable(_unavailable(exc)) from exc
             return self._index
 
     def close(self) -> None:
@@ -148,12 +168,21 @@ def create_app(
     index_or_path: Index | str | os.PathLike[str] | None = None,
     *,
     vectors: WordVectors | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The search API and page over an open :class:`Index` (left open: it is yours; its
     own ``vectors`` serve) or the index at a path (opened on the first request with
     ``vectors``, closed when the app shuts down); ``None`` is the bundled seeds' default
-    index."""
+    index.
+
+    ``allowed_hosts`` (``"localhost"``, ``"[::1]"``, ``"*.example.org"``) are the ``Host``
+    headers answered, others get a 400: a server on a loopback address must name them, or
+    any web page could read it through DNS rebinding. ``None`` checks nothing, for an app
+    mounted behind a server that does."""
+    if isinstance(allowed_hosts, str):
+        raise TypeError("allowed_hosts is a list of host names, not one string")
     searcher = _Searcher(index_or_path, vectors)
+    logged: list[str] = [""]  # the last 503's detail: logged once, not on every request
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -171,7 +200,7 @@ def create_app(
             return answer
 
         try:
-            return JSONResponse(await searcher.run(run))
+            return _json(await searcher.run(run))
         except (Unavailable, BadParameter):
             raise
         except OptionError as exc:  # an option the index refused: a filter key, a facet name
@@ -199,28 +228,29 @@ def create_app(
             return found, marks
 
         found, marks = await searcher.run(run)
+        vary = {"Vary": "Accept"}  # one URL, two representations: a cache must tell them apart
         if not _wants_html(request):
             if found is None:
-                return _error(404, f"no document {doc_id!r}")
-            return JSONResponse(_document_json(found))
+                return _error(404, f"no document {doc_id!r}", headers=vary)
+            return _json(_document_json(found), headers=vary)
         root = request.scope.get("root_path", "")
+        headers = _SECURITY_HEADERS | vary
         if found is None:
             body = _page("missing.html", root=html.escape(root), message=html.escape(repr(doc_id)))
-            return HTMLResponse(body, 404, headers=_SECURITY_HEADERS)
+            return HTMLResponse(body, 404, headers=headers)
         page = _document_page(found, marks, paragraph, query, root)
-        return HTMLResponse(page, headers=_SECURITY_HEADERS)
+        return HTMLResponse(page, headers=headers)
 
     async def health(request: Request) -> Response:
         def run(ix: Index) -> dict[str, Any]:
-            return {
-                "index": str(ix.path),
+            return {  # not the index's path: a client has no use for the server's folders
                 "paragraphs": len(ix),
                 "documents": ix.documents,
                 "backend": ix.backend,
                 "version": __version__,
             }
 
-        return JSONResponse(await searcher.run(run))
+        return _json(await searcher.run(run))
 
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))
@@ -231,7 +261,12 @@ def create_app(
         return _error(400, str(exc), parameter=exc.parameter)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
-        return _error(503, str(exc))
+        cause = exc.__cause__ if isinstance(exc, Unavailable) and exc.__cause__ else exc
+        if (detail := f"{type(cause).__name__}: {cause}") != logged[0]:
+            _log.warning("nato-search: the index is unavailable: %s", detail)
+            logged[0] = detail
+        message = str(exc) if isinstance(exc, Unavailable) else _unavailable(cause)
+        return _error(503, message)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -260,6 +295,9 @@ def create_app(
             Exception: server_error,
         },
         lifespan=lifespan,
+        middleware=[]
+        if allowed_hosts is None
+        else [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
     )
 
 
@@ -267,11 +305,28 @@ def app_from_environment() -> Starlette:
     """The app over the index named by ``$NATO_SEARCH_INDEX`` (else the bundled seeds), for
     ``uvicorn --factory nato_search.web:app_from_environment`` and each of its workers."""
     vectors = WordVectors.from_package() if os.environ.get(VECTORS_VARIABLE) == "1" else None
-    return create_app(os.environ.get(INDEX_VARIABLE) or None, vectors=vectors)
+    hosts = os.environ.get(HOSTS_VARIABLE)
+    return create_app(
+        os.environ.get(INDEX_VARIABLE) or None,
+        vectors=vectors,
+        allowed_hosts=None if hosts is None else hosts.split(","),
+    )
 
 
-def _error(status: int, message: str, **extra: str) -> Response:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=_JSON_HEADERS | dict(headers or {}))
+
+
+def _error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: str
+) -> Response:
+    return _json({"error": message, **extra}, status, headers)
+
+
+def _unavailable(exc: BaseException) -> str:
+    """What a 503 says of ``exc``: its kind, never its detail."""
+    kind = next(kind for kind in type(exc).__mro__ if kind in _UNAVAILABLE or kind is Exception)
+    return _UNAVAILABLE.get(kind, "the index is unavailable; the server's log says why")
 
 
 def _search_parameters(request: Request) -> dict[str, Any]:
