@@ -44,7 +44,7 @@ from whoosh.index import TOC, clean_files
 
 from .corpus import Document
 from .segment_writer import SegmentBuilder
-from .writing import Progress, unique_documents, write_documents
+from .writing import DurableStorage, Progress, unique_documents, write_documents
 
 PARALLEL_FROM = 4000
 """Paragraphs from which a build with the default ``workers`` starts worker processes:
@@ -81,7 +81,7 @@ def write_segments(
     progress: Progress | None = None,
 ) -> None:
     """Writes ``documents`` into the empty Whoosh index at ``folder`` in one commit."""
-    storage = FileStorage(str(folder))
+    storage = DurableStorage(str(folder))
     schema = storage.open_index(_INDEX_NAME).schema
     stream = unique_documents(documents, progress)
     count = default_workers() if workers is None else workers
@@ -115,6 +115,7 @@ def write_segments(
         builder.cancel()
         raise
     segments = [s for s in segments if s is not None]
+    storage.sync_segments(segments)  # the workers' segments too
     TOC(schema, segments, 1).write(storage, _INDEX_NAME)
     clean_files(storage, _INDEX_NAME, 1, segments)  # the empty index's table of contents
     shutil.rmtree(folder / f"{_INDEX_NAME}.tmp", ignore_errors=True)

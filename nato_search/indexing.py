@@ -19,7 +19,7 @@ from typing import Any
 
 from whoosh import index as windex
 
-from . import search
+from . import durable, search
 from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
 from .build_workers import write_segments
 from .corpus import (
@@ -126,6 +126,7 @@ def build_index(
         _write_json(building / SOURCES_FILE, manifest)
         _write_json(building / META_FILE, _settings(stemmer, backend, shards))
         _swap_in(building, path)
+        durable.sync_folder(path.parent)  # the swap itself
     return open_index(path, synonyms=synonyms, vectors=vectors)
 
 
@@ -315,10 +316,8 @@ def _under(file: str, folder: str) -> bool:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Written to a temporary file and renamed, so a crash never leaves half a file."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
-    os.replace(temporary, path)
+    """Whole or not at all, also after a crash or a power loss."""
+    durable.write_file(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -41,12 +41,13 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import BufferFile
 
+from . import durable
 from .analysis import WordCachedAnalyzer
 from .analysis import words as analysis_words
 
-FORMAT = 4
+FORMAT = 5
 """Bumped when the layout changes; a file of another format is rebuilt (3: the keys field;
-4: the words as written)."""
+4: the words as written; 5: a CRC-32 per array)."""
 
 MAGIC = b"NSARR\0"
 ALIGN = 64
@@ -286,6 +287,10 @@ class SegmentArrays:
     """The "keys" field: ``doc_id=…`` and ``key=value`` metadata terms (tf always 1)."""
     forms: WordForms | None = None
     """The words of the "text" field as written (None: unknown, for another analyzer)."""
+    checksums: dict[str, int] = dataclasses.field(default_factory=dict, repr=False)
+    """Each array's CRC-32 as its file records it (loaded arrays only)."""
+    source: tuple[str, int, int] | None = dataclasses.field(default=None, repr=False)
+    """The file mapped: its path, inode and size (None: built in memory)."""
 
 
 # Building
@@ -713,6 +718,7 @@ def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
         name: np.ascontiguousarray(value, dtype=_dtype(name, value))
         for name, value in _named_arrays(arrays).items()
     }
+    checksums = {name: zlib.crc32(value.data) for name, value in named.items()}
     relative: dict[str, int] = {}
     end = 0
     for name, value in named.items():
@@ -726,7 +732,12 @@ def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
             "doc_count": arrays.doc_count,
             "size": start + end,
             "arrays": {
-                name: {"dtype": value.dtype.str, "shape": list(value.shape), "offset": start + at}
+                name: {
+                    "dtype": value.dtype.str,
+                    "shape": list(value.shape),
+                    "offset": start + at,
+                    "crc32": checksums[name],
+                }
                 for (name, value), at in zip(named.items(), relative.values(), strict=True)
             },
         }
@@ -753,61 +764,145 @@ def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_folder(folder)
+    durable.sync_folder(folder)
 
 
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+class ArraysDamagedError(ValueError):
+    """An arrays file that is there but cannot be trusted: its bytes changed since it was
+    written (a checksum or a bound fails), or it is cut short."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.args[0]}; it is made from its Whoosh segment: remove it to have it made "
+            "again, if the segment itself is sound"
+        )
 
 
-def load(folder: str | os.PathLike[str], segment_id: str, doc_count: int) -> SegmentArrays | None:
+def load(
+    folder: str | os.PathLike[str], segment_id: str, doc_count: int, *, verify: bool = True
+) -> SegmentArrays | None:
     """The segment's arrays, memory-mapped (one map, arrays as views into it, nothing copied);
-    None when the file is missing, damaged, of another FORMAT, or for another doc_count."""
+    None when the file is missing or unreadable, of an older FORMAT, or for another
+    doc_count (each rebuilt from the segment). A file whose bytes fail its checksums or
+    bounds, or cut short, is an :class:`ArraysDamagedError` naming it. The checksums are
+    read once per file a process maps (``verify=False``: the header only, to see that a
+    file is there)."""
     path = Path(folder) / file_name(segment_id)
     try:
-        mapped = np.memmap(path, dtype=np.uint8, mode="r")
-    except (OSError, ValueError):  # missing, unreadable, or empty
+        stat = os.stat(path)
+        mapped = np.memmap(path, dtype=np.uint8, mode="r") if stat.st_size else None
+    except OSError:  # missing, or unreadable (a read-only copy): rebuilt in memory
         return None
+    if mapped is None:
+        raise ArraysDamagedError(f"{path}: empty (cut short)")
     try:
-        return _from_map(mapped, segment_id, doc_count)
-    except (ValueError, KeyError, TypeError, IndexError, struct.error):
+        arrays = _from_map(mapped, segment_id, doc_count)
+    except ArraysDamagedError as exc:
+        raise ArraysDamagedError(f"{path}: {exc.args[0]}") from None
+    except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise ArraysDamagedError(f"{path}: unreadable header ({type(exc).__name__})") from None
+    if arrays is None:
         return None
+    arrays.source = (str(path), stat.st_ino, stat.st_size)
+    identity = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if verify and identity not in _VERIFIED:
+        try:
+            _verify(arrays)
+        except ArraysDamagedError as exc:
+            raise ArraysDamagedError(f"{path}: {exc.args[0]}") from None
+        if len(_VERIFIED) >= VERIFIED_KEPT:
+            _VERIFIED.clear()
+        _VERIFIED.add(identity)
+    return arrays
+
+
+VERIFIED_KEPT = 10_000
+"""Files whose checksums this process has verified, remembered (then all forgotten)."""
+_VERIFIED: set[tuple[str, int, int, int, int]] = set()
+
+
+def check_size(arrays: SegmentArrays) -> None:
+    """An :class:`ArraysDamagedError` if the mapped file is no longer the size it was
+    (truncated under an open index: reading past its new end would kill the process)."""
+    if arrays.source is None:
+        return
+    path, inode, size = arrays.source
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return  # replaced or removed: the map keeps the old file, whole
+    if found.st_ino == inode and found.st_size != size:
+        raise ArraysDamagedError(f"{path}: was {size:,} bytes, now {found.st_size:,} (cut short)")
+
+
+def _verify(arrays: SegmentArrays) -> None:
+    """Every array against its checksum, then the bounds the scorer relies on: offsets that
+    never decrease and end where their arrays do, numbers within their ranges."""
+    for name, value in _named_arrays(arrays).items():
+        expected = arrays.checksums.get(name)
+        if expected is None or zlib.crc32(value.data) != expected:
+            raise ArraysDamagedError(f"array {name!r} fails its checksum")
+    n = arrays.doc_count
+    for prefix, field in (("words", arrays.words), ("names", arrays.names), ("keys", arrays.keys)):
+        _ascending(f"{prefix}.term_off", field.term_off, len(field.term_blob))
+        _ascending(f"{prefix}.post_off", field.post_off, len(field.docs))
+        _within(f"{prefix}.docs", field.docs, n)
+        if field.pos_term is not None and field.pos is not None:
+            _ascending(f"{prefix}.pos_term", field.pos_term, len(field.pos))
+    if arrays.forms is not None:
+        forms = arrays.forms
+        _ascending("forms.off", forms.off, len(forms.blob))
+        _ascending("forms.term_off", forms.term_off, len(forms.ids))
+        _within("forms.ids", forms.ids, len(forms.off) - 1)
+    if len(arrays.length) and int(arrays.length.min()) < 0:
+        raise ArraysDamagedError("array 'length' holds a negative length")
+
+
+def _ascending(name: str, offsets: npt.NDArray[Any], end: int) -> None:
+    if not len(offsets) or int(offsets[0]) != 0 or int(offsets[-1]) != end:
+        raise ArraysDamagedError(f"array {name!r} does not run from 0 to {end}")
+    if len(offsets) > 1 and bool((offsets[1:] < offsets[:-1]).any()):
+        raise ArraysDamagedError(f"array {name!r} decreases")
+
+
+def _within(name: str, values: npt.NDArray[Any], end: int) -> None:
+    if len(values) and (int(values.min()) < 0 or int(values.max()) >= end):
+        raise ArraysDamagedError(f"array {name!r} holds a number outside 0..{end - 1}")
 
 
 def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> SegmentArrays | None:
+    """The arrays of a mapped file, or None for a file of an older FORMAT or another
+    segment; an :class:`ArraysDamagedError` where the file disagrees with its header."""
     size = len(mapped)
     if mapped[: len(MAGIC)].tobytes() != MAGIC:
-        return None
+        raise ArraysDamagedError("not an arrays file (no magic number)")
     (header_length,) = struct.unpack("<I", mapped[len(MAGIC) : len(MAGIC) + 4].tobytes())
     header_end = len(MAGIC) + 4 + header_length
     if header_end > size:
-        return None
+        raise ArraysDamagedError("cut short, inside its header")
     header = json.loads(mapped[len(MAGIC) + 4 : header_end].tobytes())
-    if (
-        header.get("format") != FORMAT
-        or header.get("segment_id") != segment_id
-        or header.get("doc_count") != doc_count
-        or header.get("size") != size
-    ):
-        return None
+    found = header.get("format")
+    if isinstance(found, int) and found != FORMAT:
+        return None  # another layout: rebuilt from the segment
+    if header.get("segment_id") != segment_id or header.get("doc_count") != doc_count:
+        return None  # not this segment's
+    if header.get("size") != size:
+        raise ArraysDamagedError(f"{size:,} bytes where its header says {header.get('size')}")
     views: dict[str, npt.NDArray[Any]] = {}
+    checksums: dict[str, int] = {}
     for name, entry in header["arrays"].items():
         dtype = np.dtype(entry["dtype"])
         small = name.rpartition(".")[2] in _SMALL and dtype == np.dtype("<u2")
         if dtype != np.dtype(_dtype(name)) and not small:
-            return None
+            raise ArraysDamagedError(f"array {name!r} has type {dtype}")
         shape = tuple(int(n) for n in entry["shape"])
         offset = int(entry["offset"])
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if offset % ALIGN or offset < header_end or offset + nbytes > size:
-            return None
+            raise ArraysDamagedError(f"array {name!r} lies outside the file")
         # a plain ndarray over the map (np.memmap's own indexing is slower)
         views[name] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
+        checksums[name] = int(entry["crc32"])
 
     def field(prefix: str) -> FieldPostings:
         return FieldPostings(
@@ -822,32 +917,23 @@ def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> S
 
     words, names, keys = field("words"), field("names"), field("keys")
     if words.pos is None or words.pos_term is None:
-        return None
+        raise ArraysDamagedError("no positions")
     forms = None
     if "forms.blob" in views:
         forms = WordForms(*(views[f"forms.{n}"] for n in ("blob", "off", "term_off", "ids")))
-        if (
-            int(forms.off[-1]) != len(forms.blob)
-            or len(forms.term_off) != len(words.term_off)
-            or int(forms.term_off[-1]) != len(forms.ids)
-            or (len(forms.ids) and int(forms.ids.max()) >= len(forms.off) - 1)
-        ):
-            return None
+        if len(forms.term_off) != len(words.term_off):
+            raise ArraysDamagedError("word forms for other terms")
     arrays = SegmentArrays(
         segment_id, doc_count, views["length"], views["day"], words, names, keys, forms
     )
+    arrays.checksums = checksums
     if len(arrays.length) != doc_count or len(arrays.day) != doc_count:
-        return None
+        raise ArraysDamagedError("lengths or days for another number of paragraphs")
     for f in (words, names, keys):
-        if (
-            len(f.term_off) != len(f.post_off)
-            or len(f.docs) != len(f.tf)
-            or int(f.post_off[-1]) != len(f.docs)
-            or int(f.term_off[-1]) != len(f.term_blob)
-        ):
-            return None
-    if len(words.pos_term) != len(words.term_off) or int(words.pos_term[-1]) != len(words.pos):
-        return None
+        if len(f.term_off) != len(f.post_off) or len(f.docs) != len(f.tf):
+            raise ArraysDamagedError("postings of mismatched sizes")
+    if len(words.pos_term) != len(words.term_off):
+        raise ArraysDamagedError("positions of mismatched sizes")
     return arrays
 
 

@@ -138,6 +138,8 @@ class WhooshEngine:
         """The latest committed state, lent to this search alone."""
         try:
             with self._pool.lease() as snapshot:
+                for segment in snapshot.collection.segments:
+                    segment_arrays.check_size(segment.arrays)
                 yield snapshot
         except Exception as exc:
             if _is_damage(exc):
@@ -186,6 +188,7 @@ def _holds(reader: Any, doc_id: str) -> bool:
 # ("Block tag error") or an IndexError, KeyError, ValueError or OverflowError raised
 # inside its storage code, where only bad bytes can cause them.
 _DAMAGE_TYPES = (
+    segment_arrays.ArraysDamagedError,
     zlib.error,
     struct.error,
     EOFError,

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from whoosh import index as windex
 from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
@@ -18,7 +17,7 @@ from whoosh.reading import SegmentReader
 from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter, SegmentWriter
 
-from . import segment_arrays
+from . import durable, segment_arrays
 from .corpus import CorpusError, Document
 from .schema import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
 from .search import LOCK_TIMEOUT, IndexLockedError
@@ -91,7 +90,7 @@ def open_writer(
     """A writer on the index at ``path`` that commits on success, and on any error leaves
     the index as it was, its lock released and its temporary files removed."""
     with write_lock(path, timeout):
-        writer = LeanWriter(windex.open_dir(str(path)), _lk=False, **options)
+        writer = LeanWriter(DurableStorage(str(path)).open_index(), _lk=False, **options)
         try:
             yield writer
         except BaseException:
@@ -106,6 +105,26 @@ def open_writer(
         write_arrays(path)
 
 
+class DurableStorage(FileStorage):  # type: ignore[misc]
+    """Whoosh's file storage with commits that survive a power loss. Whoosh writes a table
+    of contents to a temporary file and renames it, syncing nothing: here the segments it
+    lists are synced first (:meth:`sync_segments`), the file before its rename, and the
+    folder after."""
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        durable.sync_file(self._fpath(oldname))
+        super().rename_file(oldname, newname, safe)
+        durable.sync_folder(self.folder)
+
+    def sync_segments(self, segments: Iterable[Segment]) -> None:
+        """Syncs the files of ``segments`` (those already on the disk return at once)."""
+        prefixes = tuple(f"{segment.segment_id()}." for segment in segments)
+        if prefixes:
+            for name in os.listdir(self.folder):
+                if name.startswith(prefixes):
+                    durable.sync_file(self._fpath(name))
+
+
 def write_arrays(path: str | os.PathLike[str]) -> None:
     """The scorer's arrays for every segment of the latest commit that lacks them (merged
     segments; a segment Whoosh's writer wrote), while the lock is held: a killed writer
@@ -116,7 +135,13 @@ def write_arrays(path: str | os.PathLike[str]) -> None:
     storage = FileStorage(str(path), supports_mmap=False)
     toc = TOC.read(storage, "MAIN")
     for segment in toc.segments:
-        if segment_arrays.load(path, segment.segment_id(), segment.doc_count_all()) is None:
+        try:
+            found = segment_arrays.load(
+                path, segment.segment_id(), segment.doc_count_all(), verify=False
+            )
+        except segment_arrays.ArraysDamagedError:
+            continue  # not this writer's: readers report it
+        if found is None:
             reader = SegmentReader(storage, toc.schema, segment)
             try:
                 segment_arrays.for_reader(path, reader, persist=True)
@@ -209,6 +234,8 @@ class LeanWriter(SegmentWriter):  # type: ignore[misc]
             built = self.builder.finish(self.storage.folder)
             if built is not None:
                 segments = [*segments, built]
+        if isinstance(self.storage, DurableStorage):
+            self.storage.sync_segments(segments)
         super()._commit_toc(segments)
 
     def cancel(self) -> None:

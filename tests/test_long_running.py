@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import doc, ids
 from whoosh import index as windex
@@ -403,3 +404,69 @@ def test_a_segment_damaged_under_an_open_index_is_reported_on_searching(damageab
         with pytest.raises(nato_search.IndexDamagedError, match=f"{path}.*rebuild"):
             for query in ("défense", "drones", "numéro 7", "aérienne"):
                 list(ix.search(query, limit=300))  # the stored fields of every paragraph
+
+
+# --- damaged or truncated arrays files -----------------------------------------------------------
+
+
+def flip_in_array(path, name, at=0.5):
+    """Flips one byte of array ``name`` in the index's arrays file, in place."""
+    (arrays,) = path.glob("*.arrays")
+    data = bytearray(arrays.read_bytes())
+    header = json.loads(data[10 : 10 + int.from_bytes(data[6:10], "little")])
+    entry = header["arrays"][name]
+    nbytes = int(np.prod(entry["shape"])) * np.dtype(entry["dtype"]).itemsize
+    data[entry["offset"] + int(nbytes * at)] ^= 0x04
+    with open(arrays, "r+b") as file:  # in place: the same file, as a disk error leaves it
+        file.write(data)
+    return arrays
+
+
+@pytest.mark.parametrize(
+    "name", ["length", "day", "words.docs", "words.tf", "keys.docs", "forms.ids"]
+)
+def test_a_flipped_byte_in_an_arrays_file_is_reported_not_ranked(damageable, name):
+    """A flipped byte in the lengths changed every score without a word; in the doc numbers
+    a search raised IndexError. Now opening says the index is damaged, naming the file."""
+    path, _ = damageable
+    arrays = flip_in_array(path, name)
+    with pytest.raises(nato_search.IndexDamagedError, match=f"{arrays.name}.*'{name}' fails"):
+        with nato_search.open_index(path) as ix:
+            ix.search("défense")
+
+
+def test_a_damaged_arrays_file_is_a_503_over_http_without_the_path(damageable):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from nato_search.web import create_app
+
+    path, _ = damageable
+    flip_in_array(path, "length")
+    with TestClient(create_app(path)) as client:
+        answer = client.get("/search", params={"q": "défense"})
+    assert answer.status_code == 503
+    assert str(path) not in answer.text and "damaged" in answer.json()["error"]
+
+
+def test_an_arrays_file_truncated_under_an_open_index_is_reported_not_a_crash(damageable):
+    """``cp`` over a live index truncates its files in place: reading the map past the new
+    end would kill the process with SIGBUS. Each search checks the mapped files' sizes."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import nato_search\n"
+        "ix = nato_search.open_index(sys.argv[2])\n"
+        "assert ix.search('défense').total == 900\n"
+        "(arrays,) = __import__('pathlib').Path(sys.argv[2]).glob('*.arrays')\n"
+        "with open(arrays, 'r+b') as f: f.truncate(arrays.stat().st_size // 3)\n"
+        "try:\n"
+        "    ix.search('drones numéro 7', limit=300)\n"
+        "except nato_search.IndexDamagedError as exc:\n"
+        "    print('damaged:', exc)\n"
+    )
+    path, _ = damageable
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(root), str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "damaged:" in done.stdout and "cut short" in done.stdout

@@ -1,6 +1,7 @@
 """Per-segment NumPy arrays: exactly what Whoosh stores, saved atomically, memory-mapped back."""
 
 import datetime as dt
+import json
 import os
 import random
 import time
@@ -277,7 +278,7 @@ def _root(array):
     return array
 
 
-def test_damaged_stale_or_other_format_files_are_not_loaded_and_get_rebuilt(path, monkeypatch):
+def test_missing_stale_or_older_files_are_rebuilt_and_damaged_ones_refused(path, monkeypatch):
     reader, leaves = _leaves(path)
     leaf = leaves[0]
     segment = leaf.segment()
@@ -290,18 +291,52 @@ def test_damaged_stale_or_other_format_files_are_not_loaded_and_get_rebuilt(path
     assert sa.load(path, segid, count + 1) is None  # another doc count: stale
     assert sa.load(path, "MAIN_other", count) is None
     whole = file.read_bytes()
-    for damaged in (whole[: len(whole) // 2], whole[:-1], whole[:10], b"", b"garbage" * 100):
+    cut = {"half": whole[: len(whole) // 2], "one byte": whole[:-1], "header": whole[:10]}
+    for damaged in (*cut.values(), b"", b"garbage" * 100):
         file.write_bytes(damaged)
-        assert sa.load(path, segid, count) is None
-        rebuilt = sa.for_reader(path, leaf)
-        assert np.array_equal(rebuilt.words.pos, arrays.words.pos)
-        assert file.read_bytes() == whole
+        with pytest.raises(sa.ArraysDamagedError, match=sa.file_name(segid)):
+            sa.load(path, segid, count)
+        with pytest.raises(sa.ArraysDamagedError, match="remove it to have it made again"):
+            sa.for_reader(path, leaf)
+    file.unlink()
+    rebuilt = sa.for_reader(path, leaf)
+    assert np.array_equal(rebuilt.words.pos, arrays.words.pos)
+    assert file.read_bytes() == whole
     monkeypatch.setattr(sa, "FORMAT", sa.FORMAT + 1)
-    assert sa.load(path, segid, count) is None
+    assert sa.load(path, segid, count) is None  # another layout: rebuilt
     sa.for_reader(path, leaf)
     assert sa.load(path, segid, count) is not None
     monkeypatch.undo()
     assert sa.load(path, segid, count) is None
+    reader.close()
+
+
+def test_a_flipped_byte_in_any_array_is_found_once_per_file(path):
+    """Every array's bytes are checked against its CRC-32 when a process first maps the
+    file: a flipped byte anywhere is refused, naming the array."""
+    reader, leaves = _leaves(path)
+    leaf = leaves[0]
+    segid, count = leaf.segment().segment_id(), leaf.segment().doc_count_all()
+    file = path / sa.file_name(segid)
+    whole = file.read_bytes()
+    arrays = sa.load(path, segid, count)
+    header = json.loads(
+        whole[len(sa.MAGIC) + 4 : len(sa.MAGIC) + 4 + int.from_bytes(whole[6:10], "little")]
+    )
+    for name, entry in header["arrays"].items():
+        nbytes = int(np.prod(entry["shape"])) * np.dtype(entry["dtype"]).itemsize
+        if not nbytes:
+            continue
+        at = entry["offset"] + nbytes // 2
+        damaged = bytearray(whole)
+        damaged[at] ^= 0x10
+        file.write_bytes(bytes(damaged))
+        os.utime(file, ns=(time.time_ns(), time.time_ns() + 1))  # a new file for the cache
+        with pytest.raises(sa.ArraysDamagedError, match=f"array '{name}' fails its checksum"):
+            sa.load(path, segid, count)
+    file.write_bytes(whole)
+    assert sa.load(path, segid, count) is not None
+    assert arrays is not None
     reader.close()
 
 
