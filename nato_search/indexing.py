@@ -35,7 +35,7 @@ from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index, IndexDamagedError, damage_message
 from .vectors import WordVectors
 from .whoosh_engine import WhooshEngine, _retry_replaced
-from .writing import Progress, write_lock
+from .writing import SOURCES_LOCK_FILE, Progress, write_lock
 from .xapian_engine import (
     LAYOUT,
     Shard,
@@ -136,6 +136,7 @@ def update_index(
     *,
     progress: Progress | None = None,
     clean: bool = True,
+    timeout: float = search.LOCK_TIMEOUT,
 ) -> dict[str, int]:
     """Brings an index up to date with ``sources``: re-indexes the files that changed
     (size, modification time, then content hash), adds new ones, and removes the
@@ -144,16 +145,21 @@ def update_index(
     A file that claims a document id another indexed file holds is a
     :class:`CorpusError` naming both, and nothing changes.
     Returns counts: ``changed``, ``unchanged``, ``removed`` files. Give the ``clean``
-    the index was built with.
+    the index was built with. Updates of one index run one at a time: another waits up
+    to ``timeout`` seconds, then raises :class:`IndexLockedError`.
+
+    The manifest of indexed files (``sources.json``) is written ahead of the commit with
+    each file being changed or removed marked pending and holding its old and new ids, and
+    again after it: an update killed at any point leaves ids the next update removes.
     """
     path = Path(path)
     if not isinstance(sources, (str, os.PathLike)):
         sources = list(sources)  # read twice below: by _source_files, then by _covered
-    with open_index(path) as ix:
+    with open_index(path) as ix, write_lock(path, timeout, SOURCES_LOCK_FILE):
         manifest = _read_json(path / SOURCES_FILE)
         current: dict[str, dict[str, Any]] = {}
         changed: list[Document] = []
-        reindexed = 0
+        reread: set[str] = set()
         claims: dict[str, str] = {}  # id -> the changed file that holds it now
         stale: set[str] = set()  # ids whose files changed or went: removed in the same commit
         for file, doc_id in _source_files(sources):
@@ -166,7 +172,7 @@ def update_index(
                         raise _id_taken(document.id, key, claims[document.id])
                 stale.update(manifest.get(key, {}).get("docs", []))
                 changed.extend(documents)
-                reindexed += 1
+                reread.add(key)
             current[key] = state
         covered = _covered(sources)
         gone = {k for k in manifest if k not in current and any(_under(k, c) for c in covered)}
@@ -178,12 +184,21 @@ def update_index(
             for doc_id in state["docs"]:
                 if doc_id in claims and claims[doc_id] != key:
                     raise _id_taken(doc_id, claims[doc_id], key)
-        ix.replace(changed, delete=sorted(stale - {d.id for d in changed}))
+        if reread or gone:
+            pending = {**manifest}
+            for key in reread:
+                both = [*manifest.get(key, {}).get("docs", []), *current[key]["docs"]]
+                pending[key] = {**current[key], "docs": list(dict.fromkeys(both)), "pending": True}
+            for key in gone:
+                pending[key] = {**manifest[key], "pending": True}
+            _write_json(path / SOURCES_FILE, pending)
+            ix.replace(changed, delete=sorted(stale - {d.id for d in changed}))
         if progress:
             progress(len(changed), sum(len(d.paragraphs) for d in changed))
         kept = {k: v for k, v in manifest.items() if k not in gone}
         _write_json(path / SOURCES_FILE, {**kept, **current})
-    return {"changed": reindexed, "unchanged": len(current) - reindexed, "removed": len(gone)}
+    unchanged = len(current) - len(reread)
+    return {"changed": len(reread), "unchanged": unchanged, "removed": len(gone)}
 
 
 def _id_taken(doc_id: str, new: str, holder: str) -> CorpusError:
@@ -283,8 +298,9 @@ def _read_recorded(
 
 
 def _unchanged(file: Path, known: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``known``, refreshed, if ``file`` still holds what it recorded; else None."""
-    if known is None:
+    """``known``, refreshed, if ``file`` still holds what it recorded; else None (also for
+    a file an interrupted update was changing)."""
+    if known is None or known.get("pending"):
         return None
     stat = file.stat()
     if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
@@ -410,6 +426,10 @@ def _finish_interrupted_swap(path: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+SWAP_WAIT = 300.0
+"""Seconds a finished rebuild waits for an update from sources to end before swapping in."""
+
+
 def _swap_in(building: Path, path: Path) -> None:
     """Puts the finished build at ``path`` in one step, under the old index's write lock,
     so that a reader sees the old index or the new one and a writer waits for the swap.
@@ -419,7 +439,8 @@ def _swap_in(building: Path, path: Path) -> None:
             if _rename_no_replace(building, path):
                 return
             continue  # another build got there first: replace it like any index
-        with write_lock(path, search.LOCK_TIMEOUT):
+        # An update from sources running now finishes first: its manifest is the old index's.
+        with write_lock(path, SWAP_WAIT, SOURCES_LOCK_FILE), write_lock(path, search.LOCK_TIMEOUT):
             if _exchange(building, path):
                 return
             old = path.with_name(f".{path.name}.{os.getpid()}.old")

@@ -29,11 +29,16 @@ Progress = Callable[[int, int], None]
 
 LOCK_FILE = "MAIN_WRITELOCK"
 """Whoosh's own lock file, so stock Whoosh writers and ours exclude each other."""
+SOURCES_LOCK_FILE = "sources.lock"
+"""Held from reading the sources manifest to writing it again (``update_index``)."""
 
 
 @contextlib.contextmanager
-def write_lock(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """The write lock of the index folder at ``path``, held while that folder is still there.
+def write_lock(
+    path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT, lock_file: str = LOCK_FILE
+) -> Iterator[None]:
+    """The write lock of the index folder at ``path``, held while that folder is still there
+    (``lock_file``: another lock of the folder, such as :data:`SOURCES_LOCK_FILE`).
 
     A rebuild swaps a new folder in while it holds the old folder's lock; a
     writer that was waiting then holds the lock of a folder that is no longer
@@ -41,7 +46,8 @@ def write_lock(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> I
     ``flock``, released by the kernel when its file closes, so every exit
     path (and a killed process) releases it.
     """
-    name = os.path.join(path, LOCK_FILE)
+    name = os.path.join(path, lock_file)
+    doing = "updated from its sources" if lock_file == SOURCES_LOCK_FILE else "written"
     deadline = time.monotonic() + timeout
     while True:
         fd = os.open(name, os.O_CREAT | os.O_WRONLY, 0o666)
@@ -49,7 +55,7 @@ def write_lock(path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT) -> I
             while not _try_lock(fd):
                 if time.monotonic() >= deadline:
                     raise IndexLockedError(
-                        f"the index at {path} is being written by another process; waited "
+                        f"the index at {path} is being {doing} by another process; waited "
                         f"{timeout:g} s. Try again when it is done (a writer that was killed "
                         "releases the lock with it)."
                     )

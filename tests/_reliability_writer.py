@@ -12,6 +12,8 @@
     python tests/_reliability_writer.py build-die-in-swap MODE SOURCE PATH
         # builds, then SIGKILLs itself in the swap (MODE: exchange or two-renames)
     python tests/_reliability_writer.py update SOURCE PATH   # "updating", then "done"
+    python tests/_reliability_writer.py update-die MODE SOURCE PATH
+        # updates, SIGKILLing itself just before its commit or just after (MODE: before, after)
     python tests/_reliability_writer.py rebuild-loop SOURCE PATH SECONDS
     python tests/_reliability_writer.py add-loop PATH SECONDS
         # rebuild (or add a document) again and again; "done N" after SECONDS
@@ -184,6 +186,25 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "update":
         source, path = args
+        say("updating")
+        nato_search.update_index(source, path)
+        say("done")
+        return 0
+    if command == "update-die":
+        # The instants around update_index's commit: its manifest written ahead of it
+        # ("before"), or the commit done and the final manifest not yet written ("after").
+        import os
+        import signal
+
+        mode, source, path = args
+        real_replace = nato_search.Index.replace
+
+        def replace_and_die(self, *args, **kwargs):
+            if mode == "after":
+                real_replace(self, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        nato_search.Index.replace = replace_and_die
         say("updating")
         nato_search.update_index(source, path)
         say("done")

@@ -60,7 +60,8 @@ def orphans(path):
     used = {
         f"{segment.segment_id()}.{kind}" for segment in toc.segments for kind in ("seg", "arrays")
     }
-    ours = {"MAIN_WRITELOCK", "nato-search.json", "sources.json", f"_MAIN_{toc.generation}.toc"}
+    ours = {"MAIN_WRITELOCK", "sources.lock", "nato-search.json", "sources.json"}
+    ours.add(f"_MAIN_{toc.generation}.toc")
     return sorted(set(os.listdir(path)) - used - ours)
 
 
