@@ -1,8 +1,9 @@
-"""Soak benchmark: nato-search behind a threaded HTTP server while another process re-indexes.
+"""Soak benchmark: nato-search's HTTP app under load while other processes re-index.
 
     python benchmarks/soak.py                          # 10,000 OrangeSum paragraphs, 60 s, 32 clients
     python benchmarks/soak.py --seeds --seconds 20     # the bundled seeds/ instead (tiny)
-    python benchmarks/soak.py --thread-per-request     # a new server thread for every request
+    python benchmarks/soak.py --server pool            # Index.search behind a stdlib server
+    python benchmarks/soak.py --server thread-per-request   # ... with a thread per request
     python benchmarks/soak.py --json                   # the report as JSON on stdout
     python benchmarks/soak.py --json out.json          # ... or into a file
 
@@ -17,24 +18,33 @@ says so and exits 0: a skip, not a failure.
 
 Run, for ``--seconds``:
 
-* server (this process): a ``ThreadingHTTPServer`` on 127.0.0.1, port 0, with
-  one ``Index`` opened once for the whole run. ``GET /search?q=...`` answers
-  ``{total, hits: [{doc_id, paragraph, score, snippet}]}`` (``limit=10``);
-  any exception is a 500 and a server error (the first few distinct messages
-  and tracebacks go to stderr). By default a fixed pool of ``--clients``
-  threads handles the connections, as a long-running service would; with
-  ``--thread-per-request``, the stock ThreadingHTTPServer behaviour: a new
-  thread for every request, so the open-files figure shows whether
+* server: by default (``--server app``) the shipped app, ``nato-search serve
+  --http`` (Starlette under uvicorn, with its Host check and limits) in its own
+  process on 127.0.0.1. ``--server pool`` and ``--server thread-per-request``
+  serve ``Index.search`` from this process with a stdlib ``ThreadingHTTPServer``
+  instead (``GET /search?q=...`` answers ``{total, hits}``, ``limit=10``; any
+  exception is a 500 and a server error): a fixed pool of ``--clients`` threads,
+  or a new thread for every request, so the open-files figure shows whether
   per-thread searchers are left open when their thread ends.
-* writer (another process): in a loop until told to stop, rewrites one source
-  file (one paragraph changes, so its content really changes), then calls
-  ``update_index`` on the folder; every ``--rebuild-every`` rounds it also
-  runs ``nato-search index FOLDER --index PATH --rebuild`` (the CLI, in a
-  subprocess). Its rounds, rebuilds and errors are counted.
+* writers (two other processes): the sources writer, in a loop until told to
+  stop, rewrites one source file (one paragraph changes, so its content really
+  changes), then calls ``update_index`` on the folder; every
+  ``--rebuild-every`` rounds it also runs ``nato-search index FOLDER --index
+  PATH --rebuild`` (the CLI, in a subprocess). The API writer adds a document
+  with ``Index.add`` and deletes the one it added before, in a loop, and
+  deletes its last at the end. Their rounds, rebuilds and errors are counted.
 * clients (this process): ``--clients`` threads, each issuing requests with
   ``urllib.request`` (a new connection each) over a fixed list of French
   queries drawn from the indexed text with speed.py's recipe (keyword
-  queries of 2-4 words and questions), timing each request.
+  queries of 2-4 words and questions), timing each request. Against the app,
+  one request in two is a plain search and the others, in turn: a filter
+  (``filter=doc_id:…`` or ``date:YEAR`` in the query), facets (``facets=year,doc_id``),
+  a prefix search, the second page (``offset=10``), a document as JSON, and a
+  document page as HTML with the query marked; each answer's shape is checked.
+
+At the end, with the writers stopped, the index is compared with a fresh build
+of the sources as they then are: the same documents, and for every query the
+same total and the same first 10 hits with the same scores.
 
 Measured: requests served (HTTP 200 with a well-formed body), errors (HTTP
 errors, connection errors, timeouts, malformed bodies), p50/p99 latency of
@@ -44,7 +54,8 @@ warmed with a search) and at end (clients stopped), both after gc.collect(),
 and their maxima sampled every second; the writer's rounds, rebuilds and
 errors.
 
-Exit status: 1 if any request failed, if the writer had any error, or if the
+Exit status: 1 if any request failed, if a writer had any error, if the index differs
+from a fresh build, or if the
 server's open files at the end exceed those at the start by more than
 ``--fd-margin`` (default 20) plus one file per pooled searcher, and one for the
 arrays, for each index segment more than at the start (measured after the
@@ -64,6 +75,7 @@ import queue
 import random
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -189,8 +201,11 @@ def writer_main(
     stop: Any,
     counts: Any,
     messages: Any,
+    role: str = "sources",
 ) -> None:
-    """The writer process: rewrite a file + update_index, and a CLI --rebuild every K rounds.
+    """A writer process. ``sources``: rewrite a file + update_index, and a CLI --rebuild
+    every K rounds; ``api``: add a document and delete the one added before (the last is
+    deleted when told to stop).
 
     ``counts``: shared [rounds, updates, rebuilds, update errors, rebuild errors].
     ``messages``: a queue of (kind, message) for each error (capped). ``ready`` is set
@@ -219,6 +234,9 @@ def writer_main(
             sent += 1
             messages.put((kind, message[:500]))
 
+    if role == "api":
+        api_writer(index, stop, counts, error)
+        return
     try:
         round_ = 0
         while not stop.is_set():
@@ -256,10 +274,43 @@ def writer_main(
             rebuild.wait()
 
 
-class Writer:
-    """Starts, stops and reads the writer process."""
+API_PREFIX = "soak-api-"
 
-    def __init__(self, sources: Path, index: Path, rebuild_every: int):
+
+def api_writer(index: str, stop: Any, counts: Any, error: Callable[[str, str, int], None]) -> None:
+    """Adds and deletes documents through the API, one commit each, beside update_index."""
+    import nato_search
+
+    round_ = 0
+    with nato_search.open_index(index) as ix:
+        while not stop.is_set():
+            round_ += 1
+            added = nato_search.Document(
+                id=f"{API_PREFIX}{round_}",
+                title=f"Ajout {round_} par l'API",
+                date=None,
+                paragraphs=[f"Un paragraphe ajouté par l'API, tour {round_}, sur la défense."],
+            )
+            try:
+                ix.add([added], timeout=60)
+                ix.delete([f"{API_PREFIX}{round_ - 1}"], timeout=60)
+                with counts.get_lock():
+                    counts[1] += 1
+            except Exception as exc:
+                error("api", f"{type(exc).__name__}: {exc}", 3)
+            with counts.get_lock():
+                counts[0] += 1
+            time.sleep(0.05)
+        try:
+            ix.delete([f"{API_PREFIX}{round_}"], timeout=60)
+        except Exception as exc:
+            error("api", f"{type(exc).__name__}: {exc}", 3)
+
+
+class Writer:
+    """Starts, stops and reads a writer process."""
+
+    def __init__(self, sources: Path, index: Path, rebuild_every: int, role: str = "sources"):
         ctx = multiprocessing.get_context("spawn")  # never fork a process running threads
         self._ready = ctx.Event()
         self._stop = ctx.Event()
@@ -277,8 +328,9 @@ class Writer:
                 self._stop,
                 self._counts,
                 self._messages,
+                role,
             ),
-            name="soak-writer",
+            name=f"soak-writer-{role}",
             daemon=True,
         )
 
@@ -487,14 +539,118 @@ class PooledServer(SoakServer):
                 self.shutdown_request(job[0])
 
 
+class AppServer:
+    """``nato-search serve --http`` in its own process: the shipped app, as users run it."""
+
+    mode = "app"
+
+    def __init__(self, index: Path, log: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = log
+        command = [sys.executable, "-m", "nato_search", "serve", "--http", f"127.0.0.1:{port}"]
+        with open(log, "wb") as output:
+            self.process = subprocess.Popen(
+                [*command, "--index", str(index)],
+                env=checkout_env(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C goes to this process, which stops it
+            )
+        self.pid: int | None = self.process.pid
+        self.errors = ErrorLog("server")
+
+    def warm(self, query: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/health", timeout=5) as answer:
+                    answer.read()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start; see {self.log}") from None
+                time.sleep(0.1)
+
+    def count_errors(self) -> None:
+        """The app logs each failed request with its traceback: count them."""
+        text = self.log.read_text("utf-8", errors="replace")
+        for line in text.splitlines():
+            if line.startswith("nato-search: ") and " failed" in line:
+                self.errors.record(line)
+
+    def shutdown(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    stop_workers = server_close = shutdown
+
+
 # --------------------------------------------------------------------------- clients
+
+
+def app_request(
+    base: str, rng: random.Random, queries: Sequence[str], docs: Sequence[tuple]
+) -> tuple:
+    """One request of the app's mix: (kind, url, headers)."""
+    query = rng.choice(queries)
+    doc_id, year = rng.choice(docs)
+    kind = rng.choice(APP_KINDS)
+    params: dict[str, Any] = {"q": query}
+    if kind == "filter":
+        if year and rng.random() < 0.5:
+            params["q"] = f"{query} date:{year}"  # the query language's date filter
+        else:
+            params["filter"] = f"doc_id:{doc_id}"
+    elif kind == "facets":
+        params["facets"] = "year,doc_id"
+    elif kind == "prefix":
+        params = {"q": query[: max(3, len(query) - 2)], "prefix": "true"}
+    elif kind == "page":
+        params["offset"] = 10
+    if kind in ("document", "document-html"):
+        url = f"{base}/documents/{urllib.parse.quote(doc_id, safe='')}"
+        url += "?" + urllib.parse.urlencode({"q": query}) if kind == "document-html" else ""
+        return kind, url, {"Accept": "text/html"} if kind == "document-html" else {}
+    return kind, f"{base}/search?" + urllib.parse.urlencode(params), {}
+
+
+APP_KINDS = ["search"] * 6 + ["filter", "facets", "prefix", "page", "document", "document-html"]
+
+
+def well_formed(kind: str, body: bytes) -> bool:
+    if kind == "document-html":
+        return b'<p id="p-0"' in body
+    answer = json.loads(body)
+    if kind == "document":
+        return isinstance(answer, dict) and bool(answer.get("paragraphs"))
+    if kind == "facets" and not isinstance(answer.get("facets"), dict):
+        return False
+    return isinstance(answer, dict) and "total" in answer and "hits" in answer
 
 
 class Clients:
     """``n`` client threads, each requesting queries in a loop until the deadline."""
 
-    def __init__(self, base: str, queries: Sequence[str], n: int, seconds: float, seed: int):
+    def __init__(
+        self,
+        base: str,
+        queries: Sequence[str],
+        n: int,
+        seconds: float,
+        seed: int,
+        docs: Sequence[tuple[str, int | None]] = (),
+    ):
         self.base, self.queries, self.seconds, self.seed = base, list(queries), seconds, seed
+        self.docs = list(docs)  # (id, year) of the documents: the app's mix of requests
+        self.kinds: Counter[str] = Counter()
         self.stop_event = threading.Event()
         self.errors = ErrorLog("client")
         self.latencies_ms: list[float] = []
@@ -532,14 +688,22 @@ class Clients:
         rng = random.Random(self.seed + i)
         latencies: list[float] = []
         served = 0
+        kinds: Counter[str] = Counter()
         while not self.stop_event.is_set() and time.monotonic() < self.deadline:
-            url = f"{self.base}/search?" + urllib.parse.urlencode({"q": rng.choice(self.queries)})
+            if self.docs:
+                kind, url, headers = app_request(self.base, rng, self.queries, self.docs)
+            else:
+                kind, headers = "search", {}
+                url = f"{self.base}/search?" + urllib.parse.urlencode(
+                    {"q": rng.choice(self.queries)}
+                )
             t0 = time.perf_counter()
             try:
-                with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_S) as response:
-                    body = json.loads(response.read())
-                if not (isinstance(body, dict) and "total" in body and "hits" in body):
-                    raise ValueError(f"malformed response: {str(body)[:100]}")
+                request = urllib.request.Request(url, headers=headers)
+                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+                    body = response.read()
+                if not well_formed(kind, body):
+                    raise ValueError(f"malformed {kind} answer: {body[:100]!r}")
             except urllib.error.HTTPError as exc:
                 try:
                     detail = json.loads(exc.read()).get("error", "")
@@ -552,31 +716,33 @@ class Clients:
                 continue
             latencies.append((time.perf_counter() - t0) * 1000)
             served += 1
+            kinds[kind] += 1
         with self._lock:
             self.latencies_ms.extend(latencies)
             self.served += served
+            self.kinds.update(kinds)
 
 
 # --------------------------------------------------------------------------- process
 
 
-def open_files() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def open_files(pid: int | None = None) -> int:
+    return len(os.listdir(f"/proc/{pid or 'self'}/fd"))
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as f:
+def rss_mib(pid: int | None = None) -> float:
+    with open(f"/proc/{pid or 'self'}/status", encoding="ascii") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def measure(index_path: Path) -> dict:
+def measure(index_path: Path, pid: int | None = None) -> dict:
     gc.collect()
     return {
-        "open_files": open_files(),
-        "rss_mib": round(rss_mib(), 1),
+        "open_files": open_files(pid),
+        "rss_mib": round(rss_mib(pid), 1),
         "segments": len(list(index_path.glob("*.seg"))),
     }
 
@@ -599,8 +765,14 @@ def verdict(report: dict) -> list[str]:
         failures.append(f"stopped early: {report['aborted']}")
     if report["errors"]:
         failures.append(f"{report['errors']} request errors")
+    if report["server_errors"]:
+        failures.append(f"{report['server_errors']} server errors")
     if report["writer"]["errors"]:
         failures.append(f"{report['writer']['errors']} writer errors")
+    if report["api_writer"]["errors"]:
+        failures.append(f"{report['api_writer']['errors']} API writer errors")
+    if report["differences"]:
+        failures.append(f"the index differs from a fresh build: {report['differences'][:3]}")
     grew, allowed = report["open_files_growth"], report["open_files_allowed"]
     if grew > allowed:
         failures.append(f"open files grew by {grew} (> {allowed})")
@@ -636,6 +808,9 @@ def format_report(r: dict) -> str:
         f"({r['max']['rss_mib']:,.1f}) |",
         f"| writer rounds / rebuilds | {w['rounds']:,} / {w['rebuilds']:,} |",
         f"| writer errors (update / rebuild) | {w['update_errors']:,} / {w['rebuild_errors']:,} |",
+        f"| API adds and deletes, errors | {r['api_writer']['updates']:,}, "
+        f"{r['api_writer']['errors']:,} |",
+        f"| index equals a fresh build | {'yes' if not r['differences'] else 'NO'} |",
     ]
     for side, messages in (("request", r["error_messages"]), ("writer", w["error_messages"])):
         if messages:
@@ -652,10 +827,40 @@ def _messages(counts: Counter[str]) -> list[dict]:
 # ------------------------------------------------------------------------------ main
 
 
+def compare_with_fresh(index: Path, sources: Path, queries: Sequence[str], fresh: Path) -> list:
+    """How the long-lived index differs from a fresh build of ``sources`` (empty: not at all)."""
+    import nato_search
+
+    documents = list(nato_search.read_documents(sources))
+    differences: list[str] = []
+    with nato_search.open_index(index) as ix, nato_search.build_index(documents, fresh) as new:
+        if (len(ix), ix.documents) != (len(new), new.documents):
+            differences.append(
+                f"{len(ix)} paragraphs in {ix.documents} documents, not "
+                f"{len(new)} in {new.documents}"
+            )
+        for document in documents:
+            found = ix.document(document.id)
+            if found is None or (found.title, found.paragraphs) != (
+                document.title,
+                document.paragraphs,
+            ):
+                differences.append(f"document {document.id!r}")
+        for query in queries:
+            here, there = ix.search(query, limit=LIMIT), new.search(query, limit=LIMIT)
+            if (here.total, _ranked(here)) != (there.total, _ranked(there)):
+                differences.append(f"query {query!r}")
+    return differences
+
+
+def _ranked(results: Any) -> list[tuple[str, int, float]]:
+    return [(hit.doc_id, hit.paragraph, round(hit.score, 6)) for hit in results]
+
+
 def shutdown(
     clients: Clients | None,
-    writer: Writer | None,
-    server: SoakServer | None,
+    writers: Sequence[Writer],
+    server: SoakServer | AppServer | None,
     serving: threading.Thread | None,
     ix: Any,
     workdir: Path,
@@ -664,8 +869,7 @@ def shutdown(
     steps: list[Callable[[], None]] = []
     if clients is not None:
         steps.append(clients.stop)
-    if writer is not None:
-        steps.append(writer.stop)
+    steps += [writer.stop for writer in writers]
     if server is not None:
         if serving is not None and serving.is_alive():
             steps += [server.shutdown, lambda: serving.join(10)]
@@ -715,9 +919,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--clients", type=int, default=DEFAULT_CLIENTS, help="client threads (default: %(default)s)"
     )
     ap.add_argument(
-        "--thread-per-request",
-        action="store_true",
-        help="a new server thread for every request (default: a pool of --clients threads)",
+        "--server",
+        choices=["app", "pool", "thread-per-request"],
+        default="app",
+        help="app: `nato-search serve --http`; pool, thread-per-request: Index.search behind "
+        "a stdlib server in this process, on a pool of --clients threads or one thread per "
+        "request (default: %(default)s)",
     )
     ap.add_argument(
         "--rebuild-every",
@@ -789,9 +996,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources, index_path = workdir / "sources", workdir / "index"
     sources.mkdir()
     ix: Any = None
-    server: SoakServer | None = None
+    server: SoakServer | AppServer | None = None
     serving: threading.Thread | None = None
-    writer: Writer | None = None
+    writers: list[Writer] = []
     clients: Clients | None = None
     aborted: str | None = None
     try:
@@ -818,42 +1025,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         build_s = time.perf_counter() - t0
 
-        ix = nato_search.open_index(index_path)  # the one Index of the whole run
-        server_errors = ErrorLog("server")
-        if args.thread_per_request:
-            server = SoakServer(ix, server_errors)
+        docs = [
+            (d.id, d.date.year if d.date else None) for d in nato_search.read_documents(sources)
+        ]
+        if args.server == "app":
+            server = AppServer(index_path, workdir / "server.log")
+            base, pid = server.base, server.pid
         else:
-            server = PooledServer(ix, server_errors, args.clients)
-        serving = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="soak-server"
-        )
-        serving.start()
-        host, port = server.server_address[:2]
-        base = f"http://{host}:{port}"
+            ix = nato_search.open_index(index_path)  # the one Index of the whole run
+            server_errors = ErrorLog("server")
+            if args.server == "thread-per-request":
+                server = SoakServer(ix, server_errors)
+            else:
+                server = PooledServer(ix, server_errors, args.clients)
+            serving = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="soak-server"
+            )
+            serving.start()
+            host, port = server.server_address[:2]
+            base, pid = f"http://{host}:{port}", None
         server.warm(query_texts[0])
         for q in query_texts[:10]:  # a few answers over HTTP, so the whole path is warm
             with urllib.request.urlopen(
                 f"{base}/search?" + urllib.parse.urlencode({"q": q}), timeout=REQUEST_TIMEOUT_S
             ) as response:
                 response.read()
-        start = measure(index_path)
+        start = measure(index_path, pid)
         peak = dict(start)
 
-        writer = Writer(sources, index_path, args.rebuild_every)
-        writer.start()
-        clients = Clients(base, query_texts, args.clients, args.seconds, args.seed)
+        writers = [
+            Writer(sources, index_path, args.rebuild_every),
+            Writer(sources, index_path, 0, role="api"),
+        ]
+        for writer in writers:
+            writer.start()
+        mix = docs if args.server == "app" else ()
+        clients = Clients(base, query_texts, args.clients, args.seconds, args.seed, mix)
         say(
             f"serving {base} to {args.clients} clients for {args.seconds:g} s "
-            f"({server.mode}); writer pid {writer.process.pid} ..."
+            f"({server.mode}); writer pids {[w.process.pid for w in writers]} ..."
         )
         clients.start()
 
         def tick() -> None:
             nonlocal aborted
-            rss = round(rss_mib(), 1)
-            peak["open_files"] = max(peak["open_files"], open_files())
+            rss = round(rss_mib(pid), 1)
+            peak["open_files"] = max(peak["open_files"], open_files(pid))
             peak["rss_mib"] = max(peak["rss_mib"], rss)
-            writer.poll()
+            for writer in writers:
+                writer.poll()
             if args.max_rss_mib and rss > args.max_rss_mib and not aborted:
                 aborted = f"RSS {rss:,.0f} MiB passed --max-rss-mib {args.max_rss_mib}"
                 say(f"{aborted} after {time.monotonic() - clients.started:.0f} s; stopping")
@@ -861,17 +1081,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         clients.wait(tick)
         tick()
-        writer.stop()
-        server.index.search(query_texts[0])  # the last commit's readers replace older ones
-        end = measure(index_path)
+        for writer in writers:
+            writer.stop()
+        # the last commit's readers replace older ones
+        with urllib.request.urlopen(
+            f"{base}/search?" + urllib.parse.urlencode({"q": query_texts[0]}),
+            timeout=REQUEST_TIMEOUT_S,
+        ) as response:
+            response.read()
+        end = measure(index_path, pid)
         elapsed = clients.ended - clients.started
+        say("comparing the index with a fresh build of its sources ...")
+        differences = compare_with_fresh(index_path, sources, query_texts, workdir / "fresh")
+        if isinstance(server, AppServer):
+            server.count_errors()
     except KeyboardInterrupt:
         say("interrupted; stopping")
         return 130
     finally:
-        shutdown(clients, writer, server, serving, ix, workdir)
+        shutdown(clients, writers, server, serving, ix, workdir)
 
-    assert clients is not None and writer is not None and server is not None
+    assert clients is not None and len(writers) == 2 and server is not None
+    writer, api_writer = writers
     latencies = sorted(clients.latencies_ms)
     request_errors = clients.errors.counts
     report = {
@@ -887,6 +1118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "server": server.mode,
         "rebuild_every": args.rebuild_every,
         "requests": clients.served,
+        "requests_by_kind": dict(clients.kinds),
         "errors": clients.errors.total,
         "error_messages": _messages(request_errors),
         "server_errors": server.errors.total,
@@ -905,6 +1137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "exitcode": writer.exitcode,
             "error_messages": _messages(writer.errors),
         },
+        "api_writer": {
+            **api_writer.counts(),
+            "exitcode": api_writer.exitcode,
+            "error_messages": _messages(api_writer.errors),
+        },
+        "differences": differences,
         "fd_margin": args.fd_margin,
         "max_rss_mib": args.max_rss_mib,
         "aborted": aborted,

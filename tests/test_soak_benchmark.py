@@ -20,7 +20,11 @@ soak = importlib.util.module_from_spec(_spec)
 sys.modules["soak"] = soak
 _spec.loader.exec_module(soak)
 
-MODES = {"pool": [], "thread-per-request": ["--thread-per-request"]}
+MODES = {
+    "app": [],
+    "pool": ["--server", "pool"],
+    "thread-per-request": ["--server", "thread-per-request"],
+}
 
 
 @pytest.fixture(scope="module", params=list(MODES))
@@ -62,6 +66,12 @@ def test_the_report_has_its_fields_and_the_run_did_work(run: dict) -> None:
     writer = report["writer"]
     assert {"rounds", "updates", "rebuilds", "errors", "error_messages"} <= writer.keys()
     assert writer["rounds"] >= 1 and writer["exitcode"] == 0
+    api = report["api_writer"]
+    assert api["updates"] >= 1 and api["exitcode"] == 0
+    assert report["differences"] == []  # the index equals a fresh build of its sources
+    if run["mode"] == "app":  # every kind of request of the app's mix was made
+        kinds = {"search", "filter", "facets", "prefix", "page", "document", "document-html"}
+        assert set(report["requests_by_kind"]) == kinds
     assert report["ok"] == (run["code"] == 0) == (not report["failures"])
     # The Markdown table goes to stderr when the JSON takes stdout.
     assert "| requests served |" in run["stderr"] and "| errors |" in run["stderr"]
@@ -85,6 +95,27 @@ def _clean(run: dict) -> None:
 
 def test_no_errors_and_flat_open_files(run: dict) -> None:
     _clean(run)
+
+
+def test_the_comparison_with_a_fresh_build_finds_what_differs(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    for page in sorted((REPO_ROOT / "seeds").glob("*.txt"))[:2]:
+        (sources / page.name).write_bytes(page.read_bytes())
+    index = tmp_path / "index"
+    nato_search.build_index(sources, index).close()
+    queries = ["otan", "munitions ukraine"]
+    assert soak.compare_with_fresh(index, sources, queries, tmp_path / "fresh1") == []
+    with nato_search.open_index(index) as ix:
+        ix.add([nato_search.Document("extra", "Otan", None, ["L'Otan et les munitions."])])
+    differences = soak.compare_with_fresh(index, sources, queries, tmp_path / "fresh2")
+    with nato_search.open_index(tmp_path / "fresh1") as fresh:
+        paragraphs = len(fresh)
+    assert differences == [
+        f"{paragraphs + 1} paragraphs in 3 documents, not {paragraphs} in 2",
+        "query 'otan'",
+        "query 'munitions ukraine'",
+    ]
 
 
 def test_a_missing_corpus_is_a_skip(tmp_path: Path) -> None:
