@@ -253,6 +253,7 @@ def _http_parser() -> argparse.ArgumentParser:
         "--allowed-host",
         metavar="NAME",
         action="append",
+        type=_host_pattern,
         default=[],
         help=(
             "a Host header to answer besides localhost, 127.0.0.1, [::1] and the address "
@@ -276,6 +277,17 @@ def _address(value: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 < int(port) < 65536 or not host:
         raise argparse.ArgumentTypeError(f"expected [HOST:]PORT with a port 1-65535, got {value!r}")
     return host, int(port)
+
+
+def _host_pattern(value: str) -> str:
+    try:
+        from .web import check_host_pattern
+    except ImportError:  # no web extra: serving says so
+        return value
+    try:
+        return check_host_pattern(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(value: str) -> float:

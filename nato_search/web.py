@@ -181,6 +181,8 @@ def create_app(
     mounted behind a server that does."""
     if isinstance(allowed_hosts, str):
         raise TypeError("allowed_hosts is a list of host names, not one string")
+    for pattern in allowed_hosts or ():
+        check_host_pattern(pattern)
     searcher = _Searcher(index_or_path, vectors)
     logged: list[str] = [""]  # the last 503's detail: logged once, not on every request
 
@@ -299,6 +301,14 @@ def create_app(
         if allowed_hosts is None
         else [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
     )
+
+
+def check_host_pattern(pattern: str) -> str:
+    """``pattern`` if it is a host name, ``*.domain`` or ``*``; else a ValueError."""
+    wild = pattern[2:] if pattern.startswith("*.") else pattern
+    if pattern != "*" and (not wild or "*" in wild or any(c in wild for c in "/ ,")):
+        raise ValueError(f"allowed host {pattern!r}: a host name, *.domain or *")
+    return pattern
 
 
 def app_from_environment() -> Starlette:

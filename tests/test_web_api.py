@@ -393,6 +393,7 @@ def test_serve_runs_workers_that_answer(index: nato_search.Index, tmp_path: Path
         (["--http", "host:"], 2, "expected [HOST:]PORT with a port 1-65535, got 'host:'"),
         (["--http", "8000", "--workers", "0"], 2, "expected a positive whole number"),
         (["--http", "8000", "--header-timeout", "0"], 2, "expected seconds, above 0"),
+        (["--http", "8000", "--allowed-host", "evil*"], 2, "allowed host 'evil*': a host name"),
         (["--http", "8000", "--header-timeout", "nan"], 2, "expected seconds, above 0"),
         (["--http", "8000", "--index", "{tmp}/none"], 1, "no index at {tmp}/none"),
     ],

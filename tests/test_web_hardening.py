@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -66,6 +67,14 @@ def test_without_allowed_hosts_every_host_is_answered(index: nato_search.Index) 
 def test_allowed_hosts_is_a_list_not_a_string(index: nato_search.Index) -> None:
     with pytest.raises(TypeError, match="a list of host names"):
         create_app(index, allowed_hosts="localhost")
+
+
+@pytest.mark.parametrize("pattern", ["foo*", "*example.org", "a*.b", "", "a,b", "*."])
+def test_a_host_pattern_starlette_would_refuse_is_a_clear_error(
+    index: nato_search.Index, pattern: str
+) -> None:
+    with pytest.raises(ValueError, match=f"allowed host {re.escape(repr(pattern))}"):
+        create_app(index, allowed_hosts=[pattern])
 
 
 def test_json_answers_are_neither_sniffed_nor_cached(index: nato_search.Index) -> None:
