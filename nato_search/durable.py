@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["sync_file", "sync_folder", "write_file"]
+__all__ = ["replacing", "sync_file", "sync_folder", "write_file"]
 
 
 def sync_file(path: str | os.PathLike[str]) -> None:
@@ -28,13 +30,16 @@ def sync_folder(folder: str | os.PathLike[str]) -> None:
         sync_file(folder)
 
 
-def write_file(path: str | os.PathLike[str], data: bytes) -> None:
-    """``data`` at ``path``, whole or not at all, also after a crash or power loss."""
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A new file to write that takes ``path``'s place, whole, once the block ends without
+    an error (else it is removed). Its hidden name (a dot first) is one Whoosh's clean-up
+    skips."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
     try:
         with open(temporary, "xb") as file:
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -43,3 +48,9 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
             os.unlink(temporary)
         raise
     sync_folder(path.parent)
+
+
+def write_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """``data`` at ``path``, whole or not at all, also after a crash or power loss."""
+    with replacing(path) as file:
+        file.write(data)

@@ -25,7 +25,6 @@ import io
 import json
 import os
 import pickle
-import secrets
 import struct
 import time
 import zlib
@@ -712,8 +711,8 @@ def _aligned(n: int) -> int:
 
 
 def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
-    """Writes ``file_name(segment_id)`` in ``folder`` atomically: a hidden temporary
-    file (Whoosh's clean_files skips names that start with a dot), fsynced, then renamed."""
+    """Writes ``file_name(segment_id)`` in ``folder`` whole or not at all, also after a
+    power loss (:func:`durable.replacing`)."""
     named = {
         name: np.ascontiguousarray(value, dtype=_dtype(name, value))
         for name, value in _named_arrays(arrays).items()
@@ -746,25 +745,12 @@ def save(arrays: SegmentArrays, folder: str | os.PathLike[str]) -> None:
         if len(prefix) <= start:
             break
         start = _aligned(len(prefix))
-    folder = Path(folder)
-    target = folder / file_name(arrays.segment_id)
-    temporary = folder / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(prefix.ljust(start, b"\0"))
-            for name, value in named.items():
-                f.write(b"\0" * (start + relative[name] - f.tell()))
-                f.write(value.data)
-            f.write(b"\0" * (start + end - f.tell()))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    durable.sync_folder(folder)
+    with durable.replacing(Path(folder) / file_name(arrays.segment_id)) as f:
+        f.write(prefix.ljust(start, b"\0"))
+        for name, value in named.items():
+            f.write(b"\0" * (start + relative[name] - f.tell()))
+            f.write(value.data)
+        f.write(b"\0" * (start + end - f.tell()))
 
 
 class ArraysDamagedError(ValueError):
