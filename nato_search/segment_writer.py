@@ -298,6 +298,12 @@ class SegmentBuilder:
                 self.segment.create_compound_file(self.storage)
             if folder is not None:
                 arrays = self._arrays(grouped)
+                # The segment on the disk before its arrays: a writer killed from here on
+                # leaves an arrays file for an uncommitted segment only for the short time
+                # its commit takes (the next commit's clean-up removes such files).
+                sync = getattr(self.storage, "sync_segments", None)
+                if sync is not None:
+                    sync([self.segment])
                 segment_arrays.save(arrays, folder)
         except BaseException:
             self._remove_files()
