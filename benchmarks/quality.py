@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import importlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -136,14 +134,14 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no typo tolerance": {"fuzzy": False},
     "no synonyms": {"synonyms": False},
     "no name variants": {"names": False},
-    "no proximity bonus": {"PROXIMITY_BOOST": 0.0},
-    "no coarse level": {"COARSE_WEIGHT": 0.0},
-    "coarse level of 4 letters": {"COARSE_LETTERS": 4},
-    "coarse level of 6 letters": {"COARSE_LETTERS": 6},
-    "coarse level weighing 1.0": {"COARSE_WEIGHT": 1.0},
-    "no all-words-first": {"ALL_WORDS_FIRST": False},
-    "Whoosh's own idf": {"vector_search.idf": "quality.whoosh_idf"},
-    "K1 1.2 (Whoosh's default)": {"BM25_K1": 1.2},
+    "no proximity bonus": {"proximity_boost": 0.0},
+    "no coarse level": {"coarse_weight": 0.0},
+    "coarse level of 4 letters": {"coarse_letters": 4},
+    "coarse level of 6 letters": {"coarse_letters": 6},
+    "coarse level weighing 1.0": {"coarse_weight": 1.0},
+    "no all-words-first": {"all_words_first": False},
+    "Whoosh's own idf": {"idf": "whoosh"},
+    "K1 1.2 (Whoosh's default)": {"bm25_k1": 1.2},
     # Not choices taken away but one that could be added: is as-you-type a safe default?
     # PIAF questions end with "?", where prefix never applies; the last two rows drop
     # the final punctuation so that it applies to every question's last word.
@@ -153,21 +151,16 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 }
 _SEARCH_OPTIONS = ("fuzzy", "synonyms", "names", "prefix")
 # With --vectors: the word vectors' second stage (``pip install '.[vectors]'``), at its
-# defaults and with each setting moved (module settings, as in ABLATIONS).
+# defaults and with each setting moved (RankingSettings fields, as in ABLATIONS).
 VECTOR_SETTINGS: dict[str, dict[str, Any]] = {
     "": {},
-    "weight 0.25": {"vectors.WEIGHT": 0.25},
-    "weight 1.0": {"vectors.WEIGHT": 1.0},
-    "floor 0.3": {"vectors.FLOOR": 0.3},
-    "floor 0.7": {"vectors.FLOOR": 0.7},
-    "depth 30": {"vectors.RERANK_DEPTH": 30},
-    "depth 100": {"vectors.RERANK_DEPTH": 100},
+    "weight 0.25": {"vector_weight": 0.25},
+    "weight 1.0": {"vector_weight": 1.0},
+    "floor 0.3": {"vector_floor": 0.3},
+    "floor 0.7": {"vector_floor": 0.7},
+    "depth 30": {"vector_depth": 30},
+    "depth 100": {"vector_depth": 100},
 }
-
-
-def whoosh_idf(paragraphs: int, holding: int) -> float:
-    """Whoosh's own idf, ``1 + log(N / (n + 1))``, for the ablation row."""
-    return 1 + math.log(paragraphs / (holding + 1))
 
 
 class NatoSearch:
@@ -203,21 +196,9 @@ class NatoSearch:
             changes = VECTOR_SETTINGS[vectors]
         self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
         self._bare = bool(changes.get("bare"))
-        self._saved: dict[tuple[Any, str], Any] = {}
-        for name, value in changes.items():
-            if name not in (*_SEARCH_OPTIONS, "bare"):
-                if isinstance(value, str):  # a dotted path to a replacement
-                    where, _, attr = value.rpartition(".")
-                    value = getattr(
-                        sys.modules[__name__]
-                        if where == "quality"
-                        else importlib.import_module(where),
-                        attr,
-                    )
-                where, _, attr = name.rpartition(".")
-                module = importlib.import_module(f"nato_search.{where or 'search'}")
-                self._saved[module, attr] = getattr(module, attr)
-                setattr(module, attr, value)
+        self.settings = nato_search.RankingSettings(
+            **{k: v for k, v in changes.items() if k not in (*_SEARCH_OPTIONS, "bare")}
+        )
         self._tmp: str | None = None
         self._ix: Any = None
 
@@ -227,7 +208,9 @@ class NatoSearch:
             self._Document(id=p.id, title=p.title, date=None, paragraphs=[p.text])
             for p in paragraphs
         )
-        kwargs: dict[str, Any] = {} if self.stemmer is None else {"stemmer": self.stemmer}
+        kwargs: dict[str, Any] = {"settings": self.settings}
+        if self.stemmer is not None:
+            kwargs["stemmer"] = self.stemmer
         kwargs.update(self.backend)
         if self._vectors is not None:
             kwargs["vectors"] = self._vectors
@@ -245,8 +228,6 @@ class NatoSearch:
             self._ix.__exit__(None, None, None)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        for (module, attr), value in self._saved.items():
-            setattr(module, attr, value)
 
 
 class WhooshFrench:

@@ -59,7 +59,9 @@ class Bm25:
 
 
 def article_signal(paragraphs: Sequence[Paragraph], queries: list[list[str]], terms) -> Signal:
-    from nato_search.search import BM25_B, BM25_K1
+    from nato_search import RankingSettings
+
+    BM25_K1, BM25_B = RankingSettings().bm25_k1, RankingSettings().bm25_b
 
     article = {p.id: p.id.split("-")[0] for p in paragraphs}
     bags: dict[str, Counter[str]] = defaultdict(Counter)
@@ -77,7 +79,9 @@ def article_signal(paragraphs: Sequence[Paragraph], queries: list[list[str]], te
 def pairs_signal(
     paragraphs: Sequence[Paragraph], queries: list[list[str]], positions, window: int
 ) -> Signal:
-    from nato_search.search import BM25_B, BM25_K1
+    from nato_search import RankingSettings
+
+    BM25_K1, BM25_B = RankingSettings().bm25_k1, RankingSettings().bm25_b
 
     where = {p.id: positions(p) for p in paragraphs}
     bm25 = Bm25(
@@ -105,8 +109,10 @@ def pairs_signal(
 def lemma_signal(
     paragraphs: Sequence[Paragraph], questions: Sequence[str], lemmas: Callable[[str], list[str]]
 ) -> Signal:
+    from nato_search import RankingSettings
     from nato_search.schema import indexed_text
-    from nato_search.search import BM25_B, BM25_K1
+
+    BM25_K1, BM25_B = RankingSettings().bm25_k1, RankingSettings().bm25_b
 
     bags = {p.id: Counter(lemmas(indexed_text(p.title, p.text))) for p in paragraphs}
     bm25 = Bm25(bags, BM25_K1, BM25_B)

@@ -15,6 +15,7 @@ from .indexing import (
     update_index,
 )
 from .search import Hit, Index, IndexClosedError, IndexDamagedError, IndexLockedError, Results
+from .settings import RankingSettings
 from .xapian_engine import ClusterConfigError, ShardError
 
 __version__ = "1.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexVersionError",
+    "RankingSettings",
     "Results",
     "ShardError",
     "build_index",

@@ -17,22 +17,8 @@ from importlib import resources
 from typing import Protocol
 
 from .query import AllOf, Clause, Query, Terms, Variants
+from .settings import RankingSettings
 
-FUZZY_WEIGHT = 0.7
-"""A corrected word counts this much of an exact one."""
-NAME_WEIGHT = 0.6
-"""A name matched only by its transliteration key counts this much of an exact one."""
-MAX_CORRECTIONS = 3
-"""Corrections searched for one unknown word, the most frequent first."""
-MAX_FUZZY_LETTERS = 30
-"""Longest word (in letters) that is corrected or gets a suggestion. The longest French
-words in dictionaries have 25 to 27 letters (``anticonstitutionnellement``,
-``intergouvernementalisation``), so 30 leaves room for two typos; a longer "word" is a
-token no dictionary holds (pasted code, a run of ``l'a``), and the typo automaton that
-would search for it grows with its length (seconds for 18,000 letters)."""
-MAX_FUZZY_WORDS = 6
-"""Unknown words of one query whose corrections are looked up (about 1 to 10 ms each on
-a small index); the rest are searched as typed, so a pasted list of typos stays fast."""
 MAX_SYNONYMS_BYTES = 10 * 1024 * 1024
 """Largest synonyms file read: the packaged list is 8 kB, and a file is read whole."""
 
@@ -147,13 +133,15 @@ class Expander:
         synonyms: Synonyms | None,
         name_keys: Analyze,
         options: Expansion,
+        settings: RankingSettings,
     ):
+        self.settings = settings
         self.lexicon = lexicon
         self.synonyms = synonyms if options.synonyms else None
         self.name_keys = name_keys
         self.options = options
         self.corrections: dict[str, str] = {}
-        self._lookups_left = MAX_FUZZY_WORDS
+        self._lookups_left = settings.max_fuzzy_words
 
     def expand(self, query: Query) -> Query:
         return replace(
@@ -232,19 +220,22 @@ class Expander:
             return []
         if self.lexicon.frequency(keys[0], "names") <= self.lexicon.frequency(clause.terms[0]):
             return []
-        return [Terms(clause.text, (keys[0],), field="names", weight=NAME_WEIGHT)]
+        return [Terms(clause.text, (keys[0],), field="names", weight=self.settings.name_weight)]
 
     def _corrections(self, clause: Terms) -> list[Terms]:
         """Indexed words near an unknown one (also for the suggestion, even when not fuzzy).
 
-        Bounded: words over MAX_FUZZY_LETTERS letters, and unknown words past the first
-        MAX_FUZZY_WORDS of a query, are not looked up.
+        Bounded: words over ``settings.max_fuzzy_letters`` letters, and unknown words past
+        the first ``settings.max_fuzzy_words`` of a query, are not looked up.
         """
         term = clause.terms[0]
         edits = max_edits(clause.text)
-        if not edits or len(term) > MAX_FUZZY_LETTERS or self.lexicon.known(term):
+        if not edits or len(term) > self.settings.max_fuzzy_letters or self.lexicon.known(term):
             return []
-        if sum(c.isalpha() for c in clause.text) > MAX_FUZZY_LETTERS or not self._lookups_left:
+        if (
+            sum(c.isalpha() for c in clause.text) > self.settings.max_fuzzy_letters
+            or not self._lookups_left
+        ):
             return []
         self._lookups_left -= 1
         candidates = sorted(self.lexicon.similar(term, edits), key=lambda c: (c[1], -c[2], c[0]))
@@ -271,8 +262,8 @@ class Expander:
         if not self.options.fuzzy:
             return []
         return [
-            Terms(clause.text, (candidate,), weight=FUZZY_WEIGHT)
-            for candidate, _, _ in candidates[:MAX_CORRECTIONS]
+            Terms(clause.text, (candidate,), weight=self.settings.fuzzy_weight)
+            for candidate, _, _ in candidates[: self.settings.max_corrections]
         ]
 
     def suggestion(self, text: str) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from whoosh import index as windex
 
-from . import durable, search
+from . import durable
 from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
 from .build_workers import write_segments
 from .corpus import (
@@ -33,6 +33,7 @@ from .corpus import (
 )
 from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
 from .search import Index, IndexDamagedError, damage_message
+from .settings import LOCK_TIMEOUT, RankingSettings
 from .vectors import WordVectors
 from .whoosh_engine import WhooshEngine, _retry_replaced
 from .writing import SOURCES_LOCK_FILE, Progress, write_lock
@@ -56,11 +57,12 @@ class IndexVersionError(RuntimeError):
 
 
 BACKENDS = ("whoosh", "xapian")
+DEFAULT_SETTINGS = RankingSettings()
 BATCH = 500
 """Documents written to Xapian shards per commit."""
 
 
-def _settings(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
+def _format_record(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
     settings = {
         "format": FORMAT_VERSION,
         **analyzer_settings(stemmer),
@@ -84,6 +86,7 @@ def build_index(
     clean: bool = True,
     workers: int | None = None,
     vectors: WordVectors | None = None,
+    settings: RankingSettings = DEFAULT_SETTINGS,
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
     ``clean=False`` takes text pages as written (see :func:`~nato_search.read_documents`).
@@ -105,7 +108,7 @@ def build_index(
         raise ValueError(f"workers must be a positive whole number, not {workers!r}")
     path = Path(path)
     if backend == "xapian" and _is_cluster(path):
-        return _build_cluster(sources, path, stemmer, progress, synonyms, clean, vectors)
+        return _build_cluster(sources, path, stemmer, progress, synonyms, clean, vectors, settings)
     _finish_interrupted_swap(path)
     if path.exists() and not _is_replaceable(path):
         raise FileExistsError(
@@ -117,17 +120,17 @@ def build_index(
         manifest: dict[str, dict[str, Any]] = {}
         documents = _recorded(sources, manifest, clean)
         if backend == "xapian":
-            engine = _xapian(local_shards(building, shards), building, stemmer)
+            engine = _xapian(local_shards(building, shards), building, stemmer, settings)
             _write_batches(engine, documents, progress)
-            engine.stamp(_settings(stemmer, backend, shards))
+            engine.stamp(_format_record(stemmer, backend, shards))
         else:
             windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
             write_segments(building, documents, workers=workers, progress=progress)
         _write_json(building / SOURCES_FILE, manifest)
-        _write_json(building / META_FILE, _settings(stemmer, backend, shards))
+        _write_json(building / META_FILE, _format_record(stemmer, backend, shards))
         _swap_in(building, path)
         durable.sync_folder(path.parent)  # the swap itself
-    return open_index(path, synonyms=synonyms, vectors=vectors)
+    return open_index(path, synonyms=synonyms, vectors=vectors, settings=settings)
 
 
 def update_index(
@@ -136,7 +139,7 @@ def update_index(
     *,
     progress: Progress | None = None,
     clean: bool = True,
-    timeout: float = search.LOCK_TIMEOUT,
+    timeout: float = LOCK_TIMEOUT,
 ) -> dict[str, int]:
     """Brings an index up to date with ``sources``: re-indexes the files that changed
     (size, modification time, then content hash), adds new ones, and removes the
@@ -208,10 +211,10 @@ def _id_taken(doc_id: str, new: str, holder: str) -> CorpusError:
     )
 
 
-def _xapian(shards: list[Shard], path: Path, stemmer: str) -> XapianEngine:
-    return XapianEngine(
-        shards, str(path), french_analyzer(stemmer), names_analyzer(), search.BM25_K1, search.BM25_B
-    )
+def _xapian(
+    shards: list[Shard], path: Path, stemmer: str, settings: RankingSettings
+) -> XapianEngine:
+    return XapianEngine(shards, str(path), french_analyzer(stemmer), names_analyzer(), settings)
 
 
 def _write_batches(
@@ -223,7 +226,7 @@ def _write_batches(
     paragraphs = 0
 
     def flush() -> None:
-        engine.write(batch, replace=True, timeout=search.LOCK_TIMEOUT)
+        engine.write(batch, replace=True, timeout=LOCK_TIMEOUT)
         batch.clear()
         if progress:
             progress(len(seen), paragraphs)
@@ -252,18 +255,19 @@ def _build_cluster(
     synonyms: Iterable[str | os.PathLike[str]],
     clean: bool,
     vectors: WordVectors | None,
+    settings: RankingSettings,
 ) -> Index:
     """Documents into running shards: every shard must answer before anything is written."""
     require_xapian()
     shards = read_cluster(path)
-    engine = _xapian(shards, path, stemmer)
+    engine = _xapian(shards, path, stemmer, settings)
     engine.check()
-    settings = _settings(stemmer, "xapian", len(shards))
+    record = _format_record(stemmer, "xapian", len(shards))
     for found in engine.settings():
-        if found and found != settings:
+        if found and found != record:
             raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
     _write_batches(engine, read_documents(sources, clean=clean), progress)
-    engine.stamp(settings)
+    engine.stamp(record)
     return Index(engine, list(synonyms), vectors)
 
 
@@ -440,7 +444,7 @@ def _swap_in(building: Path, path: Path) -> None:
                 return
             continue  # another build got there first: replace it like any index
         # An update from sources running now finishes first: its manifest is the old index's.
-        with write_lock(path, SWAP_WAIT, SOURCES_LOCK_FILE), write_lock(path, search.LOCK_TIMEOUT):
+        with write_lock(path, SWAP_WAIT, SOURCES_LOCK_FILE), write_lock(path, LOCK_TIMEOUT):
             if _exchange(building, path):
                 return
             old = path.with_name(f".{path.name}.{os.getpid()}.old")
@@ -493,13 +497,17 @@ def open_index(
     *,
     synonyms: Iterable[str | os.PathLike[str]] = (),
     vectors: WordVectors | None = None,
+    settings: RankingSettings = DEFAULT_SETTINGS,
 ) -> Index:
     """Open the index at ``path``; with no path, the default index of the bundled seeds.
 
     ``synonyms`` are files of your own synonym groups, added to the packaged list.
     ``vectors`` (:meth:`WordVectors.from_package`) reorder each search's best paragraphs by
-    meaning as well as words.
+    meaning as well as words. ``settings`` say how it ranks (:class:`RankingSettings`:
+    not stored in the index, so any settings open any index).
     """
+    if not isinstance(settings, RankingSettings):
+        raise TypeError(f"settings must be a RankingSettings, not {type(settings).__name__}")
     if path is None:
         path = default_index_path()
         if not (path / META_FILE).exists():
@@ -509,15 +517,15 @@ def open_index(
         require_xapian()
         shards = read_cluster(path)
         stemmer = next(
-            (s["stemmer"] for s in _reachable_settings(shards, path) if s), DEFAULT_STEMMER
+            (s["stemmer"] for s in _reachable_records(shards, path) if s), DEFAULT_STEMMER
         )
-        return Index(_xapian(shards, path, stemmer), list(synonyms), vectors)
+        return Index(_xapian(shards, path, stemmer, settings), list(synonyms), vectors)
     _finish_interrupted_swap(path)
     meta = _read_json(path / META_FILE) if path.is_dir() else {}
     if meta.get("backend") == "xapian":
-        _check_settings(path, meta)
+        _check_record(path, meta)
         require_xapian()
-        shards_engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"])
+        shards_engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"], settings)
         return Index(shards_engine, list(synonyms), vectors)
     if path.is_dir():
         os.listdir(path)  # an unreadable folder is a PermissionError naming it, not "no index"
@@ -525,13 +533,13 @@ def open_index(
         raise IndexNotFoundError(
             f"no index at {path}; build one with `nato-search index SOURCE... --index {path}`"
         )
-    _check_settings(path, meta)
+    _check_record(path, meta)
 
     def check() -> None:  # again whenever another process rebuilds the index
-        _check_settings(path, _read_json(path / META_FILE))
+        _check_record(path, _read_json(path / META_FILE))
 
     try:
-        engine = WhooshEngine(str(path), validate=check)
+        engine = WhooshEngine(str(path), validate=check, settings=settings)
     except (IndexVersionError, PermissionError):
         raise
     except Exception as exc:  # a damaged index can fail in any of Whoosh's readers
@@ -539,8 +547,8 @@ def open_index(
     return Index(engine, list(synonyms), vectors)
 
 
-def _check_settings(path: Path, meta: dict[str, Any]) -> None:
-    expected = _settings(
+def _check_record(path: Path, meta: dict[str, Any]) -> None:
+    expected = _format_record(
         meta.get("stemmer", DEFAULT_STEMMER), meta.get("backend", "whoosh"), meta.get("shards", 1)
     )
     if meta != expected:
@@ -550,7 +558,7 @@ def _check_settings(path: Path, meta: dict[str, Any]) -> None:
         )
 
 
-def _reachable_settings(shards: list[Shard], path: Path) -> list[dict[str, Any]]:
+def _reachable_records(shards: list[Shard], path: Path) -> list[dict[str, Any]]:
     """Settings recorded in the shards that answer (others are reported when searched)."""
     found: list[dict[str, Any]] = []
     for shard in shards:
@@ -559,7 +567,7 @@ def _reachable_settings(shards: list[Shard], path: Path) -> list[dict[str, Any]]
         except ShardError:
             continue
         if settings:
-            _check_settings(path, settings)
+            _check_record(path, settings)
         found.append(settings)
     return found
 
@@ -596,7 +604,7 @@ def home() -> Path:
 
 def default_index_path() -> Path:
     """Named by a hash of the seeds and the analysis, so a change to either means a new build."""
-    digest = hashlib.sha256(json.dumps(_settings(DEFAULT_STEMMER)).encode())
+    digest = hashlib.sha256(json.dumps(_format_record(DEFAULT_STEMMER)).encode())
     for seed in sorted(seeds_path().glob("*.txt")):
         digest.update(seed.name.encode() + b"\0" + seed.read_bytes())
     return home() / f"seeds-{digest.hexdigest()[:16]}"

@@ -131,6 +131,16 @@ def idf(paragraphs: int, holding: int) -> float:
     return math.log(1 + (paragraphs - holding + 0.5) / (holding + 0.5))
 
 
+def whoosh_idf(paragraphs: int, holding: int) -> float:
+    """Whoosh's own idf, ``1 + log(N / (n + 1))`` (``RankingSettings(idf="whoosh")``)."""
+    return 1 + math.log(paragraphs / (holding + 1))
+
+
+ALL_WORDS_TIER = 1e6
+"""Added to the key of paragraphs holding every clause, so that they sort above any
+partial match (BM25 scores stay far below it, and keep 10 decimals of precision beside it)."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What every engine runs for a query, so that they all rank alike.

@@ -42,30 +42,8 @@ from .query import (
     parse,
     value_text,
 )
+from .settings import LOCK_TIMEOUT, RankingSettings
 from .snippets import make_snippet
-
-LOCK_TIMEOUT = 10.0
-"""Seconds a writer waits for another process's writer to finish before giving up."""
-PROXIMITY_BOOST = 0.3
-"""Extra weight, as a share of a phrase match, of two query words standing side by side."""
-ALL_WORDS_FIRST = True
-"""Rank paragraphs holding every query word before those holding some."""
-COARSE_LETTERS = 5
-"""Letters of a query word's stem that the coarse level keeps: ``construir`` (construire)
-as ``const``, meeting ``construction`` and ``construit``; ``muniton``, a typo, as ``munit``."""
-COARSE_WEIGHT = 0.5
-"""Weight of the coarse level beside the stems' BM25, chosen on PIAF (see the README);
-0 turns it off."""
-BM25_K1 = 0.8
-BM25_B = 0.75
-"""BM25's term-frequency saturation and length normalization, chosen on PIAF (see the README)."""
-PREFIX_COMPLETIONS = 8
-"""Words that the last word of an as-you-type query also matches (the most frequent)."""
-PREFIX_WEIGHT = 0.5
-"""Weight of a completion, below the word as typed (and below corrections and name variants)."""
-PREFIX_MIN_LETTERS = 3
-MORE_LIKE_TERMS = 12
-"""Most distinctive terms of a paragraph (or document) that :meth:`Index.more_like` searches."""
 
 
 class IndexLockedError(RuntimeError):
@@ -226,6 +204,8 @@ class Engine(Protocol):
     path: str
     backend: str
     """Its name: ``whoosh`` or ``xapian``."""
+    ranking: RankingSettings
+    """How it ranks (BM25's parameters, the proximity bound), and the facade expands."""
 
     @property
     def analyzer(self) -> Analyzer: ...
@@ -263,6 +243,8 @@ class Index:
         self.path = engine.path
         self.backend = engine.backend
         """``whoosh`` (an index folder) or ``xapian`` (shards)."""
+        self.settings = engine.ranking
+        """How this index ranks and expands queries (:class:`RankingSettings`)."""
         self.synonyms = Synonyms.load(self.analyze, synonyms)
         self.vectors = vectors
         """Word vectors that reorder the best paragraphs of each search (None: none)."""
@@ -394,9 +376,9 @@ class Index:
             if words is None:
                 ranking = snapshot.ranked(plan, page)
             else:
-                need = max(page.offset + page.limit, word_vectors.RERANK_DEPTH)
+                need = max(page.offset + page.limit, self.settings.vector_depth)
                 ranking = snapshot.ranked(plan, replace(page, offset=0, limit=need))
-                ranking.rows = _reordered(ranking.rows, plan.query, snapshot, words)
+                ranking.rows = _reordered(ranking.rows, plan.query, snapshot, words, self.settings)
                 ranking.rows = ranking.rows[page.offset : page.offset + page.limit]
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
@@ -406,7 +388,7 @@ class Index:
 
     def more_like(self, doc_id: str, paragraph: int | None = None, limit: int = 10) -> Results:
         """Paragraphs of other documents like that paragraph (or the whole document): a
-        search for its ``MORE_LIKE_TERMS`` most distinctive terms (tf × idf), ranked by
+        search for its ``settings.more_like_terms`` most distinctive terms (tf × idf), ranked by
         BM25 like any search; ``Results.query`` lists them. No hits for an unknown id."""
         page = _page(limit, 0, None, None, None, ())
         with self._snapshot() as snapshot:
@@ -424,7 +406,11 @@ class Index:
                 document.paragraphs if paragraph is None else [document.paragraphs[int(paragraph)]]
             )
             terms = _distinctive(
-                snapshot, [self.analyze(p) for p in document.paragraphs], chosen, self.analyze
+                snapshot,
+                [self.analyze(p) for p in document.paragraphs],
+                chosen,
+                self.analyze,
+                self.settings.more_like_terms,
             )
             if not terms:
                 return Results([], 0, "")
@@ -452,16 +438,26 @@ class Index:
         def name_keys(text: str) -> list[str]:
             return [term for term, *_ in analyze(text, snapshot.names)]
 
-        expander = Expander(snapshot, self.synonyms, name_keys, options)
+        settings = self.settings
+        expander = Expander(snapshot, self.synonyms, name_keys, options, settings)
         parsed = parse(query, words)
         if not (parsed.include or parsed.exclude or parsed.dates):
             return None, expander
-        coarse = _coarse_prefixes(parsed) if COARSE_WEIGHT > 0 else ()
+        coarse = (
+            _coarse_prefixes(parsed, settings.coarse_letters) if settings.coarse_weight > 0 else ()
+        )
         parsed = expander.expand(parsed)
         if prefix:
-            _complete_last_word(snapshot, query, parsed)
-        near = tuple(_adjacent_words(parsed.include)) if PROXIMITY_BOOST > 0 else ()
-        plan = Plan(parsed, near, ALL_WORDS_FIRST, PROXIMITY_BOOST, coarse, COARSE_WEIGHT)
+            _complete_last_word(snapshot, query, parsed, settings)
+        near = tuple(_adjacent_words(parsed.include)) if settings.proximity_boost > 0 else ()
+        plan = Plan(
+            parsed,
+            near,
+            settings.all_words_first,
+            settings.proximity_boost,
+            coarse,
+            settings.coarse_weight,
+        )
         return plan, expander
 
     def _hit(self, row: Row, marks: Highlighter, snapshot: Snapshot) -> Hit:
@@ -482,9 +478,13 @@ class Index:
 
 
 def _reordered(
-    rows: list[Row], query: Query, snapshot: Snapshot, vectors: word_vectors.WordVectors
+    rows: list[Row],
+    query: Query,
+    snapshot: Snapshot,
+    vectors: word_vectors.WordVectors,
+    settings: RankingSettings,
 ) -> list[Row]:
-    """The first ``RERANK_DEPTH`` rows re-scored with the word vectors' alignment, the rest
+    """The first ``settings.vector_depth`` rows re-scored with the word vectors' alignment, the rest
     as they were: a bonus never lowers a score, so none of them can pass the reordered."""
     typed = [c.clauses[0] if isinstance(c, Variants) else c for c in query.include]
     words = {
@@ -493,14 +493,15 @@ def _reordered(
         if isinstance(c, Terms) and c.field == "words"
         for term, _, start, end in analyze(c.text, snapshot.analyzer)
     }
-    depth = word_vectors.RERANK_DEPTH
+    depth = settings.vector_depth
     top = rows[:depth]
     if not words or not top:
         return rows
     paragraphs = snapshot.count()
     weights = [idf(paragraphs, snapshot.frequency(term)) for term in words.values()]
     texts = [f"{row.stored['title']}\n{row.stored['text']}" for row in top]
-    bonus = vectors.alignment(list(words), weights, texts) * word_vectors.WEIGHT
+    bonus = vectors.alignment(list(words), weights, texts, settings.vector_floor)
+    bonus *= settings.vector_weight
     scored = [
         Row(row.stored, float(row.score or 0.0) + float(extra), row.matched_all)
         for row, extra in zip(top, bonus, strict=True)
@@ -612,11 +613,14 @@ def _filters(filter: Mapping[str, Any] | None) -> tuple[tuple[str, tuple[str, ..
 _LAST_WORD = re.compile(r"(?:^|[\s(])(\w[\w'’-]*)$")
 
 
-def _complete_last_word(snapshot: Snapshot, typed: str, parsed: Query) -> None:
+def _complete_last_word(
+    snapshot: Snapshot, typed: str, parsed: Query, settings: RankingSettings
+) -> None:
     """The query's last word, still being typed, also matches the words it starts
-    (``muni`` → ``munitions``), at ``PREFIX_WEIGHT``; in place, on the last clause."""
+    (``muni`` → ``munitions``), at ``settings.prefix_weight``; in place, on the last clause."""
     found = _LAST_WORD.search(typed)
-    if not found or sum(c.isalpha() for c in found[1]) < PREFIX_MIN_LETTERS or not parsed.include:
+    letters = sum(c.isalpha() for c in found[1]) if found else 0
+    if not found or letters < settings.prefix_min_letters or not parsed.include:
         return
     last = parsed.include[-1]
     forms = last.clauses if isinstance(last, Variants) else (last,)
@@ -627,8 +631,8 @@ def _complete_last_word(snapshot: Snapshot, typed: str, parsed: Query) -> None:
         return
     have = {t.terms for t in forms if isinstance(t, Terms)}
     completions = [
-        Terms(word, (word,), "words", PREFIX_WEIGHT)
-        for word in snapshot.completions(exact.terms[0], PREFIX_COMPLETIONS)
+        Terms(word, (word,), "words", settings.prefix_weight)
+        for word in snapshot.completions(exact.terms[0], settings.prefix_completions)
         if (word,) not in have
     ]
     if completions:
@@ -640,8 +644,9 @@ def _distinctive(
     document: list[list[str]],
     chosen: list[str],
     analyze_text: Any,
+    limit: int,
 ) -> list[str]:
-    """The ``MORE_LIKE_TERMS`` terms of ``chosen`` with the highest tf × idf that other
+    """The ``limit`` terms of ``chosen`` with the highest tf × idf that other
     documents also hold, best first (then alphabetically)."""
     inside = Counter(term for terms in document for term in set(terms))
     tf = Counter(term for text in chosen for term in analyze_text(text))
@@ -651,7 +656,7 @@ def _distinctive(
         holding = snapshot.frequency(term)
         if holding > inside[term]:
             weights.append((-count * math.log(1 + paragraphs / holding), term))
-    return [term for _, term in sorted(weights)[:MORE_LIKE_TERMS]]
+    return [term for _, term in sorted(weights)[:limit]]
 
 
 class Highlighter:
@@ -705,11 +710,11 @@ class Highlighter:
         return sorted(spans)
 
 
-def _coarse_prefixes(parsed: Query) -> tuple[str, ...]:
+def _coarse_prefixes(parsed: Query, letters: int) -> tuple[str, ...]:
     """The first letters of each distinct word typed (in phrases too, not excluded):
     words of letters only, since a number's first digits say nothing of its meaning."""
     terms = dict.fromkeys(t for c in parsed.terms() if c.field == "words" for t in c.terms)
-    return tuple(sorted(t[:COARSE_LETTERS] for t in terms if t.isalpha()))
+    return tuple(sorted(t[:letters] for t in terms if t.isalpha()))
 
 
 def _adjacent_words(clauses: list[Clause]) -> list[tuple[str, str]]:

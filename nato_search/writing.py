@@ -20,8 +20,9 @@ from whoosh.writing import IndexWriter, SegmentWriter
 from . import durable, segment_arrays
 from .corpus import CorpusError, Document
 from .schema import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
-from .search import LOCK_TIMEOUT, IndexLockedError
+from .search import IndexLockedError
 from .segment_writer import SegmentBuilder, supports
+from .settings import LOCK_TIMEOUT
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""

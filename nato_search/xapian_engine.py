@@ -33,6 +33,7 @@ from .analysis import analyze
 from .corpus import Document
 from .pool import Pool
 from .query import (
+    ALL_WORDS_TIER,
     AllOf,
     AnyOf,
     Clause,
@@ -48,6 +49,7 @@ from .query import (
 )
 from .schema import IN_FIRST, day_key, indexed_text, key_terms
 from .search import IndexLockedError
+from .settings import RankingSettings
 
 try:
     import xapian
@@ -79,8 +81,6 @@ LAYOUT = 2
 MAX_TERM_BYTES = 240
 """Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
 in a hash."""
-TIER = 1e6
-"""Weight added to paragraphs holding every clause (BM25 weights stay far below it)."""
 CONNECT_TIMEOUT_MS = 5000
 
 T = TypeVar("T")
@@ -212,15 +212,14 @@ class XapianEngine:
         path: str,
         analyzer: Analyzer,
         names: Analyzer,
-        k1: float,
-        b: float,
+        settings: RankingSettings,
     ):
         require_xapian()
         self.shards = shards
         self.path = path
         self.analyzer = analyzer
         self.names = names
-        self.k1, self.b = k1, b
+        self.ranking = settings
         self._pools = {
             partial: Pool(functools.partial(XapianSnapshot, self, partial), XapianSnapshot.close)
             for partial in (False, True)
@@ -478,7 +477,7 @@ class XapianSnapshot:
     def ranked(self, plan: Plan, page: Page) -> Ranking:
         """The page's paragraphs, how many match, and the facets, as the default engine
         defines them (:meth:`~nato_search.vector_search.Collection.rank`) with Xapian's
-        BM25: paragraphs holding every clause weigh ``TIER`` more, so they come first
+        BM25: paragraphs holding every clause weigh ``ALL_WORDS_TIER`` more, so they come first
         whatever the order, then are lifted by just enough to score at least as high as the
         best partial match; the lift depends on the matches alone, never on the page."""
         for attempt in (1, 2):
@@ -501,7 +500,7 @@ class XapianSnapshot:
         tiered = plan.all_words_first and every is not None
         parts = include + near
         if tiered:
-            bonus = xapian.Query(xapian.FixedWeightPostingSource(TIER))
+            bonus = xapian.Query(xapian.FixedWeightPostingSource(ALL_WORDS_TIER))
             boolean = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, every, 0.0)
             parts.append(xapian.Query(xapian.Query.OP_AND, [bonus, boolean]))
         query = xapian.Query(xapian.Query.OP_OR, parts) if include else xapian.Query.MatchAll
@@ -541,8 +540,11 @@ class XapianSnapshot:
         if tiered:
             assert every is not None
             lift = self._lift(query, self._restrict(every, plan, page, terms))
-            full = [m.weight >= TIER for m in found]
-            scores = [m.weight - TIER + lift if m.weight >= TIER else m.weight for m in found]
+            full = [m.weight >= ALL_WORDS_TIER for m in found]
+            scores = [
+                m.weight - ALL_WORDS_TIER + lift if m.weight >= ALL_WORDS_TIER else m.weight
+                for m in found
+            ]
         else:
             holding = self._holding(every, stored) if every is not None else None
             full = [holding is None or m.docid in holding for m in found]
@@ -625,7 +627,7 @@ class XapianSnapshot:
         edge = list(self._enquire(query).get_mset(fulls - 1, 2))
         if len(edge) < 2:
             return 0.0
-        lift: float = edge[1].weight - (edge[0].weight - TIER)
+        lift: float = edge[1].weight - (edge[0].weight - ALL_WORDS_TIER)
         return max(lift, 0.0)
 
     def _holding(self, every: xapian.Query, stored: list[dict[str, Any]]) -> set[int]:
@@ -672,7 +674,9 @@ class XapianSnapshot:
     def _enquire(self, query: xapian.Query) -> xapian.Enquire:
         enquire = xapian.Enquire(self.db)
         enquire.set_query(query)
-        enquire.set_weighting_scheme(xapian.BM25Weight(self.engine.k1, 0, 0, self.engine.b, 0))
+        enquire.set_weighting_scheme(
+            xapian.BM25Weight(self.engine.ranking.bm25_k1, 0, 0, self.engine.ranking.bm25_b, 0)
+        )
         # k3 = 0: a word repeated in the query (or its proximity pairs) counts once, as in
         # the default engine; min_normlen = 0: short paragraphs are not clamped either.
         return enquire

@@ -22,15 +22,20 @@ BACKENDS = ["whoosh", "xapian", "served"]
 
 
 @contextmanager
-def built(documents, folder: Path, backend: str) -> Iterator[nato_search.Index]:
+def built(
+    documents, folder: Path, backend: str, settings: nato_search.RankingSettings | None = None
+) -> Iterator[nato_search.Index]:
     """An index of ``documents`` on ``backend``, open for the block (its servers too)."""
+    options = {} if settings is None else {"settings": settings}
     if backend == "whoosh":
-        with nato_search.build_index(documents, folder) as ix:
+        with nato_search.build_index(documents, folder, **options) as ix:
             yield ix
         return
     pytest.importorskip("xapian")
     if backend == "xapian":
-        with nato_search.build_index(documents, folder, backend="xapian", shards=2) as ix:
+        with nato_search.build_index(
+            documents, folder, backend="xapian", shards=2, **options
+        ) as ix:
             yield ix
         return
     server = shutil.which("xapian-tcpsrv")
@@ -54,7 +59,7 @@ def built(documents, folder: Path, backend: str) -> Iterator[nato_search.Index]:
             lines.append(f'[[shards]]\naddress = "127.0.0.1:{port}"\n')
         config = folder.with_name(folder.name + ".toml")
         config.write_text("\n".join(lines), "utf-8")
-        with nato_search.open_index(config) as ix:
+        with nato_search.open_index(config, **options) as ix:
             yield ix
     finally:
         for process in servers:

@@ -25,7 +25,7 @@ The spec, in short:
   every date range (undated paragraphs never pass one). Its score is the sum of
   the include clauses it matches, plus for each ``near`` pair standing side by
   side, near_weight * (bm25(a) + bm25(b)); that bonus goes only to the best
-  max(limit, NEAR_CANDIDATES) hits by (tier, score), ties at the cut included.
+  max(limit, near_candidates) hits by (tier, score), ties at the cut included.
   The same hits get, for each ``coarse`` prefix, coarse_weight * a bm25 where
   tf = the summed tf of the "words" terms starting with it and df = the summed
   df of those terms, at most N.
@@ -43,10 +43,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from nato_search import RankingSettings
 from nato_search.query import AllOf, AnyOf, Clause, Plan, Terms, Variants
 from nato_search.schema import indexed_text
-from nato_search.search import BM25_B, BM25_K1
-from nato_search.vector_search import NEAR_CANDIDATES
 
 WORDS = "words"
 NAMES = "names"
@@ -70,6 +69,9 @@ class OracleHit:
     score: float
     tier: int
     """0 for the paragraphs ranked first (all include clauses, when tiered), else 1."""
+
+
+DEFAULTS = RankingSettings()
 
 
 def records(documents: Iterable[Any]) -> list[ParagraphRecord]:
@@ -115,11 +117,11 @@ class Oracle:
         paragraphs: Iterable[ParagraphRecord],
         analyzer: Any,
         names_analyzer: Any,
-        k1: float = BM25_K1,
-        b: float = BM25_B,
+        settings: RankingSettings = DEFAULTS,
     ):
         self.paragraphs = [_Paragraph(p, analyzer, names_analyzer) for p in paragraphs]
-        self.k1, self.b = k1, b
+        self.k1, self.b = settings.bm25_k1, settings.bm25_b
+        self.near_candidates = settings.near_candidates
         self.n = len(self.paragraphs)
         self.avgdl = sum(p.dl for p in self.paragraphs) / self.n if self.n else 0.0
         self._df: dict[tuple[str, str], int] = {}
@@ -204,10 +206,10 @@ class Oracle:
             score = sum(s for matched, s in included if matched)
             tier = 1 if tiered and not all(matched for matched, _ in included) else 0
             found.append((paragraph, score, tier))
-        # The bonus goes to the best NEAR_CANDIDATES by (tier, score), ties at the cut
+        # The bonus goes to the best near_candidates by (tier, score), ties at the cut
         # included: those the engine reads positions for, whatever the limit.
         keys = sorted(((-tier, score) for _, score, tier in found), reverse=True)
-        cut = keys[min(len(keys), NEAR_CANDIDATES) - 1] if keys else None
+        cut = keys[min(len(keys), self.near_candidates) - 1] if keys else None
         hits = []
         coarse = plan.coarse if plan.coarse_weight > 0 else ()
         for paragraph, score, tier in found:

@@ -4,8 +4,12 @@ import time
 
 import pytest
 
-from nato_search.expansion import MAX_FUZZY_LETTERS, MAX_FUZZY_WORDS, Expander, Expansion
+from nato_search import RankingSettings
+from nato_search.expansion import Expander, Expansion
 from nato_search.whoosh_engine import WhooshSnapshot
+
+MAX_FUZZY_LETTERS = RankingSettings().max_fuzzy_letters
+MAX_FUZZY_WORDS = RankingSettings().max_fuzzy_words
 
 WORDS = "munitions défense aérienne Ukraine OTAN Stoltenberg sommet alliés".split()
 HOSTILE = {
@@ -77,7 +81,7 @@ def test_only_the_first_unknown_words_of_a_query_are_looked_up(seeds_index, look
 
 
 def test_the_suggestion_replaces_each_typed_word_once_in_one_pass():
-    expander = Expander(None, None, lambda text: [], Expansion())
+    expander = Expander(None, None, lambda text: [], Expansion(), RankingSettings())
     # A correction that is itself another typed word must not be corrected again.
     expander.corrections = {"munitons": "missils", "missils": "missiles"}
     text = "munitons missils " * 50_000

@@ -32,7 +32,7 @@ def test_changed_seeds_or_analysis_rebuild_the_default_index(tmp_path, monkeypat
     with nato_search.open_index() as ix:
         assert ix.path != first and ix.search("xylophone").total == 1
     monkeypatch.setattr(
-        indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
+        indexing, "_format_record", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
     )
     with nato_search.open_index() as ix:
         assert ix.search("xylophone").total == 1
@@ -44,7 +44,7 @@ def test_index_built_by_other_analysis_is_refused_with_a_rebuild_hint(tmp_path, 
         [nato_search.Document("a", "T", None, ["La paix."])], tmp_path / "ix"
     ).close()
     monkeypatch.setattr(
-        indexing, "_settings", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
+        indexing, "_format_record", lambda stemmer, *rest: {"format": 99, "stemmer": stemmer}
     )
     with pytest.raises(
         nato_search.IndexVersionError,

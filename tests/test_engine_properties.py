@@ -19,9 +19,11 @@ from bm25_oracle import Oracle, OracleHit, records
 from whoosh import index as windex
 
 import nato_search
-from nato_search import Document
+from nato_search import Document, RankingSettings
 from nato_search.analysis import names_analyzer
 from nato_search.query import Plan, Query, Terms
+
+DEFAULTS = RankingSettings()
 
 
 def isclose(a: float, b: float) -> bool:
@@ -34,7 +36,7 @@ def plan_for(ix, query: str, *, fuzzy=False, synonyms=False, names=False) -> Pla
 
 
 def oracle_for(ix, documents) -> Oracle:
-    return Oracle(records(documents), ix._engine.analyzer, names_analyzer())
+    return Oracle(records(documents), ix._engine.analyzer, names_analyzer(), ix.settings)
 
 
 def tie_groups(hits: list[OracleHit]) -> list[list[OracleHit]]:
@@ -317,13 +319,15 @@ def merge_segments(path) -> None:
     windex.open_dir(str(path)).writer().commit(optimize=True)
 
 
-def run_writes_and_queries(path, seed: int, expansion: dict[str, bool]) -> None:
+def run_writes_and_queries(
+    path, seed: int, expansion: dict[str, bool], settings: RankingSettings = DEFAULTS
+) -> None:
     rng = random.Random(seed)
     model = Model(rng)
     initial = [model.document() for _ in range(rng.randint(1, 4))]
     model.documents = {d.id: d for d in initial}
     log = [f"seed {seed}: build {sorted(model.documents)}"]
-    with nato_search.build_index(initial, path) as ix:
+    with nato_search.build_index(initial, path, settings=settings) as ix:
         for _ in range(rng.randint(6, 10)):
             write(ix, model, log)
             oracle = oracle_for(ix, model.documents.values())
@@ -388,16 +392,11 @@ def test_engine_ranks_expanded_queries_as_the_oracle(tmp_path, seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS[:8])
-def test_the_proximity_bonus_reorders_only_the_best_candidates(tmp_path, seed, monkeypatch):
+def test_the_proximity_bonus_reorders_only_the_best_candidates(tmp_path, seed):
     """With a tiny candidate count, the cut falls inside the hits: engine and oracle must
     give the bonus to the same paragraphs."""
-    import bm25_oracle
-
-    from nato_search import vector_search
-
-    monkeypatch.setattr(vector_search, "NEAR_CANDIDATES", 2)
-    monkeypatch.setattr(bm25_oracle, "NEAR_CANDIDATES", 2)
-    run_writes_and_queries(tmp_path / "ix", seed, dict(fuzzy=False, synonyms=False, names=False))
+    expansion = dict(fuzzy=False, synonyms=False, names=False)
+    run_writes_and_queries(tmp_path / "ix", seed, expansion, RankingSettings(near_candidates=2))
 
 
 def test_engine_ranks_a_phrase_group_with_an_exclusion_beside_a_word(tmp_path):

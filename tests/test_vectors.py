@@ -10,9 +10,12 @@ from backends import built
 from conftest import doc
 
 import nato_search
+from nato_search import RankingSettings
 from nato_search import vectors as word_vectors
 from nato_search.query import idf
 from nato_search.vectors import VectorsUnavailableError, WordVectors
+
+FLOOR = RankingSettings().vector_floor
 
 # Unit vectors chosen so that every cosine is known: décédé-mort 0.8, général-mort 0.6,
 # décédé-blessé 0.4 (under the floor), the rest 0.
@@ -32,7 +35,7 @@ def tiny():
 
 def test_alignment_is_the_weighted_sum_of_each_words_best_cosine(tiny):
     texts = ["Le général est mort.", "Le général visite Paris.", "Un blessé.", "", "Rien ici."]
-    got = tiny.alignment(["général", "décédé", "inconnu"], [1.0, 3.0, 5.0], texts)
+    got = tiny.alignment(["général", "décédé", "inconnu"], [1.0, 3.0, 5.0], texts, FLOOR)
     # général: 1 (itself) in the first two, 0 in "Un blessé."; décédé: 0.8 (mort), then
     # 0 (0.4 with blessé is under the floor); inconnu has no vector and does not count.
     assert got.tolist() == pytest.approx([1 + 3 * 0.8, 1.0, 0.0, 0.0, 0.0])
@@ -40,7 +43,7 @@ def test_alignment_is_the_weighted_sum_of_each_words_best_cosine(tiny):
 
 def test_words_are_looked_up_as_written_then_in_lowercase(tiny):
     assert tiny.rows(["Mort", "MORT", "mort", "Morte"]).tolist() == [2, 2, 2, -1]
-    assert tiny.alignment(["Décédé"], [1.0], ["MORT"]).tolist() == pytest.approx([0.8])
+    assert tiny.alignment(["Décédé"], [1.0], ["MORT"], FLOOR).tolist() == pytest.approx([0.8])
 
 
 def test_a_word_longer_than_any_word_is_neither_looked_up_nor_remembered(tiny):
@@ -50,9 +53,17 @@ def test_a_word_longer_than_any_word_is_neither_looked_up_nor_remembered(tiny):
     assert asked == ["m" * 40] and list(vectors._rows) == ["m" * 40]
 
 
-def test_the_floor_is_a_setting(tiny, monkeypatch):
-    monkeypatch.setattr(word_vectors, "FLOOR", 0.3)
-    assert tiny.alignment(["décédé"], [1.0], ["blessé"]).tolist() == pytest.approx([0.4])
+def test_the_floor_is_a_setting(tiny, tmp_path):
+    assert tiny.alignment(["décédé"], [1.0], ["blessé"], 0.3).tolist() == pytest.approx([0.4])
+    docs = [doc("blesse", "Le général est blessé.", title="A")]
+    g, d = idf(1, 1), idf(1, 0)
+    for floor, cosine in ((0.5, 0.0), (0.3, 0.4)):  # décédé-blessé: 0.4
+        settings = RankingSettings(vector_floor=floor)
+        with nato_search.build_index(docs, tmp_path / f"ix{floor}", settings=settings) as ix:
+            plain = ix.search("général décédé", vectors=False)[0].score
+            ix.vectors = tiny
+            found = ix.search("général décédé")[0].score
+            assert found == pytest.approx(plain + 0.5 * (g + cosine * d))
 
 
 def test_bad_vectors_are_refused():
@@ -101,9 +112,9 @@ def test_vectors_reorder_the_best_paragraphs_by_meaning(tmp_path, tiny, backend)
         assert found[0].highlights == [(3, 10)]  # words as matched, not as meant
 
 
-def test_only_the_first_depth_paragraphs_move(tmp_path, tiny, monkeypatch):
-    monkeypatch.setattr(word_vectors, "RERANK_DEPTH", 1)
-    with nato_search.build_index(DOCS, tmp_path / "ix", vectors=tiny) as ix:
+def test_only_the_first_depth_paragraphs_move(tmp_path, tiny):
+    settings = RankingSettings(vector_depth=1)
+    with nato_search.build_index(DOCS, tmp_path / "ix", vectors=tiny, settings=settings) as ix:
         assert [h.doc_id for h in ix.search("général décédé")] == ["visite", "mort"]
         assert (
             ix.search("général décédé")[0].score
