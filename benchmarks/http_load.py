@@ -264,7 +264,7 @@ def direct_row(index: Path, args: argparse.Namespace, queries: list[str]) -> dic
 def run_direct(args: argparse.Namespace) -> int:
     """``--role direct``: the same searches and JSON, no HTTP; the report on stdout."""
     import nato_search
-    from nato_search.web import results_json
+    from nato_search.web.app import results_json
 
     queries = json.loads(sys.stdin.read())
     with nato_search.open_index(args.index) as ix:
@@ -286,7 +286,7 @@ class SameBodyHandler(SearchHandler):
     """soak.py's handler, answering the app's JSON body so that only the server differs."""
 
     def do_GET(self) -> None:
-        from nato_search.web import results_json
+        from nato_search.web.app import results_json
 
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query).get("q", [""])[0]

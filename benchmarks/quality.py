@@ -181,7 +181,7 @@ class NatoSearch:
             sys.path.insert(0, str(REPO_ROOT))
         try:
             import nato_search
-            from nato_search.corpus import Document
+            from nato_search.readers.corpus import Document
         except ImportError as e:
             raise SystemUnavailable(f"cannot import nato_search: {e}") from e
         self._lib, self._Document = nato_search, Document

@@ -110,7 +110,7 @@ def lemma_signal(
     paragraphs: Sequence[Paragraph], questions: Sequence[str], lemmas: Callable[[str], list[str]]
 ) -> Signal:
     from nato_search import RankingSettings
-    from nato_search.schema import indexed_text
+    from nato_search.engines.fields import indexed_text
 
     BM25_K1, BM25_B = RankingSettings().bm25_k1, RankingSettings().bm25_b
 
@@ -152,8 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     system = NatoSearch()
     system.build(paragraphs)
     try:
-        from nato_search.analysis import french_analyzer
-        from nato_search.schema import indexed_text
+        from nato_search.engines.fields import indexed_text
+        from nato_search.text.analyzer import french_analyzer
 
         analyzer = french_analyzer()
 

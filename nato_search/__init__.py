@@ -6,17 +6,24 @@
 ...         print(hit.doc_id, hit.paragraph, hit.snippet())
 """
 
-from .corpus import CorpusError, Document, read_documents
-from .indexing import (
+from nato_search.engines.xapian.engine import ClusterConfigError, ShardError
+from nato_search.index import (
+    Hit,
+    Index,
+    IndexClosedError,
+    IndexDamagedError,
+    IndexLockedError,
+    Results,
+)
+from nato_search.indexing import (
     IndexNotFoundError,
     IndexVersionError,
     build_index,
     open_index,
     update_index,
 )
-from .search import Hit, Index, IndexClosedError, IndexDamagedError, IndexLockedError, Results
-from .settings import RankingSettings
-from .xapian_engine import ClusterConfigError, ShardError
+from nato_search.readers.corpus import CorpusError, Document, read_documents
+from nato_search.settings import RankingSettings
 
 __version__ = "1.1.0"
 __all__ = [

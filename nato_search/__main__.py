@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from nato_search.cli import main
 
 sys.exit(main())

@@ -28,20 +28,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
-from .corpus import CorpusError, CorpusWarning
-from .indexing import (
+from nato_search import __version__
+from nato_search.engines.fields import META_FILE
+from nato_search.engines.xapian.engine import ShardError
+from nato_search.index import Hit, IndexDamagedError, IndexLockedError
+from nato_search.indexing import (
     IndexNotFoundError,
     IndexVersionError,
     build_index,
     open_index,
     update_index,
 )
-from .schema import META_FILE
-from .search import Hit, IndexDamagedError, IndexLockedError
-from .snippets import escape_controls, mark
-from .vectors import VectorsUnavailableError, WordVectors
-from .xapian_engine import ShardError
+from nato_search.readers.corpus import CorpusError, CorpusWarning
+from nato_search.text.snippets import escape_controls, mark
+from nato_search.vectors import VectorsUnavailableError, WordVectors
 
 COMMANDS = ("search", "index", "serve", "serve-shard")
 VECTORS_HELP = (
@@ -281,7 +281,7 @@ def _address(value: str) -> tuple[str, int]:
 
 def _host_pattern(value: str) -> str:
     try:
-        from .web import check_host_pattern
+        from nato_search.web.app import check_host_pattern
     except ImportError:  # no web extra: serving says so
         return value
     try:
@@ -500,7 +500,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _serve_http(args: argparse.Namespace) -> int:
     try:
-        from .web_server import serve
+        from nato_search.web.server import serve
     except ImportError:
         raise ImportError(
             "serving over HTTP needs the optional extra: pip install 'nato-search[web]'"

@@ -19,25 +19,12 @@ from typing import Any
 
 from whoosh import index as windex
 
-from . import durable
-from .analysis import DEFAULT_STEMMER, analyzer_settings, french_analyzer, names_analyzer
-from .build_workers import write_segments
-from .corpus import (
-    CorpusError,
-    Document,
-    Sources,
-    read_bytes,
-    read_documents,
-    read_file,
-    source_items,
-)
-from .schema import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
-from .search import Index, IndexDamagedError, damage_message
-from .settings import LOCK_TIMEOUT, RankingSettings
-from .vectors import WordVectors
-from .whoosh_engine import WhooshEngine, _retry_replaced
-from .writing import SOURCES_LOCK_FILE, Progress, write_lock
-from .xapian_engine import (
+from nato_search import durable
+from nato_search.engines.fields import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
+from nato_search.engines.whoosh.engine import WhooshEngine, _retry_replaced
+from nato_search.engines.whoosh.parallel_build import write_segments
+from nato_search.engines.whoosh.writer import SOURCES_LOCK_FILE, Progress, write_lock
+from nato_search.engines.xapian.engine import (
     LAYOUT,
     Shard,
     ShardError,
@@ -46,6 +33,24 @@ from .xapian_engine import (
     read_cluster,
     require_xapian,
 )
+from nato_search.index import Index, IndexDamagedError, damage_message
+from nato_search.readers.corpus import (
+    CorpusError,
+    Document,
+    Sources,
+    read_bytes,
+    read_documents,
+    read_file,
+    source_items,
+)
+from nato_search.settings import LOCK_TIMEOUT, RankingSettings
+from nato_search.text.analyzer import (
+    DEFAULT_STEMMER,
+    analyzer_settings,
+    french_analyzer,
+    names_analyzer,
+)
+from nato_search.vectors import WordVectors
 
 
 class IndexNotFoundError(FileNotFoundError):

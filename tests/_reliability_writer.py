@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import nato_search  # noqa: E402
 from nato_search import Document  # noqa: E402
-from nato_search.corpus import read_documents  # noqa: E402
+from nato_search.readers.corpus import read_documents  # noqa: E402
 
 WORDS = (
     "défense aérienne batterie missile brigade alliance sommet ministre drone "

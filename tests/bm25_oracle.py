@@ -44,8 +44,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from nato_search import RankingSettings
-from nato_search.query import AllOf, AnyOf, Clause, Plan, Terms, Variants
-from nato_search.schema import indexed_text
+from nato_search.engines.fields import indexed_text
+from nato_search.query.syntax import AllOf, AnyOf, Clause, Plan, Terms, Variants
 
 WORDS = "words"
 NAMES = "names"

@@ -507,7 +507,7 @@ def test_metadata_is_stored_once_per_document_and_every_hit_has_it(tmp_path, bac
 
 
 def test_metadata_larger_than_the_limit_is_refused_naming_the_document(tmp_path):
-    from nato_search.corpus import MAX_METADATA_BYTES
+    from nato_search.readers.corpus import MAX_METADATA_BYTES
 
     with pytest.raises(ValueError, match=r"Document 'a': metadata takes [\d,]+ bytes as JSON"):
         Document("a", "T", None, ["x"], {"notes": "é" * MAX_METADATA_BYTES})

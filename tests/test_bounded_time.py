@@ -5,8 +5,8 @@ import time
 import pytest
 
 from nato_search import RankingSettings
-from nato_search.expansion import Expander, Expansion
-from nato_search.whoosh_engine import WhooshSnapshot
+from nato_search.engines.whoosh.engine import WhooshSnapshot
+from nato_search.query.expansion import Expander, Expansion
 
 MAX_FUZZY_LETTERS = RankingSettings().max_fuzzy_letters
 MAX_FUZZY_WORDS = RankingSettings().max_fuzzy_words

@@ -6,7 +6,7 @@ from conftest import SEEDS
 
 import nato_search
 from nato_search.cli import main
-from nato_search.corpus import (
+from nato_search.readers.corpus import (
     CorpusError,
     find_date,
     parse_page,

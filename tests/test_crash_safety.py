@@ -22,7 +22,7 @@ from conftest import doc
 from whoosh import index as windex
 
 import nato_search
-from nato_search import segment_arrays
+from nato_search.engines.whoosh import arrays as segment_arrays
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 ADDED = 3000

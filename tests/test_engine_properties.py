@@ -20,8 +20,8 @@ from whoosh import index as windex
 
 import nato_search
 from nato_search import Document, RankingSettings
-from nato_search.analysis import names_analyzer
-from nato_search.query import Plan, Query, Terms
+from nato_search.query.syntax import Plan, Query, Terms
+from nato_search.text.analyzer import names_analyzer
 
 DEFAULTS = RankingSettings()
 

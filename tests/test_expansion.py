@@ -5,7 +5,7 @@ from conftest import SEEDS
 
 import nato_search
 from nato_search import RankingSettings
-from nato_search.expansion import Synonyms, max_edits
+from nato_search.query.expansion import Synonyms, max_edits
 
 FUZZY_WEIGHT = RankingSettings().fuzzy_weight
 
@@ -217,7 +217,7 @@ class FakeLexicon:
 
 
 def expander(synonyms=None):
-    from nato_search.expansion import Expander, Expansion
+    from nato_search.query.expansion import Expander, Expansion
 
     return Expander(
         FakeLexicon(), synonyms, lambda text: [], Expansion(names=False), RankingSettings()
@@ -225,8 +225,8 @@ def expander(synonyms=None):
 
 
 def test_an_excluded_clause_in_a_group_gets_synonyms_only():
-    from nato_search.analysis import analyze as analyze_with
-    from nato_search.query import AllOf, AnyOf, Terms, Variants, parse
+    from nato_search.query.syntax import AllOf, AnyOf, Terms, Variants, parse
+    from nato_search.text.analyzer import analyze as analyze_with
 
     def terms_of(text):
         return [t for t, *_ in analyze_with(text)]
@@ -259,7 +259,7 @@ def test_an_excluded_clause_in_a_group_gets_synonyms_only():
 
 
 def test_an_excluded_group_keeps_its_own_exclusions():
-    from nato_search.query import AllOf, Terms
+    from nato_search.query.syntax import AllOf, Terms
 
     excluded = AllOf((Terms("ukraine", ("ukrain",)),), (Terms("munitons", ("muniton",)),))
     assert expander().with_synonyms(excluded) == excluded

@@ -23,7 +23,7 @@ from whoosh import index as windex
 
 import nato_search
 from nato_search import CorpusError, update_index
-from nato_search.pool import POOL_SIZE
+from nato_search.engines.pool import POOL_SIZE
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 
@@ -440,7 +440,7 @@ def test_a_damaged_arrays_file_is_a_503_over_http_without_the_path(damageable):
     pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
-    from nato_search.web import create_app
+    from nato_search.web.app import create_app
 
     path, _ = damageable
     flip_in_array(path, "length")

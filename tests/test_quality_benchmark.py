@@ -211,11 +211,11 @@ def test_nato_search_adapter_follows_the_contract(
     fake = types.ModuleType("nato_search")
     fake.build_index = build_index  # type: ignore[attr-defined]
     fake.RankingSettings = nato_search.RankingSettings  # type: ignore[attr-defined]
-    corpus = types.ModuleType("nato_search.corpus")
+    corpus = types.ModuleType("nato_search.readers.corpus")
     corpus.Document = Document  # type: ignore[attr-defined]
     fake.corpus = corpus  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "nato_search", fake)
-    monkeypatch.setitem(sys.modules, "nato_search.corpus", corpus)
+    monkeypatch.setitem(sys.modules, "nato_search.readers.corpus", corpus)
 
     paragraphs, _ = quality.load_squad(piaf)
     system = quality.NatoSearch("snowball")
@@ -507,7 +507,7 @@ def test_lemmas_score_bm25_over_the_lemmas_of_the_kept_words() -> None:
 
 def test_dictionary_lemmas_fold_each_kept_word_lemma() -> None:
     pytest.importorskip("simplemma", reason="simplemma is in the bench extra")
-    from nato_search.analysis import french_analyzer
+    from nato_search.text.analyzer import french_analyzer
 
     lemmas = _rerank_signals().dictionary_lemmas(french_analyzer())
     assert lemmas("Où Krauss est-elle née ? Elle meurt à Paris") == [

@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 
-from nato_search.analysis import analyze
-from nato_search.query import (
+from nato_search.query.syntax import (
     MAX_LEXEMES,
     MAX_TERMS,
     MAX_WORDS,
@@ -15,6 +14,7 @@ from nato_search.query import (
     parse,
     parse_date_range,
 )
+from nato_search.text.analyzer import analyze
 
 
 def terms_of(text):

@@ -9,7 +9,7 @@ from conftest import SEEDS
 
 import nato_search
 from nato_search import Document, Hit, Results
-from nato_search.analysis import analyze
+from nato_search.text.analyzer import analyze
 
 
 def where(results):
@@ -309,9 +309,9 @@ def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_inde
     exactly what analyzing every word of the hit marks, names, typos and synonyms included."""
     import random
 
-    from nato_search.analysis import words
-    from nato_search.corpus import read_documents
-    from nato_search.search import Highlighter
+    from nato_search.index import Highlighter
+    from nato_search.readers.corpus import read_documents
+    from nato_search.text.analyzer import words
 
     rng = random.Random(3)
     seeds = read_documents(SEEDS)

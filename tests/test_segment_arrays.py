@@ -16,8 +16,8 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 import nato_search
 from nato_search import Document
-from nato_search import segment_arrays as sa
-from nato_search.writing import write_documents
+from nato_search.engines.whoosh import arrays as sa
+from nato_search.engines.whoosh.writer import write_documents
 
 PHRASE = "la défense aérienne"
 DOCS = [
@@ -492,7 +492,7 @@ def _forms_of(arrays):
 def test_word_forms_file_every_written_word_under_the_terms_it_gives(tmp_path):
     """Each segment records its words as written: the lean writer from what it analyzed,
     a segment of Whoosh's writer from its stored fields; both the same, whole and exact."""
-    from nato_search.analysis import french_analyzer, words
+    from nato_search.text.analyzer import french_analyzer, words
 
     path = tmp_path / "ix"
     nato_search.build_index(DOCS, path).close()

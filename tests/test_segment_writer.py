@@ -22,12 +22,13 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 import nato_search
-from nato_search import Document, build_workers
-from nato_search import segment_arrays as sa
-from nato_search.analysis import FIELD_BREAK, french_analyzer
-from nato_search.schema import make_schema
-from nato_search.segment_writer import BLOCK, SegmentBuilder
-from nato_search.writing import write_documents
+from nato_search import Document
+from nato_search.engines.fields import make_schema
+from nato_search.engines.whoosh import arrays as sa
+from nato_search.engines.whoosh import parallel_build as build_workers
+from nato_search.engines.whoosh.segment_builder import BLOCK, SegmentBuilder
+from nato_search.engines.whoosh.writer import write_documents
+from nato_search.text.analyzer import FIELD_BREAK, french_analyzer
 
 WORDS = (
     "défense aérienne batterie missile brigade Alliance sommet ministre drone frontière "

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from nato_search.snippets import escape_controls, make_snippet, mark
+from nato_search.text.snippets import escape_controls, make_snippet, mark
 
 NBSP = "\u00a0"
 SHORT = f"L’Ukraine a besoin d’œuvrer avec l’OTAN «{NBSP}sans délai{NBSP}»."

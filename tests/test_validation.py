@@ -13,9 +13,9 @@ from conftest import doc
 
 import nato_search
 from nato_search import CorpusError, Document, read_documents
-from nato_search.analysis import analyze
-from nato_search.corpus import CorpusWarning, source_files
-from nato_search.expansion import MAX_SYNONYMS_BYTES, Synonyms
+from nato_search.query.expansion import MAX_SYNONYMS_BYTES, Synonyms
+from nato_search.readers.corpus import CorpusWarning, source_files
+from nato_search.text.analyzer import analyze
 
 
 def terms_of(text):

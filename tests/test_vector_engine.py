@@ -70,7 +70,7 @@ def test_an_index_without_arrays_still_answers_and_the_next_write_saves_them(bui
 def test_arrays_of_an_older_layout_are_rebuilt_by_the_next_write(built, monkeypatch):
     """Format 3 had no words as written: such files are read again from the segments, and
     an empty add saves the new ones."""
-    from nato_search import segment_arrays
+    from nato_search.engines.whoosh import arrays as segment_arrays
 
     ix, path = built
     expected = [(h.doc_id, h.paragraph, h.score, h.highlights) for h in ix.search("munitions")]
@@ -98,7 +98,7 @@ def test_arrays_of_an_older_layout_are_rebuilt_by_the_next_write(built, monkeypa
 def test_remembered_term_matches_give_the_same_answers(tmp_path, monkeypatch, kept):
     """A commit's collection keeps recent terms' matches within a bound: answered from it
     (or, with a bound of a few postings, forgetting all the time) hits and scores stay."""
-    from nato_search import vector_search
+    from nato_search.engines.whoosh import bm25 as vector_search
 
     queries = ["OTAN Ukraine", "munitions obus", "défense aérienne OTAN", "Ukraine", "sommet"]
     with nato_search.build_index(SEEDS, tmp_path / "ix") as ix:
@@ -129,8 +129,8 @@ def test_typo_candidates_are_exactly_the_terms_within_the_edits():
 
     import numpy as np
 
-    from nato_search import segment_arrays
-    from nato_search.vector_search import _within
+    from nato_search.engines.whoosh import arrays as segment_arrays
+    from nato_search.engines.whoosh.bm25 import _within
 
     rng = random.Random(11)
     letters = "aeiousrtnlmcdpé"

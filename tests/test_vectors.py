@@ -12,7 +12,7 @@ from conftest import doc
 import nato_search
 from nato_search import RankingSettings
 from nato_search import vectors as word_vectors
-from nato_search.query import idf
+from nato_search.query.syntax import idf
 from nato_search.vectors import VectorsUnavailableError, WordVectors
 
 FLOOR = RankingSettings().vector_floor

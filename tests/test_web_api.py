@@ -27,8 +27,8 @@ from starlette.testclient import TestClient  # noqa: E402
 
 import nato_search  # noqa: E402
 from nato_search import cli  # noqa: E402
-from nato_search.pool import POOL_SIZE  # noqa: E402
-from nato_search.web import MAX_LIMIT, create_app  # noqa: E402
+from nato_search.engines.pool import POOL_SIZE  # noqa: E402
+from nato_search.web.app import MAX_LIMIT, create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -276,7 +276,7 @@ def test_page_and_static_files(client: TestClient) -> None:
     for name, kind in [("search.js", "text/javascript"), ("search.css", "text/css")]:
         answer = client.get(f"/static/{name}")
         assert answer.status_code == 200 and answer.headers["content-type"].startswith(kind)
-    static = ROOT / "nato_search" / "web_static"
+    static = ROOT / "nato_search" / "web" / "static"
     for shipped in sorted(static.iterdir()):  # nothing from another site: works offline
         assert not re.search(r"https?:|[\"'(]//", shipped.read_text(encoding="utf-8")), shipped
 

@@ -23,7 +23,7 @@ pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2")
 from starlette.testclient import TestClient  # noqa: E402
 
 import nato_search  # noqa: E402
-from nato_search.web import create_app  # noqa: E402
+from nato_search.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = {"accept": "text/html"}

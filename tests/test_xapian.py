@@ -17,9 +17,9 @@ import pytest
 from conftest import SEEDS, doc, ids
 
 import nato_search
-from nato_search import xapian_engine
 from nato_search.cli import main
-from nato_search.xapian_engine import ClusterConfigError, ShardError, shard_of
+from nato_search.engines.xapian import engine as xapian_engine
+from nato_search.engines.xapian.engine import ClusterConfigError, ShardError, shard_of
 
 xapian = pytest.importorskip("xapian")
 TCPSRV = shutil.which("xapian-tcpsrv")

@@ -1,4 +1,4 @@
-from nato_search.analysis import CompoundFilter, ElisionFilter, FrenchTokenizer
+from nato_search.text.analyzer import CompoundFilter, ElisionFilter, FrenchTokenizer
 
 chain = FrenchTokenizer() | ElisionFilter() | CompoundFilter()
 

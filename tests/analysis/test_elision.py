@@ -1,6 +1,6 @@
 import pytest
 
-from nato_search.analysis import ElisionFilter, FrenchTokenizer
+from nato_search.text.analyzer import ElisionFilter, FrenchTokenizer
 
 from .helpers import stream
 

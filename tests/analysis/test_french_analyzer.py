@@ -1,6 +1,6 @@
 """The whole chain on tricky inputs taken from the seeds."""
 
-from nato_search.analysis import analyze
+from nato_search.text.analyzer import analyze
 
 
 def test_elision_compound_stopwords_and_folding_together():
@@ -52,7 +52,7 @@ def test_numbers_and_acronyms_survive():
 
 
 def test_invisible_characters_do_not_split_words_for_the_analyzer():
-    from nato_search.analysis import analyze
+    from nato_search.text.analyzer import analyze
 
     assert analyze("Les muni\u00adtions de l’\u200bUkraine") == [
         ("munition", 0, 4, 14),

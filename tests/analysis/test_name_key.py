@@ -1,6 +1,6 @@
 import pytest
 
-from nato_search.analysis import analyze, name_key, names_analyzer
+from nato_search.text.analyzer import analyze, name_key, names_analyzer
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-from nato_search.analysis import FrenchTokenizer, NormalizeFilter
+from nato_search.text.analyzer import FrenchTokenizer, NormalizeFilter
 
 from .helpers import stream
 
@@ -28,7 +28,7 @@ def test_format_characters_are_every_unicode_format_character():
     import sys
     import unicodedata
 
-    from nato_search.analysis import FORMAT_CHARACTERS
+    from nato_search.text.analyzer import FORMAT_CHARACTERS
 
     listed = re.compile(f"[{FORMAT_CHARACTERS}]")
     for code in range(sys.maxunicode + 1):

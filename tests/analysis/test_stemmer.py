@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from nato_search.analysis import FrenchTokenizer, StemFilter, french_analyzer
+from nato_search.text.analyzer import FrenchTokenizer, StemFilter, french_analyzer
 
 SAVOY_GROUPS = Path(__file__).parent / "data" / "savoy-groups.tsv"
 

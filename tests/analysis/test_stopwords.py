@@ -1,6 +1,6 @@
 from whoosh.analysis import LowercaseFilter
 
-from nato_search.analysis import (
+from nato_search.text.analyzer import (
     FoldFilter,
     FrenchTokenizer,
     StopFilter,

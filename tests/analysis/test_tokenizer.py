@@ -1,4 +1,4 @@
-from nato_search.analysis import FrenchTokenizer
+from nato_search.text.analyzer import FrenchTokenizer
 
 from .helpers import stream
 
@@ -57,7 +57,7 @@ def test_the_simpler_patterns_find_the_same_words_wherever_they_are_chosen():
     import random
     from pathlib import Path
 
-    from nato_search.analysis import _PATTERNS, word_pattern
+    from nato_search.text.analyzer import _PATTERNS, word_pattern
 
     full = _PATTERNS[False, True][0]
     rng = random.Random(7)
@@ -116,7 +116,7 @@ def test_digits_that_are_not_grouped_thousands_stay_apart():
 
 
 def test_a_grouped_number_is_one_term_however_it_is_written():
-    from nato_search.analysis import analyze
+    from nato_search.text.analyzer import analyze
 
     for written in ("13 000", "13.000", "13\u202f000", "13\u00a0000", "13000"):
         assert analyze(f"{written} soldats") == [

@@ -25,7 +25,7 @@ from unidecode import unidecode
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
 from whoosh.analysis.analyzers import Analyzer
 
-from .stemming import light_stem, minimal_stem
+from nato_search.text.stemming import light_stem, minimal_stem
 
 ANALYZER_VERSION = 6
 """Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules;

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .query import (
+from nato_search.engines.whoosh.arrays import FieldPostings, Kept, SegmentArrays
+from nato_search.query.syntax import (
     ALL_WORDS_TIER,
     DATE_FACETS,
     AllOf,
@@ -40,8 +41,7 @@ from .query import (
     sorted_counts,
     whoosh_idf,
 )
-from .segment_arrays import FieldPostings, Kept, SegmentArrays
-from .settings import RankingSettings
+from nato_search.settings import RankingSettings
 
 Docs = npt.NDArray[np.int32]
 Scores = npt.NDArray[np.float64]

@@ -10,8 +10,8 @@ from typing import Any
 from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from .analysis import FIELD_BREAK, ExactTermsTokenizer, names_analyzer
-from .query import key_term
+from nato_search.query.syntax import key_term
+from nato_search.text.analyzer import FIELD_BREAK, ExactTermsTokenizer, names_analyzer
 
 FORMAT_VERSION = 5
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,

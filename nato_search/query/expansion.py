@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Protocol
 
-from .query import AllOf, Clause, Query, Terms, Variants
-from .settings import RankingSettings
+from nato_search.query.syntax import AllOf, Clause, Query, Terms, Variants
+from nato_search.settings import RankingSettings
 
 MAX_SYNONYMS_BYTES = 10 * 1024 * 1024
 """Largest synonyms file read: the packaged list is 8 kB, and a file is read whole."""

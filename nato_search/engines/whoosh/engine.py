@@ -29,16 +29,16 @@ from whoosh.index import Index as WhooshIndex
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from . import segment_arrays
-from .analysis import analyze
-from .corpus import Document
-from .pool import Pool
-from .query import Page, Plan, Ranking, Row
-from .schema import IN_FIRST, META_FILE
-from .search import IndexDamagedError, damage_message
-from .settings import RankingSettings
-from .vector_search import Collection, Segment
-from .writing import open_writer, write_documents
+from nato_search.engines.fields import IN_FIRST, META_FILE
+from nato_search.engines.pool import Pool
+from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh.bm25 import Collection, Segment
+from nato_search.engines.whoosh.writer import open_writer, write_documents
+from nato_search.index import IndexDamagedError, damage_message
+from nato_search.query.syntax import Page, Plan, Ranking, Row
+from nato_search.readers.corpus import Document
+from nato_search.settings import RankingSettings
+from nato_search.text.analyzer import analyze
 
 T = TypeVar("T")
 

@@ -40,8 +40,8 @@ from whoosh.filedb.filetables import _lengths as _LENGTHS
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length
 
-from . import segment_arrays
-from .analysis import WordCachedAnalyzer
+from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.text.analyzer import WordCachedAnalyzer
 
 BLOCK = 128
 """Postings per block: the codec's ``blocklimit``."""

@@ -22,11 +22,9 @@ from typing import Any, Protocol, overload
 
 from whoosh.analysis import Analyzer
 
-from . import vectors as word_vectors
-from .analysis import WordCachedAnalyzer, analyze
-from .corpus import Document, Sources, read_documents
-from .expansion import Expander, Expansion, Lexicon, Synonyms
-from .query import (
+from nato_search import vectors as word_vectors
+from nato_search.query.expansion import Expander, Expansion, Lexicon, Synonyms
+from nato_search.query.syntax import (
     DATE_FACETS,
     SORTS,
     Clause,
@@ -42,8 +40,10 @@ from .query import (
     parse,
     value_text,
 )
-from .settings import LOCK_TIMEOUT, RankingSettings
-from .snippets import make_snippet
+from nato_search.readers.corpus import Document, Sources, read_documents
+from nato_search.settings import LOCK_TIMEOUT, RankingSettings
+from nato_search.text.analyzer import WordCachedAnalyzer, analyze
+from nato_search.text.snippets import make_snippet
 
 
 class IndexLockedError(RuntimeError):

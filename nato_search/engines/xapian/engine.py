@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 from whoosh.analysis import Analyzer
 from whoosh.support.levenshtein import distance
 
-from .analysis import analyze
-from .corpus import Document
-from .pool import Pool
-from .query import (
+from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, key_terms
+from nato_search.engines.pool import Pool
+from nato_search.index import IndexLockedError
+from nato_search.query.syntax import (
     ALL_WORDS_TIER,
     AllOf,
     AnyOf,
@@ -47,9 +47,9 @@ from .query import (
     key_term,
     sorted_counts,
 )
-from .schema import IN_FIRST, day_key, indexed_text, key_terms
-from .search import IndexLockedError
-from .settings import RankingSettings
+from nato_search.readers.corpus import Document
+from nato_search.settings import RankingSettings
+from nato_search.text.analyzer import analyze
 
 try:
     import xapian

@@ -42,9 +42,14 @@ from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
-from .corpus import Document
-from .segment_writer import SegmentBuilder
-from .writing import DurableStorage, Progress, unique_documents, write_documents
+from nato_search.engines.whoosh.segment_builder import SegmentBuilder
+from nato_search.engines.whoosh.writer import (
+    DurableStorage,
+    Progress,
+    unique_documents,
+    write_documents,
+)
+from nato_search.readers.corpus import Document
 
 PARALLEL_FROM = 4000
 """Paragraphs from which a build with the default ``workers`` starts worker processes:
@@ -53,13 +58,13 @@ BATCH = 500
 """Paragraphs handed to a worker at a time."""
 _PIPE_SIZE = 1 << 20
 _INDEX_NAME = "MAIN"
-_PACKAGE, _, _ = __name__.rpartition(".")
+_PACKAGE = __name__.partition(".")[0]
 _WORKER_CODE = (
-    # The package without its __init__, which imports the whole library (search, the
+    # The library without its top __init__, which imports all of it (the facade, the
     # web app...): a third of a worker's start. One BLAS thread: a worker does no algebra.
     "import os, sys, types; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
     f"package = types.ModuleType({_PACKAGE!r}); "
-    f"package.__path__ = [{str(Path(__file__).resolve().parent)!r}]; "
+    f"package.__path__ = [{str(Path(__file__).resolve().parents[2])!r}]; "
     f"sys.modules[{_PACKAGE!r}] = package; "
     f"from {__name__} import main; main()"
 )

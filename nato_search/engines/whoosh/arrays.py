@@ -40,9 +40,9 @@ from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import BufferFile
 
-from . import durable
-from .analysis import WordCachedAnalyzer
-from .analysis import words as analysis_words
+from nato_search import durable
+from nato_search.text.analyzer import WordCachedAnalyzer
+from nato_search.text.analyzer import words as analysis_words
 
 FORMAT = 5
 """Bumped when the layout changes; a file of another format is rebuilt (3: the keys field;

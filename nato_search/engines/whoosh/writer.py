@@ -17,12 +17,13 @@ from whoosh.reading import SegmentReader
 from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter, SegmentWriter
 
-from . import durable, segment_arrays
-from .corpus import CorpusError, Document
-from .schema import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
-from .search import IndexLockedError
-from .segment_writer import SegmentBuilder, supports
-from .settings import LOCK_TIMEOUT
+from nato_search import durable
+from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
+from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
+from nato_search.index import IndexLockedError
+from nato_search.readers.corpus import CorpusError, Document
+from nato_search.settings import LOCK_TIMEOUT
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""

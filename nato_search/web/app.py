@@ -41,13 +41,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import __version__
-from .indexing import IndexNotFoundError, IndexVersionError, open_index
-from .pool import POOL_SIZE
-from .search import Index, IndexClosedError, IndexDamagedError, OptionError, Results
-from .snippets import mark
-from .vectors import WordVectors
-from .xapian_engine import ShardError
+from nato_search import __version__
+from nato_search.engines.pool import POOL_SIZE
+from nato_search.engines.xapian.engine import ShardError
+from nato_search.index import Index, IndexClosedError, IndexDamagedError, OptionError, Results
+from nato_search.indexing import IndexNotFoundError, IndexVersionError, open_index
+from nato_search.text.snippets import mark
+from nato_search.vectors import WordVectors
 
 __all__ = [
     "INDEX_VARIABLE",
@@ -85,7 +85,7 @@ VECTORS_VARIABLE = "NATO_SEARCH_VECTORS"
 HOSTS_VARIABLE = "NATO_SEARCH_ALLOWED_HOSTS"
 """Comma-separated ``Host`` names :func:`app_from_environment` answers (``serve`` sets it)."""
 
-STATIC = files("nato_search") / "web_static"
+STATIC = files("nato_search.web") / "static"
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -435,7 +435,7 @@ def _wants_html(request: Request) -> bool:
 
 
 def _page(name: str, **values: str) -> str:
-    """A page of ``web_static`` with its ``$placeholders`` filled (values already escaped)."""
+    """A page of ``static`` with its ``$placeholders`` filled (values already escaped)."""
     return Template((STATIC / name).read_text(encoding="utf-8")).substitute(values)
 
 

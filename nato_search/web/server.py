@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .web import HOSTS_VARIABLE, INDEX_VARIABLE, VECTORS_VARIABLE
+from nato_search.web.app import HOSTS_VARIABLE, INDEX_VARIABLE, VECTORS_VARIABLE
 
 __all__ = ["HEADER_TIMEOUT", "KEEP_ALIVE", "MAX_CONNECTIONS", "DeadlineProtocol", "serve"]
 

@@ -1,0 +1,1 @@
+"""The scale-out backend: Xapian shards, local folders or ``xapian-tcpsrv`` servers."""
