@@ -187,7 +187,8 @@ class NatoSearch:
         self._lib, self._Document = nato_search, Document
         changes = ABLATIONS[ablation] if ablation else {}
         if vectors is not None:
-            from nato_search.vectors import VectorsUnavailableError, WordVectors
+            from nato_search.errors import VectorsUnavailableError
+            from nato_search.vectors import WordVectors
 
             try:
                 self._vectors = WordVectors.from_package()

@@ -301,7 +301,8 @@ class NatoSearch:
         self._ix: Any = None
         self._vectors: Any = None
         if vectors:  # loaded before any timing: once per process, like an app's start-up
-            from nato_search.vectors import VectorsUnavailableError, WordVectors
+            from nato_search.errors import VectorsUnavailableError
+            from nato_search.vectors import WordVectors
 
             try:
                 self._vectors = WordVectors.from_package()

@@ -6,23 +6,19 @@
 ...         print(hit.doc_id, hit.paragraph, hit.snippet())
 """
 
-from nato_search.engines.xapian.engine import ClusterConfigError, ShardError
-from nato_search.index import (
-    Hit,
-    Index,
+from nato_search.errors import (
+    ClusterConfigError,
+    CorpusError,
     IndexClosedError,
     IndexDamagedError,
     IndexLockedError,
-    Results,
-)
-from nato_search.indexing import (
     IndexNotFoundError,
     IndexVersionError,
-    build_index,
-    open_index,
-    update_index,
+    ShardError,
 )
-from nato_search.readers.corpus import CorpusError, Document, read_documents
+from nato_search.index import Hit, Index, Results
+from nato_search.indexing import build_index, open_index, update_index
+from nato_search.readers.corpus import Document, read_documents
 from nato_search.settings import RankingSettings
 
 __version__ = "1.1.0"

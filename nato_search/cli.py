@@ -30,18 +30,20 @@ from typing import TextIO
 
 from nato_search import __version__
 from nato_search.engines.fields import META_FILE
-from nato_search.engines.xapian.engine import ShardError
-from nato_search.index import Hit, IndexDamagedError, IndexLockedError
-from nato_search.indexing import (
+from nato_search.errors import (
+    CorpusError,
+    CorpusWarning,
+    IndexDamagedError,
+    IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
-    build_index,
-    open_index,
-    update_index,
+    ShardError,
+    VectorsUnavailableError,
 )
-from nato_search.readers.corpus import CorpusError, CorpusWarning
+from nato_search.index import Hit
+from nato_search.indexing import build_index, open_index, update_index
 from nato_search.text.snippets import escape_controls, mark
-from nato_search.vectors import VectorsUnavailableError, WordVectors
+from nato_search.vectors import WordVectors
 
 COMMANDS = ("search", "index", "serve", "serve-shard")
 VECTORS_HELP = (

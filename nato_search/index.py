@@ -1,8 +1,9 @@
-"""Searching an index, whatever engine holds it: ranked paragraph hits with highlights.
+"""The facade: an open :class:`Index`, its writes, and the :class:`Hit`/:class:`Results`
+of its searches, whatever engine holds it.
 
-The ranking policy lives here and in :mod:`query`/:mod:`expansion`; an engine
-(``whoosh_engine``, ``xapian_engine``) only stores paragraphs and runs the
-engine-neutral :class:`~nato_search.query.Plan` it is given.
+The ranking policy lives here and in :mod:`nato_search.query`; an engine
+(:mod:`nato_search.engines.whoosh`, :mod:`nato_search.engines.xapian`) only stores
+paragraphs and runs the engine-neutral plan it is given.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import numbers
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, overload
-
-from whoosh.analysis import Analyzer
+from typing import Any, overload
 
 from nato_search import vectors as word_vectors
-from nato_search.query.expansion import Expander, Expansion, Lexicon, Synonyms
+from nato_search.engines.base import Engine, Snapshot
+from nato_search.errors import (
+    IndexClosedError,
+    OptionError,
+)
+from nato_search.highlight import Highlighter
+from nato_search.query.expansion import Expander, Expansion, Synonyms
 from nato_search.query.syntax import (
     DATE_FACETS,
     SORTS,
@@ -31,46 +36,18 @@ from nato_search.query.syntax import (
     Page,
     Plan,
     Query,
-    Ranking,
     Row,
     Terms,
     Variants,
-    idf,
     key_term,
     parse,
     value_text,
 )
 from nato_search.readers.corpus import Document, Sources, read_documents
+from nato_search.rerank import reordered
 from nato_search.settings import LOCK_TIMEOUT, RankingSettings
-from nato_search.text.analyzer import WordCachedAnalyzer, analyze
+from nato_search.text.analyzer import analyze
 from nato_search.text.snippets import make_snippet
-
-
-class IndexLockedError(RuntimeError):
-    """Another writer holds the index's lock (it is released when that writer ends or dies)."""
-
-
-class IndexClosedError(ValueError):
-    """The :class:`Index` was closed; open it again to search or write."""
-
-
-class IndexDamagedError(RuntimeError):
-    """The index's files cannot be read (truncated, overwritten); it must be rebuilt."""
-
-
-class OptionError(ValueError):
-    """A search option that cannot be used; ``option`` names it (``limit``, ``filter``…)."""
-
-    def __init__(self, option: str, message: str):
-        super().__init__(message)
-        self.option = option
-
-
-def damage_message(path: str | os.PathLike[str], exc: BaseException) -> str:
-    return (
-        f"the index at {path} is damaged ({type(exc).__name__}: {exc}); "
-        f"rebuild it with `nato-search index SOURCE... --index {path} --rebuild`"
-    )
 
 
 @dataclass(frozen=True)
@@ -167,67 +144,6 @@ class Results(Sequence[Hit]):
             "facets": self.facets,
             "hits": [hit.to_dict() for hit in self._hits],
         }
-
-
-class Snapshot(Lexicon, Protocol):
-    """One consistent state of an engine's index, lent to one search at a time."""
-
-    partial: bool
-    analyzer: Analyzer
-    names: Analyzer
-
-    def count(self) -> int: ...
-
-    def documents(self) -> int: ...
-
-    def document(self, doc_id: str) -> list[dict[str, Any]]:
-        """The stored fields of the document's paragraphs, in any order."""
-        ...
-
-    def completions(self, prefix: str, limit: int) -> list[str]:
-        """The most frequent words starting with ``prefix`` (not itself)."""
-        ...
-
-    def ranked(self, plan: Plan, page: Page) -> Ranking:
-        """The page's paragraphs, how many match in all, and the facet counts."""
-        ...
-
-    def written(self, terms: Iterable[str]) -> set[str] | None:
-        """Every word as the documents write it that gives one of ``terms`` (in the text
-        field), or None if the index does not know."""
-        ...
-
-
-class Engine(Protocol):
-    """Where paragraphs are stored and searched (an index folder, Xapian shards)."""
-
-    path: str
-    backend: str
-    """Its name: ``whoosh`` or ``xapian``."""
-    ranking: RankingSettings
-    """How it ranks (BM25's parameters, the proximity bound), and the facade expands."""
-
-    @property
-    def analyzer(self) -> Analyzer: ...
-
-    def snapshot(self, allow_partial: bool = False) -> AbstractContextManager[Snapshot]:
-        """The latest committed state, for one search (then given back)."""
-        ...
-
-    def write(
-        self,
-        documents: list[Document],
-        *,
-        replace: bool,
-        timeout: float,
-        delete: Iterable[str] = (),
-    ) -> None:
-        """One commit: removes the ``delete`` ids, then adds (or replaces) ``documents``."""
-        ...
-
-    def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int: ...
-
-    def close(self) -> None: ...
 
 
 class Index:
@@ -378,7 +294,7 @@ class Index:
             else:
                 need = max(page.offset + page.limit, self.settings.vector_depth)
                 ranking = snapshot.ranked(plan, replace(page, offset=0, limit=need))
-                ranking.rows = _reordered(ranking.rows, plan.query, snapshot, words, self.settings)
+                ranking.rows = reordered(ranking.rows, plan.query, snapshot, words, self.settings)
                 ranking.rows = ranking.rows[page.offset : page.offset + page.limit]
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
@@ -475,39 +391,6 @@ class Index:
             matched_all=row.matched_all,
             metadata=_metadata(stored),
         )
-
-
-def _reordered(
-    rows: list[Row],
-    query: Query,
-    snapshot: Snapshot,
-    vectors: word_vectors.WordVectors,
-    settings: RankingSettings,
-) -> list[Row]:
-    """The first ``settings.vector_depth`` rows re-scored with the word vectors' alignment, the rest
-    as they were: a bonus never lowers a score, so none of them can pass the reordered."""
-    typed = [c.clauses[0] if isinstance(c, Variants) else c for c in query.include]
-    words = {
-        c.text[start:end]: term
-        for c in typed
-        if isinstance(c, Terms) and c.field == "words"
-        for term, _, start, end in analyze(c.text, snapshot.analyzer)
-    }
-    depth = settings.vector_depth
-    top = rows[:depth]
-    if not words or not top:
-        return rows
-    paragraphs = snapshot.count()
-    weights = [idf(paragraphs, snapshot.frequency(term)) for term in words.values()]
-    texts = [f"{row.stored['title']}\n{row.stored['text']}" for row in top]
-    bonus = vectors.alignment(list(words), weights, texts, settings.vector_floor)
-    bonus *= settings.vector_weight
-    scored = [
-        Row(row.stored, float(row.score or 0.0) + float(extra), row.matched_all)
-        for row, extra in zip(top, bonus, strict=True)
-    ]
-    scored.sort(key=lambda row: -row.score)
-    return scored + rows[depth:]
 
 
 def _ids(doc_ids: Iterable[str] | str) -> list[str]:
@@ -657,57 +540,6 @@ def _distinctive(
         if holding > inside[term]:
             weights.append((-count * math.log(1 + paragraphs / holding), term))
     return [term for _, term in sorted(weights)[:limit]]
-
-
-class Highlighter:
-    """Marks what a query matched in a text: its words anywhere, its phrases only where
-    whole. What to look for in each field is worked out once, for every hit.
-
-    Texts are analyzed in index mode, as the index saw them (the names field keeps only
-    capitalized words there). Given ``written`` (the index's record of the words that give
-    each term; the text field's, for texts from the index), a hit's words are met against
-    those of the query's terms, and only the words that match are analyzed.
-    """
-
-    def __init__(
-        self,
-        parsed: Query,
-        analyzer: Analyzer,
-        names: Analyzer | None = None,
-        written: Callable[[Iterable[str]], set[str] | None] | None = None,
-    ):
-        self._fields = []
-        for kind, chain in (("words", analyzer), ("names", names)):
-            phrases = {t.terms for t in parsed.terms() if t.field == kind}
-            if phrases and chain is not None:
-                singles = {p[0] for p in phrases if len(p) == 1}
-                longer = [p for p in phrases if len(p) > 1]
-                holding = written(singles) if written and kind == "words" else None
-                self._fields.append((chain, singles, longer, holding))
-        self._marked: dict[str, list[tuple[int, int]]] = {}
-        """Texts already marked: the hits of one document share its title."""
-
-    def __call__(self, text: str) -> list[tuple[int, int]]:
-        found = self._marked.get(text)
-        if found is None:
-            found = self._marked[text] = self._mark(text)
-        return list(found)
-
-    def _mark(self, text: str) -> list[tuple[int, int]]:
-        spans: set[tuple[int, int]] = set()
-        mode = "index"
-        for chain, singles, longer, holding in self._fields:
-            if isinstance(chain, WordCachedAnalyzer) and not longer:
-                spans.update(chain.matched(text, singles, mode, holding))
-                continue
-            tokens = analyze(text, chain, mode)
-            spans.update((start, end) for term, _, start, end in tokens if term in singles)
-            for phrase in longer:
-                n = len(phrase)
-                for i in range(len(tokens) - n + 1):
-                    if tuple(tok[0] for tok in tokens[i : i + n]) == phrase:
-                        spans.update((tok[2], tok[3]) for tok in tokens[i : i + n])
-        return sorted(spans)
 
 
 def _coarse_prefixes(parsed: Query, letters: int) -> tuple[str, ...]:

@@ -27,15 +27,21 @@ from nato_search.engines.whoosh.writer import SOURCES_LOCK_FILE, Progress, write
 from nato_search.engines.xapian.engine import (
     LAYOUT,
     Shard,
-    ShardError,
     XapianEngine,
     local_shards,
     read_cluster,
     require_xapian,
 )
-from nato_search.index import Index, IndexDamagedError, damage_message
-from nato_search.readers.corpus import (
+from nato_search.errors import (
     CorpusError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    ShardError,
+    damage_message,
+)
+from nato_search.index import Index
+from nato_search.readers.corpus import (
     Document,
     Sources,
     read_bytes,
@@ -51,15 +57,6 @@ from nato_search.text.analyzer import (
     names_analyzer,
 )
 from nato_search.vectors import WordVectors
-
-
-class IndexNotFoundError(FileNotFoundError):
-    """No index at the given path."""
-
-
-class IndexVersionError(RuntimeError):
-    """The index was built by other analysis or another format; it must be rebuilt."""
-
 
 BACKENDS = ("whoosh", "xapian")
 DEFAULT_SETTINGS = RankingSettings()

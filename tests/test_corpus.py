@@ -6,8 +6,8 @@ from conftest import SEEDS
 
 import nato_search
 from nato_search.cli import main
+from nato_search.errors import CorpusError
 from nato_search.readers.corpus import (
-    CorpusError,
     find_date,
     parse_page,
     read_documents,

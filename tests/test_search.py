@@ -309,7 +309,7 @@ def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_inde
     exactly what analyzing every word of the hit marks, names, typos and synonyms included."""
     import random
 
-    from nato_search.index import Highlighter
+    from nato_search.highlight import Highlighter
     from nato_search.readers.corpus import read_documents
     from nato_search.text.analyzer import words
 

@@ -13,8 +13,9 @@ from conftest import doc
 
 import nato_search
 from nato_search import CorpusError, Document, read_documents
+from nato_search.errors import CorpusWarning
 from nato_search.query.expansion import MAX_SYNONYMS_BYTES, Synonyms
-from nato_search.readers.corpus import CorpusWarning, source_files
+from nato_search.readers.corpus import source_files
 from nato_search.text.analyzer import analyze
 
 

@@ -12,8 +12,9 @@ from conftest import doc
 import nato_search
 from nato_search import RankingSettings
 from nato_search import vectors as word_vectors
+from nato_search.errors import VectorsUnavailableError
 from nato_search.query.syntax import idf
-from nato_search.vectors import VectorsUnavailableError, WordVectors
+from nato_search.vectors import WordVectors
 
 FLOOR = RankingSettings().vector_floor
 

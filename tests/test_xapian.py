@@ -19,7 +19,8 @@ from conftest import SEEDS, doc, ids
 import nato_search
 from nato_search.cli import main
 from nato_search.engines.xapian import engine as xapian_engine
-from nato_search.engines.xapian.engine import ClusterConfigError, ShardError, shard_of
+from nato_search.engines.xapian.engine import shard_of
+from nato_search.errors import ClusterConfigError, ShardError
 
 xapian = pytest.importorskip("xapian")
 TCPSRV = shutil.which("xapian-tcpsrv")

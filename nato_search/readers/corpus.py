@@ -19,16 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nato_search.errors import CorpusError, CorpusWarning
+
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-
-class CorpusError(ValueError):
-    """A source file that cannot be read as documents; the message names the file."""
-
-
-class CorpusWarning(UserWarning):
-    """Something under a source folder was skipped on purpose (a symlinked folder, a broken link)."""
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -43,9 +43,16 @@ from starlette.staticfiles import StaticFiles
 
 from nato_search import __version__
 from nato_search.engines.pool import POOL_SIZE
-from nato_search.engines.xapian.engine import ShardError
-from nato_search.index import Index, IndexClosedError, IndexDamagedError, OptionError, Results
-from nato_search.indexing import IndexNotFoundError, IndexVersionError, open_index
+from nato_search.errors import (
+    IndexClosedError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    IndexVersionError,
+    OptionError,
+    ShardError,
+)
+from nato_search.index import Index, Results
+from nato_search.indexing import open_index
 from nato_search.text.snippets import mark
 from nato_search.vectors import WordVectors
 

@@ -21,8 +21,8 @@ from nato_search import durable
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
 from nato_search.engines.whoosh import arrays as segment_arrays
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
-from nato_search.index import IndexLockedError
-from nato_search.readers.corpus import CorpusError, Document
+from nato_search.errors import CorpusError, IndexLockedError
+from nato_search.readers.corpus import Document
 from nato_search.settings import LOCK_TIMEOUT
 
 Progress = Callable[[int, int], None]

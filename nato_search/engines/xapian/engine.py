@@ -31,7 +31,7 @@ from whoosh.support.levenshtein import distance
 
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, key_terms
 from nato_search.engines.pool import Pool
-from nato_search.index import IndexLockedError
+from nato_search.errors import ClusterConfigError, IndexLockedError, ShardError
 from nato_search.query.syntax import (
     ALL_WORDS_TIER,
     AllOf,
@@ -84,14 +84,6 @@ in a hash."""
 CONNECT_TIMEOUT_MS = 5000
 
 T = TypeVar("T")
-
-
-class ShardError(RuntimeError):
-    """A shard could not be reached or answered badly; the message names it."""
-
-
-class ClusterConfigError(ValueError):
-    """A cluster file that cannot be used; nothing was written."""
 
 
 def require_xapian() -> None:
