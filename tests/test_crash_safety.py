@@ -22,7 +22,7 @@ from conftest import doc
 from whoosh import index as windex
 
 import nato_search
-from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh import arrays_file, whoosh_private
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 ADDED = 3000
@@ -59,11 +59,11 @@ def assert_arrays_match(path):
         live = set()
         for leaf, _ in reader.leaf_readers():
             segment = leaf.segment()
-            live.add(segment_arrays.file_name(segment.segment_id()))
-            saved = segment_arrays.load(path, segment.segment_id(), segment.doc_count_all())
+            live.add(arrays_file.file_name(segment.segment_id()))
+            saved = arrays_file.load(path, segment.segment_id(), segment.doc_count_all())
             if saved is None:
                 continue
-            fresh = segment_arrays.build(leaf)
+            fresh = whoosh_private.build(leaf)
             for name in ("length", "day"):
                 assert np.array_equal(getattr(saved, name), getattr(fresh, name)), name
             for field in ("words", "names"):

@@ -17,6 +17,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 import nato_search
 from nato_search import Document
 from nato_search.engines.whoosh import arrays as sa
+from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.writer import write_documents
 
 PHRASE = "la défense aérienne"
@@ -101,7 +102,7 @@ def _assert_same_as_whoosh(arrays, leaf):
             assert got_docs.tolist() == docs
             assert got_tf.tolist() == weights
             assert np.all(np.diff(got_docs) > 0)
-            live = ~sa.deleted_mask(segment)[got_docs]
+            live = ~whoosh_private.deleted_mask(segment)[got_docs]
             assert got_docs[live].tolist() == _whoosh_postings(leaf, field, term, False)[0]
             if field == "text":
                 starts, pos = postings.positions(i)
@@ -138,18 +139,20 @@ def _assert_same_as_whoosh(arrays, leaf):
     )
 
 
-@pytest.mark.parametrize("chunk", [1, 5, sa.CHUNK])
+@pytest.mark.parametrize("chunk", [1, 5, whoosh_private.CHUNK])
 def test_build_matches_whoosh_in_every_segment_deleted_docs_included(path, chunk, monkeypatch):
-    monkeypatch.setattr(sa, "CHUNK", chunk)  # postings decoded a few at a time, or all at once
+    monkeypatch.setattr(
+        whoosh_private, "CHUNK", chunk
+    )  # postings decoded a few at a time, or all at once
     reader, leaves = _leaves(path)
     assert len(leaves) >= 3
     assert any(leaf.segment().has_deletions() for leaf in leaves)
     deleted_postings = 0
     dated = undated = 0
     for leaf in leaves:
-        arrays = sa.build(leaf)
+        arrays = whoosh_private.build(leaf)
         _assert_same_as_whoosh(arrays, leaf)
-        mask = sa.deleted_mask(leaf.segment())
+        mask = whoosh_private.deleted_mask(leaf.segment())
         assert mask.dtype == np.bool_ and len(mask) == arrays.doc_count
         assert mask.tolist() == [leaf.is_deleted(n) for n in range(arrays.doc_count)]
         deleted_postings += int(mask[arrays.words.docs].sum())
@@ -163,7 +166,7 @@ def test_build_matches_whoosh_in_every_segment_deleted_docs_included(path, chunk
 def test_a_repeated_phrase_has_every_position_and_a_word_is_in_both_fields(path):
     reader, leaves = _leaves(path)
     first = next(leaf for leaf in leaves if leaf.stored_fields(0)["doc_id"] == "a")
-    arrays = sa.build(first)
+    arrays = whoosh_private.build(first)
     analyzer = first.schema["text"].analyzer
     words = [token.text for token in analyzer(PHRASE)]
     i = arrays.words.lookup(words[-1])
@@ -176,7 +179,7 @@ def test_a_repeated_phrase_has_every_position_and_a_word_is_in_both_fields(path)
 def test_lookup_of_missing_terms_and_terms_with_digits(path):
     reader, leaves = _leaves(path)
     for leaf in leaves:
-        arrays = sa.build(leaf)
+        arrays = whoosh_private.build(leaf)
         for postings in (arrays.words, arrays.names):
             first, last = postings.term(0), postings.term(len(postings) - 1)
             assert postings.lookup("") == -1
@@ -189,7 +192,7 @@ def test_lookup_of_missing_terms_and_terms_with_digits(path):
                     assert postings.lookup(between) == -1
     # terms with digits sort before letters (as bytes) and are found like any other
     for leaf in leaves:
-        arrays = sa.build(leaf)
+        arrays = whoosh_private.build(leaf)
         for postings in (arrays.words, arrays.names):
             for i in range(len(postings)):
                 if any(c.isdigit() for c in postings.term(i)):
@@ -209,7 +212,7 @@ def test_sampled_binary_search_finds_where_every_key_sorts(path, monkeypatch, ev
     reader, leaves = _leaves(path)
     longest = 0
     for leaf in leaves:
-        arrays = sa.build(leaf)
+        arrays = whoosh_private.build(leaf)
         for postings in (arrays.words, arrays.names, arrays.keys):
             terms = [postings.term_bytes(i) for i in range(len(postings))]
             longest = max(longest, len(terms))
@@ -226,7 +229,7 @@ def test_sampled_binary_search_finds_where_every_key_sorts(path, monkeypatch, ev
 def test_lookups_are_remembered_within_a_bound_and_stay_right(path, monkeypatch):
     monkeypatch.setattr(sa, "LOOKUPS_KEPT", 5)
     reader, leaves = _leaves(path)
-    postings = sa.build(leaves[0]).words
+    postings = whoosh_private.build(leaves[0]).words
     asked = [postings.term(i) for i in range(len(postings))] + ["zzz-absent", ""]
     for _ in range(2):  # the second round is answered partly from memory
         assert [postings.lookup(t) for t in asked] == [*range(len(postings)), -1, -1]
@@ -235,7 +238,7 @@ def test_lookups_are_remembered_within_a_bound_and_stay_right(path, monkeypatch)
 
 
 def _all_arrays(arrays):
-    return sa._named_arrays(arrays)
+    return arrays_file._named_arrays(arrays)
 
 
 def _is_mapped(array):
@@ -249,12 +252,12 @@ def _is_mapped(array):
 def test_save_and_load_round_trip_memory_mapped(path):
     reader, leaves = _leaves(path)
     for leaf in leaves:
-        built = sa.build(leaf)
-        sa.save(built, path)
-        name = path / sa.file_name(built.segment_id)
+        built = whoosh_private.build(leaf)
+        arrays_file.save(built, path)
+        name = path / arrays_file.file_name(built.segment_id)
         assert name.name == f"{built.segment_id}.arrays"
-        assert name.read_bytes().startswith(sa.MAGIC)
-        loaded = sa.load(path, built.segment_id, built.doc_count)
+        assert name.read_bytes().startswith(arrays_file.MAGIC)
+        loaded = arrays_file.load(path, built.segment_id, built.doc_count)
         assert loaded is not None
         assert (loaded.segment_id, loaded.doc_count) == (built.segment_id, built.doc_count)
         expected, got = _all_arrays(built), _all_arrays(loaded)
@@ -283,31 +286,31 @@ def test_missing_stale_or_older_files_are_rebuilt_and_damaged_ones_refused(path,
     leaf = leaves[0]
     segment = leaf.segment()
     segid, count = segment.segment_id(), segment.doc_count_all()
-    file = path / sa.file_name(segid)
+    file = path / arrays_file.file_name(segid)
     file.unlink()  # written by the commit
-    assert sa.load(path, segid, count) is None  # missing
-    arrays = sa.for_reader(path, leaf)
-    assert file.exists() and sa.load(path, segid, count) is not None
-    assert sa.load(path, segid, count + 1) is None  # another doc count: stale
-    assert sa.load(path, "MAIN_other", count) is None
+    assert arrays_file.load(path, segid, count) is None  # missing
+    arrays = arrays_file.for_reader(path, leaf)
+    assert file.exists() and arrays_file.load(path, segid, count) is not None
+    assert arrays_file.load(path, segid, count + 1) is None  # another doc count: stale
+    assert arrays_file.load(path, "MAIN_other", count) is None
     whole = file.read_bytes()
     cut = {"half": whole[: len(whole) // 2], "one byte": whole[:-1], "header": whole[:10]}
     for damaged in (*cut.values(), b"", b"garbage" * 100):
         file.write_bytes(damaged)
-        with pytest.raises(sa.ArraysDamagedError, match=sa.file_name(segid)):
-            sa.load(path, segid, count)
-        with pytest.raises(sa.ArraysDamagedError, match="remove it to have it made again"):
-            sa.for_reader(path, leaf)
+        with pytest.raises(arrays_file.ArraysDamagedError, match=arrays_file.file_name(segid)):
+            arrays_file.load(path, segid, count)
+        with pytest.raises(arrays_file.ArraysDamagedError, match="remove it to have it made again"):
+            arrays_file.for_reader(path, leaf)
     file.unlink()
-    rebuilt = sa.for_reader(path, leaf)
+    rebuilt = arrays_file.for_reader(path, leaf)
     assert np.array_equal(rebuilt.words.pos, arrays.words.pos)
     assert file.read_bytes() == whole
-    monkeypatch.setattr(sa, "FORMAT", sa.FORMAT + 1)
-    assert sa.load(path, segid, count) is None  # another layout: rebuilt
-    sa.for_reader(path, leaf)
-    assert sa.load(path, segid, count) is not None
+    monkeypatch.setattr(arrays_file, "FORMAT", arrays_file.FORMAT + 1)
+    assert arrays_file.load(path, segid, count) is None  # another layout: rebuilt
+    arrays_file.for_reader(path, leaf)
+    assert arrays_file.load(path, segid, count) is not None
     monkeypatch.undo()
-    assert sa.load(path, segid, count) is None
+    assert arrays_file.load(path, segid, count) is None
     reader.close()
 
 
@@ -317,11 +320,15 @@ def test_a_flipped_byte_in_any_array_is_found_once_per_file(path):
     reader, leaves = _leaves(path)
     leaf = leaves[0]
     segid, count = leaf.segment().segment_id(), leaf.segment().doc_count_all()
-    file = path / sa.file_name(segid)
+    file = path / arrays_file.file_name(segid)
     whole = file.read_bytes()
-    arrays = sa.load(path, segid, count)
+    arrays = arrays_file.load(path, segid, count)
     header = json.loads(
-        whole[len(sa.MAGIC) + 4 : len(sa.MAGIC) + 4 + int.from_bytes(whole[6:10], "little")]
+        whole[
+            len(arrays_file.MAGIC) + 4 : len(arrays_file.MAGIC)
+            + 4
+            + int.from_bytes(whole[6:10], "little")
+        ]
     )
     for name, entry in header["arrays"].items():
         nbytes = int(np.prod(entry["shape"])) * np.dtype(entry["dtype"]).itemsize
@@ -332,10 +339,12 @@ def test_a_flipped_byte_in_any_array_is_found_once_per_file(path):
         damaged[at] ^= 0x10
         file.write_bytes(bytes(damaged))
         os.utime(file, ns=(time.time_ns(), time.time_ns() + 1))  # a new file for the cache
-        with pytest.raises(sa.ArraysDamagedError, match=f"array '{name}' fails its checksum"):
-            sa.load(path, segid, count)
+        with pytest.raises(
+            arrays_file.ArraysDamagedError, match=f"array '{name}' fails its checksum"
+        ):
+            arrays_file.load(path, segid, count)
     file.write_bytes(whole)
-    assert sa.load(path, segid, count) is not None
+    assert arrays_file.load(path, segid, count) is not None
     assert arrays is not None
     reader.close()
 
@@ -348,13 +357,13 @@ def test_for_reader_on_a_folder_it_cannot_write(path, monkeypatch):
     def refuse(arrays, folder):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr(sa, "save", refuse)
+    monkeypatch.setattr(arrays_file, "save", refuse)
     for leaf in leaves:
-        arrays = sa.for_reader(path, leaf)
+        arrays = arrays_file.for_reader(path, leaf)
         _assert_same_as_whoosh(arrays, leaf)
     assert not [n for n in os.listdir(path) if ".arrays" in n]
     monkeypatch.undo()
-    arrays = sa.for_reader(path, leaves[0], persist=False)
+    arrays = arrays_file.for_reader(path, leaves[0], persist=False)
     assert not [n for n in os.listdir(path) if ".arrays" in n]
     reader.close()
 
@@ -363,11 +372,11 @@ def test_stock_whoosh_searches_beside_the_files_and_cleans_them_after_a_merge(pa
     reader, leaves = _leaves(path)
     old = [leaf.segment().segment_id() for leaf in leaves]
     for leaf in leaves:
-        sa.for_reader(path, leaf)
+        arrays_file.for_reader(path, leaf)
     reader.close()
-    leftover = path / f".{sa.file_name(old[0])}.1-abc.tmp"
+    leftover = path / f".{arrays_file.file_name(old[0])}.1-abc.tmp"
     leftover.write_bytes(b"partial")
-    assert all((path / sa.file_name(s)).exists() for s in old)
+    assert all((path / arrays_file.file_name(s)).exists() for s in old)
 
     ix = windex.open_dir(str(path))
     analyzer = ix.schema["text"].analyzer
@@ -378,17 +387,17 @@ def test_stock_whoosh_searches_beside_the_files_and_cleans_them_after_a_merge(pa
         assert {hit["doc_id"] for hit in searcher.search(parsed)} == {"e"}
     ix.writer().commit(optimize=True)  # everything into one new segment
     files = os.listdir(path)
-    assert not [s for s in old if sa.file_name(s) in files]
+    assert not [s for s in old if arrays_file.file_name(s) in files]
     assert leftover.exists()  # dot files are not Whoosh's: ours to clean
 
     ix = windex.open_dir(str(path))
     with ix.searcher() as searcher:
         (leaf,) = [leaf for leaf, _ in searcher.reader().leaf_readers()]
-        arrays = sa.for_reader(path, leaf)
+        arrays = arrays_file.for_reader(path, leaf)
         _assert_same_as_whoosh(arrays, leaf)
-        assert sa.deleted_mask(leaf.segment()).sum() == 0
+        assert whoosh_private.deleted_mask(leaf.segment()).sum() == 0
         assert searcher.search(wq.Phrase("text", words)).scored_length() == 1
-    assert (path / sa.file_name(leaf.segment().segment_id())).exists()
+    assert (path / arrays_file.file_name(leaf.segment().segment_id())).exists()
     with nato_search.open_index(path) as index:
         assert {hit.doc_id for hit in index.search("Patriot")} == {"c"}
 
@@ -402,7 +411,7 @@ def test_remove_stale_temporaries_only_removes_old_ones(tmp_path):
     past = time.time() - 11 * 60
     os.utime(old, (past, past))
     os.utime(other, (past, past))
-    sa.remove_stale_temporaries(tmp_path)
+    arrays_file.remove_stale_temporaries(tmp_path)
     assert not old.exists() and new.exists() and other.exists()
 
 
@@ -429,11 +438,11 @@ def test_timing_on_a_few_thousand_paragraphs(tmp_path):
     reader, leaves = _leaves(path)
     for leaf in leaves:
         started = time.perf_counter()
-        arrays = sa.build(leaf)
+        arrays = whoosh_private.build(leaf)
         built = time.perf_counter() - started
-        sa.save(arrays, path)
+        arrays_file.save(arrays, path)
         started = time.perf_counter()
-        loaded = sa.load(path, arrays.segment_id, arrays.doc_count)
+        loaded = arrays_file.load(path, arrays.segment_id, arrays.doc_count)
         took = time.perf_counter() - started
         assert loaded is not None
         print(
@@ -459,26 +468,26 @@ def test_positions_of_every_shape_decode_as_whoosh_decodes_them():
     odd = b"\x00\x00\x00\x02\x80\x02]q\x00(\x88M\x01\x00e."  # [True, 1]: fits, not all K
     values.append(odd)
     blocks = [tuple(values[i : i + 7]) for i in range(0, len(values), 7)]
-    tf, pos_off, pos = sa._decode_positions(blocks, fmt)
+    tf, pos_off, pos = whoosh_private._decode_positions(blocks, fmt)
     assert len(tf) == len(values) and pos_off[-1] == len(pos)
     for j, value in enumerate(values):
         expected = fmt.decode_positions(value)
         assert pos[pos_off[j] : pos_off[j + 1]].tolist() == expected
         assert tf[j] == fmt.decode_frequency(value) == len(expected)
-    assert sa._decode_positions([], fmt)[1].tolist() == [0]
+    assert whoosh_private._decode_positions([], fmt)[1].tolist() == [0]
 
 
 def test_a_segment_with_no_names_and_no_dates(tmp_path):
     path = tmp_path / "plain"
     nato_search.build_index([Document("z", "", None, ["que des minuscules ici"])], path).close()
     reader, (leaf,) = _leaves(path)
-    arrays = sa.build(leaf)
+    arrays = whoosh_private.build(leaf)
     _assert_same_as_whoosh(arrays, leaf)
     assert len(arrays.names) == 0 and len(arrays.names.docs) == 0
     assert arrays.names.lookup("paris") == -1
     assert arrays.day.tolist() == [0]
-    sa.save(arrays, path)
-    loaded = sa.load(path, arrays.segment_id, 1)
+    arrays_file.save(arrays, path)
+    loaded = arrays_file.load(path, arrays.segment_id, 1)
     assert loaded is not None and len(loaded.names) == 0
     _assert_same_as_whoosh(loaded, leaf)
     reader.close()
@@ -500,11 +509,13 @@ def test_word_forms_file_every_written_word_under_the_terms_it_gives(tmp_path):
     analyzer = french_analyzer()
     reader, leaves = _leaves(path)
     assert len(leaves) == 2
-    lean = [sa.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) for leaf in leaves]
+    lean = [
+        arrays_file.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) for leaf in leaves
+    ]
     assert lean[1] is None  # stock Whoosh wrote no arrays
-    assert _forms_of(lean[0]) == _forms_of(sa.build(leaves[0]))
+    assert _forms_of(lean[0]) == _forms_of(whoosh_private.build(leaves[0]))
     for leaf in leaves:
-        forms = _forms_of(sa.build(leaf))
+        forms = _forms_of(whoosh_private.build(leaf))
         seen = set()
         for stored in leaf.all_stored_fields():
             for word in words(stored["title"]) + words(stored["text"]):
@@ -524,13 +535,13 @@ def test_word_forms_file_every_written_word_under_the_terms_it_gives(tmp_path):
 def test_an_older_arrays_file_is_rebuilt_with_the_word_forms(path, monkeypatch):
     reader, leaves = _leaves(path)
     leaf = leaves[0]
-    monkeypatch.setattr(sa, "FORMAT", sa.FORMAT - 1)
-    old = sa.build(leaf)
+    monkeypatch.setattr(arrays_file, "FORMAT", arrays_file.FORMAT - 1)
+    old = whoosh_private.build(leaf)
     old.forms = None
-    sa.save(old, path)
+    arrays_file.save(old, path)
     monkeypatch.undo()
-    assert sa.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) is None
-    assert sa.for_reader(path, leaf).forms is not None
+    assert arrays_file.load(path, leaf.segment().segment_id(), leaf.doc_count_all()) is None
+    assert arrays_file.for_reader(path, leaf).forms is not None
     reader.close()
 
 
@@ -538,7 +549,7 @@ def test_position_offsets_are_remembered_within_a_bound_and_stay_right(path, mon
     monkeypatch.setattr(sa, "STARTS_KEPT", 12)
     monkeypatch.setattr(sa, "_STARTS_FROM", 1)
     reader, leaves = _leaves(path)
-    postings = sa.build(leaves[0]).words
+    postings = whoosh_private.build(leaves[0]).words
     expected = []
     for i in range(len(postings)):
         tf = postings.postings(i)[1]

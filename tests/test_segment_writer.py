@@ -24,7 +24,7 @@ from whoosh.index import TOC
 import nato_search
 from nato_search import Document
 from nato_search.engines.fields import make_schema
-from nato_search.engines.whoosh import arrays as sa
+from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh import parallel_build as build_workers
 from nato_search.engines.whoosh.segment_builder import BLOCK, SegmentBuilder
 from nato_search.engines.whoosh.writer import write_documents
@@ -199,9 +199,9 @@ def test_the_arrays_written_with_a_segment_are_those_read_from_it(builds):
         reader = windex.open_dir(str(path)).reader()
         for leaf, _ in reader.leaf_readers():
             segment = leaf.segment()
-            saved = sa.load(path, segment.segment_id(), segment.doc_count_all())
+            saved = arrays_file.load(path, segment.segment_id(), segment.doc_count_all())
             assert saved is not None
-            fresh = sa.build(leaf)
+            fresh = whoosh_private.build(leaf)
             for name in ("length", "day"):
                 assert np.array_equal(getattr(saved, name), getattr(fresh, name)), name
             for field in ("words", "names", "keys"):

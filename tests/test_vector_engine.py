@@ -70,7 +70,7 @@ def test_an_index_without_arrays_still_answers_and_the_next_write_saves_them(bui
 def test_arrays_of_an_older_layout_are_rebuilt_by_the_next_write(built, monkeypatch):
     """Format 3 had no words as written: such files are read again from the segments, and
     an empty add saves the new ones."""
-    from nato_search.engines.whoosh import arrays as segment_arrays
+    from nato_search.engines.whoosh import arrays_file
 
     ix, path = built
     expected = [(h.doc_id, h.paragraph, h.score, h.highlights) for h in ix.search("munitions")]
@@ -78,19 +78,19 @@ def test_arrays_of_an_older_layout_are_rebuilt_by_the_next_write(built, monkeypa
     (name,) = arrays_files(path)
     segment_id = name.removesuffix(".arrays")
     doc_count = windex.open_dir(str(path)).doc_count_all()
-    current = segment_arrays.load(path, segment_id, doc_count)
-    monkeypatch.setattr(segment_arrays, "FORMAT", segment_arrays.FORMAT - 1)
+    current = arrays_file.load(path, segment_id, doc_count)
+    monkeypatch.setattr(arrays_file, "FORMAT", arrays_file.FORMAT - 1)
     current.forms = None
-    segment_arrays.save(current, path)
+    arrays_file.save(current, path)
     monkeypatch.undo()
-    assert segment_arrays.load(path, segment_id, doc_count) is None
+    assert arrays_file.load(path, segment_id, doc_count) is None
     with nato_search.open_index(path) as reopened:
         found = [
             (h.doc_id, h.paragraph, h.score, h.highlights) for h in reopened.search("munitions")
         ]
         assert found == expected
         reopened.add([])
-    saved = segment_arrays.load(path, segment_id, doc_count)
+    saved = arrays_file.load(path, segment_id, doc_count)
     assert saved is not None and saved.forms is not None
 
 

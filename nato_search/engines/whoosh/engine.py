@@ -24,14 +24,13 @@ import whoosh
 from whoosh.analysis import Analyzer
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
-from whoosh.index import TOC
 from whoosh.index import Index as WhooshIndex
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from nato_search.engines.fields import IN_FIRST, META_FILE
 from nato_search.engines.pool import Pool
-from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.bm25 import Collection, Segment
 from nato_search.engines.whoosh.writer import open_writer, write_documents
 from nato_search.errors import IndexDamagedError, damage_message
@@ -84,7 +83,7 @@ class WhooshEngine:
         """Which build is at ``path`` (its metadata file), and its latest commit."""
         meta = os.stat(os.path.join(self.path, META_FILE))
         build = (meta.st_dev, meta.st_ino, meta.st_mtime_ns)
-        return build, TOC._latest_generation(FileStorage(self.path), "MAIN")
+        return build, whoosh_private.latest_generation(self.path)
 
     def _index(self, build: object) -> WhooshIndex:
         """The Whoosh index of that build, reopened (and its settings checked) after a rebuild."""
@@ -131,8 +130,8 @@ class WhooshEngine:
         # (an older index, a writer killed right after its commit) is read into memory.
         segments = [
             Segment(
-                segment_arrays.for_reader(self.path, leaf, persist=False),
-                ~segment_arrays.deleted_mask(leaf.segment()),
+                arrays_file.for_reader(self.path, leaf, persist=False),
+                ~whoosh_private.deleted_mask(leaf.segment()),
                 base,
             )
             for leaf, base in searcher.reader().leaf_readers()
@@ -148,7 +147,7 @@ class WhooshEngine:
         try:
             with self._pool.lease() as snapshot:
                 for segment in snapshot.collection.segments:
-                    segment_arrays.check_size(segment.arrays)
+                    arrays_file.check_size(segment.arrays)
                 yield snapshot
         except Exception as exc:
             if _is_damage(exc):
@@ -197,7 +196,7 @@ def _holds(reader: Any, doc_id: str) -> bool:
 # ("Block tag error") or an IndexError, KeyError, ValueError or OverflowError raised
 # inside its storage code, where only bad bytes can cause them.
 _DAMAGE_TYPES = (
-    segment_arrays.ArraysDamagedError,
+    arrays_file.ArraysDamagedError,
     zlib.error,
     struct.error,
     EOFError,

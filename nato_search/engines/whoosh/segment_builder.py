@@ -33,14 +33,21 @@ import numpy.typing as npt
 from whoosh import formats
 from whoosh.codec import default_codec
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.fields import FieldType, Schema, UnknownFieldError
 from whoosh.filedb.filestore import Storage
-from whoosh.filedb.filetables import _lengths as _LENGTHS
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import byte_to_length
 
 from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh import arrays_file
+from nato_search.engines.whoosh.whoosh_private import (
+    HASH_RECORD_LENGTHS,
+    TERM_INFO,
+    WHOOSH3_HEADER_MAGIC,
+    byte_to_length,
+    field_writer_files,
+    pack_int,
+    pack_long,
+    pack_uint,
+)
 from nato_search.text.analyzer import WordCachedAnalyzer
 
 BLOCK = 128
@@ -50,8 +57,6 @@ CHUNK = 1 << 16
 _VALUE_CACHE = 200_000
 """Encoded position lists remembered (most postings are one position: few distinct values)."""
 
-_TERM_INFO = W3TermInfo._struct
-"""How W3TermInfo.to_bytes packs a term's statistics, before the posting extent."""
 # length_to_byte as an array lookup: the byte of a length is the number of table
 # entries below it (bisect_left), 255 from the table's last entry on.
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], np.int64)
@@ -289,7 +294,7 @@ class SegmentBuilder:
                 writer.start_field(name, field.field)
                 # Whoosh's writer adds each posting to a per-term postings writer; the
                 # blocks are written here whole, into the same file, in the same format.
-                group.write(writer._postfile, writer._tindex, pack_ushort(writer._fieldid))
+                group.write(*field_writer_files(writer))
                 writer.finish_field()
                 field.values = []  # written: let go
             writer.close()
@@ -304,7 +309,7 @@ class SegmentBuilder:
                 sync = getattr(self.storage, "sync_segments", None)
                 if sync is not None:
                     sync([self.segment])
-                segment_arrays.save(arrays, folder)
+                arrays_file.save(arrays, folder)
         except BaseException:
             self._remove_files()
             raise
@@ -521,7 +526,7 @@ class _Grouped:
             blobs.append(blob)
             start, end = blocks[first_block[number]][6], blocks[last][7]
             # W3TermInfo(...).to_bytes() of a term whose postings are not inlined
-            info = _TERM_INFO.pack(
+            info = TERM_INFO.pack(
                 False,
                 total_weight,
                 end - start,
@@ -547,7 +552,7 @@ def _add_terms(tindex: Any, keys: list[bytes], values: list[bytes]) -> None:
         tindex.hashfn,
         tindex.buckets,
         tindex.index,
-        _LENGTHS.pack,
+        HASH_RECORD_LENGTHS.pack,
     )
     parts: list[bytes] = []
     for key, value in zip(keys, values, strict=True):
@@ -555,7 +560,7 @@ def _add_terms(tindex: Any, keys: list[bytes], values: list[bytes]) -> None:
         hashed = hashfn(key)
         buckets[hashed & 255].append((hashed, position))
         parts += (pack_lengths(len(key), len(value)), key, value)
-        position += _LENGTHS.size + len(key) + len(value)
+        position += HASH_RECORD_LENGTHS.size + len(key) + len(value)
     dbfile.write(b"".join(parts))
     if keys:
         tindex.lastkey = keys[-1]

@@ -15,11 +15,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 from whoosh.util import IDCHARS
-from whoosh.writing import IndexWriter, SegmentWriter
+from whoosh.writing import IndexWriter
 
 from nato_search import durable
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
-from nato_search.engines.whoosh import arrays as segment_arrays
+from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
 from nato_search.errors import CorpusError, IndexLockedError
 from nato_search.readers.corpus import Document
@@ -98,7 +98,8 @@ def open_writer(
     """A writer on the index at ``path`` that commits on success, and on any error leaves
     the index as it was, its lock released and its temporary files removed."""
     with write_lock(path, timeout):
-        writer = LeanWriter(DurableStorage(str(path)).open_index(), _lk=False, **options)
+        index = DurableStorage(str(path)).open_index()
+        writer = whoosh_private.open_segment_writer(LeanWriter, index, **options)
         try:
             yield writer
         except BaseException:
@@ -108,12 +109,12 @@ def open_writer(
             writer.commit()
         except BaseException:
             with contextlib.suppress(OSError):  # what cancel() would remove; commit got past it
-                writer._tempstorage.destroy()
+                whoosh_private.destroy_temporary_storage(writer)
             raise
         write_arrays(path)
 
 
-class DurableStorage(FileStorage):  # type: ignore[misc]
+class DurableStorage(FileStorage):
     """Whoosh's file storage with commits that survive a power loss. Whoosh writes a table
     of contents to a temporary file and renames it, syncing nothing: here the segments it
     lists are synced first (:meth:`sync_segments`), the file before its rename, and the
@@ -144,18 +145,18 @@ def write_arrays(path: str | os.PathLike[str]) -> None:
     toc = TOC.read(storage, "MAIN")
     for segment in toc.segments:
         try:
-            found = segment_arrays.load(
+            found = arrays_file.load(
                 path, segment.segment_id(), segment.doc_count_all(), verify=False
             )
-        except segment_arrays.ArraysDamagedError:
+        except arrays_file.ArraysDamagedError:
             continue  # not this writer's: readers report it
         if found is None:
             reader = SegmentReader(storage, toc.schema, segment)
             try:
-                segment_arrays.for_reader(path, reader, persist=True)
+                arrays_file.for_reader(path, reader, persist=True)
             finally:
                 reader.close()
-    segment_arrays.remove_stale_temporaries(path)
+    arrays_file.remove_stale_temporaries(path)
 
 
 def _unique_segment_id(cls: type[Segment], size: int = 16) -> str:
@@ -223,7 +224,7 @@ def write_documents(
             writer.add_document(**fields)
 
 
-class LeanWriter(SegmentWriter):  # type: ignore[misc]
+class LeanWriter(whoosh_private.CommitHookWriter):
     """Whoosh's writer for deletes and merges; the documents added go to a
     :class:`SegmentBuilder`, whose segment joins the same commit."""
 
@@ -237,14 +238,14 @@ class LeanWriter(SegmentWriter):  # type: ignore[misc]
             self.builder = SegmentBuilder(self.storage, self.schema, self.indexname)
         self.builder.add_document(**fields)
 
-    def _commit_toc(self, segments: list[Segment]) -> None:
+    def before_toc(self, segments: list[Segment]) -> list[Segment]:
         if self.builder is not None:
             built = self.builder.finish(self.storage.folder)
             if built is not None:
                 segments = [*segments, built]
         if isinstance(self.storage, DurableStorage):
             self.storage.sync_segments(segments)
-        super()._commit_toc(segments)
+        return segments
 
     def cancel(self) -> None:
         if self.builder is not None:
