@@ -20,18 +20,13 @@ from typing import Any
 from whoosh import index as windex
 
 from nato_search import durable
-from nato_search.engines.fields import FORMAT_VERSION, META_FILE, SOURCES_FILE, make_schema
+from nato_search.engines.fields import FORMAT_VERSION, META_FILE, SOURCES_FILE
 from nato_search.engines.whoosh.engine import WhooshEngine, _retry_replaced
 from nato_search.engines.whoosh.parallel_build import write_segments
+from nato_search.engines.whoosh.schema import make_schema
 from nato_search.engines.whoosh.writer import SOURCES_LOCK_FILE, Progress, write_lock
-from nato_search.engines.xapian.engine import (
-    LAYOUT,
-    Shard,
-    XapianEngine,
-    local_shards,
-    read_cluster,
-    require_xapian,
-)
+from nato_search.engines.xapian.cluster import Shard, local_shards, read_cluster, require_xapian
+from nato_search.engines.xapian.engine import LAYOUT, XapianEngine
 from nato_search.errors import (
     CorpusError,
     IndexDamagedError,

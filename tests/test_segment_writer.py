@@ -23,9 +23,9 @@ from whoosh.index import TOC
 
 import nato_search
 from nato_search import Document
-from nato_search.engines.fields import make_schema
 from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh import parallel_build as build_workers
+from nato_search.engines.whoosh.schema import make_schema
 from nato_search.engines.whoosh.segment_builder import BLOCK, SegmentBuilder
 from nato_search.engines.whoosh.writer import write_documents
 from nato_search.text.analyzer import FIELD_BREAK, french_analyzer

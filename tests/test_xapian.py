@@ -18,8 +18,9 @@ from conftest import SEEDS, doc, ids
 
 import nato_search
 from nato_search.cli import main
+from nato_search.engines.xapian import cluster as xapian_cluster
 from nato_search.engines.xapian import engine as xapian_engine
-from nato_search.engines.xapian.engine import shard_of
+from nato_search.engines.xapian.cluster import shard_of
 from nato_search.errors import ClusterConfigError, ShardError
 
 xapian = pytest.importorskip("xapian")
@@ -97,7 +98,7 @@ def test_updates_and_deletes_reach_the_owning_shard(tmp_path):
 
 
 def test_missing_extra_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(xapian_engine, "xapian", None)
+    monkeypatch.setattr(xapian_cluster, "xapian", None)
     with pytest.raises(ImportError, match=r"nato-search\[xapian\]"):
         nato_search.build_index(SEEDS, tmp_path / "ix", backend="xapian")
 

@@ -7,11 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from whoosh.analysis import Analyzer
-from whoosh.fields import ID, STORED, TEXT, Schema
-
 from nato_search.query.syntax import key_term
-from nato_search.text.analyzer import FIELD_BREAK, ExactTermsTokenizer, names_analyzer
+from nato_search.text.analyzer import FIELD_BREAK
 
 FORMAT_VERSION = 5
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,
@@ -20,23 +17,6 @@ forge another term, and ``meta`` stored once per document)."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
 """Which file held which documents, with its size, mtime and hash, for incremental updates."""
-
-
-def make_schema(analyzer: Analyzer) -> Schema:
-    """The ``text`` field indexes the document's title, then the paragraph, and stores
-    the paragraph alone: on PIAF one BM25 field over both ranked better (MRR@10
-    0.780) than a separate title field at the weights tried, 0.3 to 2 (0.775 at best)."""
-    return Schema(
-        doc_id=ID(stored=True),
-        paragraph=STORED(),
-        title=STORED(),
-        text=TEXT(analyzer=analyzer, stored=True),
-        names=TEXT(analyzer=names_analyzer(), phrase=False),
-        date=STORED(),
-        day=ID(),
-        meta=STORED(),
-        keys=ID(analyzer=ExactTermsTokenizer()),
-    )
 
 
 def key_terms(doc_id: str, metadata: Mapping[str, Any]) -> list[str]:

