@@ -159,27 +159,27 @@ def main(argv: list[str]) -> int:
         import os
         import signal
 
-        from nato_search import indexing
+        from nato_search import folders
 
         mode, source, path = args
         if mode == "exchange":
-            real_exchange = indexing._exchange
+            real_exchange = folders._exchange
 
             def exchange_then_die(a, b):
                 assert real_exchange(a, b)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-            indexing._exchange = exchange_then_die
+            folders._exchange = exchange_then_die
         else:
             real_replace = os.replace
-            indexing._renameat2 = None
+            folders._renameat2 = None
 
             def replace_then_die(src, dst):
                 real_replace(src, dst)
                 if str(dst).endswith(".old"):
                     os.kill(os.getpid(), signal.SIGKILL)
 
-            indexing.os.replace = replace_then_die
+            folders.os.replace = replace_then_die
         say("building")
         nato_search.build_index(source, path, **BUILD).close()
         say("done")

@@ -4,7 +4,7 @@ import pytest
 from conftest import SEEDS
 
 import nato_search
-from nato_search import indexing
+from nato_search import default_index, indexing
 
 
 def test_default_index_is_built_once_in_nato_search_home(tmp_path, monkeypatch):
@@ -23,7 +23,7 @@ def test_changed_seeds_or_analysis_rebuild_the_default_index(tmp_path, monkeypat
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     monkeypatch.setenv("NATO_SEARCH_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(indexing, "seeds_path", lambda: seeds)
+    monkeypatch.setattr(default_index, "seeds_path", lambda: seeds)
     with nato_search.open_index() as ix:
         first = ix.path
         assert ix.search("xylophone").total == 0

@@ -276,13 +276,13 @@ def test_two_new_files_with_one_id_are_refused_naming_both(tmp_path):
 def test_the_hash_recorded_is_that_of_the_content_indexed(tmp_path, monkeypatch):
     """A file rewritten while it is being indexed is indexed as it was read, and the next
     update sees that it changed."""
-    from nato_search import indexing
+    from nato_search import sources
 
     folder = tmp_path / "docs"
     folder.mkdir()
     target = folder / "one.txt"
     target.write_text("Le premier texte parle de frégates.\n", "utf-8")
-    real_read_file = indexing.read_file
+    real_read_file = sources.read_file
 
     def rewritten_meanwhile(path, doc_id=None, *, data=None, clean=True):
         target.write_text("Le second texte parle de corvettes.\n", "utf-8")
@@ -290,7 +290,7 @@ def test_the_hash_recorded_is_that_of_the_content_indexed(tmp_path, monkeypatch)
         yield from real_read_file(path, doc_id, data=data, clean=clean)
 
     with monkeypatch.context() as patched:
-        patched.setattr(indexing, "read_file", rewritten_meanwhile)
+        patched.setattr(sources, "read_file", rewritten_meanwhile)
         nato_search.build_index(folder, tmp_path / "ix").close()
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert ix.search("frégates", fuzzy=False).total == 1

@@ -104,7 +104,7 @@ def test_a_file_an_interrupted_update_was_changing_is_read_again(tmp_path: Path)
 
 
 def test_updates_wait_for_each_other_then_say_which_lock(tmp_path: Path) -> None:
-    from nato_search.engines.whoosh.writer import SOURCES_LOCK_FILE, write_lock
+    from nato_search.durable import SOURCES_LOCK_FILE, write_lock
 
     folder = tmp_path / "src"
     write(folder, "base.txt", "Rapport de base", "Premier rapport du dossier.")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -18,77 +16,16 @@ from whoosh.util import IDCHARS
 from whoosh.writing import IndexWriter
 
 from nato_search import durable
+from nato_search.durable import write_lock
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
 from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
-from nato_search.errors import CorpusError, IndexLockedError
+from nato_search.errors import CorpusError
 from nato_search.readers.corpus import Document
 from nato_search.settings import LOCK_TIMEOUT
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(documents, paragraphs)`` while documents are written."""
-
-
-LOCK_FILE = "MAIN_WRITELOCK"
-"""Whoosh's own lock file, so stock Whoosh writers and ours exclude each other."""
-SOURCES_LOCK_FILE = "sources.lock"
-"""Held from reading the sources manifest to writing it again (``update_index``)."""
-
-
-@contextlib.contextmanager
-def write_lock(
-    path: str | os.PathLike[str], timeout: float = LOCK_TIMEOUT, lock_file: str = LOCK_FILE
-) -> Iterator[None]:
-    """The write lock of the index folder at ``path``, held while that folder is still there
-    (``lock_file``: another lock of the folder, such as :data:`SOURCES_LOCK_FILE`).
-
-    A rebuild swaps a new folder in while it holds the old folder's lock; a
-    writer that was waiting then holds the lock of a folder that is no longer
-    the index, so it lets go and takes the new folder's. The lock is an
-    ``flock``, released by the kernel when its file closes, so every exit
-    path (and a killed process) releases it.
-    """
-    name = os.path.join(path, lock_file)
-    doing = "updated from its sources" if lock_file == SOURCES_LOCK_FILE else "written"
-    deadline = time.monotonic() + timeout
-    while True:
-        fd = os.open(name, os.O_CREAT | os.O_WRONLY, 0o666)
-        try:
-            while not _try_lock(fd):
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"the index at {path} is being {doing} by another process; waited "
-                        f"{timeout:g} s. Try again when it is done (a writer that was killed "
-                        "releases the lock with it)."
-                    )
-                time.sleep(0.02)
-            if _same_file(fd, name):
-                break
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)  # the folder was swapped while we waited: lock the new one
-    try:
-        yield
-    finally:
-        os.close(fd)
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _same_file(fd: int, name: str) -> bool:
-    try:
-        found = os.stat(name)
-    except FileNotFoundError:
-        return False
-    held = os.fstat(fd)
-    return (held.st_dev, held.st_ino) == (found.st_dev, found.st_ino)
 
 
 @contextlib.contextmanager
