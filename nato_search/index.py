@@ -29,20 +29,8 @@ from nato_search.errors import (
 )
 from nato_search.highlight import Highlighter
 from nato_search.query.expansion import Expander, Expansion, Synonyms
-from nato_search.query.syntax import (
-    DATE_FACETS,
-    SORTS,
-    Clause,
-    Page,
-    Plan,
-    Query,
-    Row,
-    Terms,
-    Variants,
-    key_term,
-    parse,
-    value_text,
-)
+from nato_search.query.plan import DATE_FACETS, SORTS, Page, Plan, Row, key_term, value_text
+from nato_search.query.syntax import Clause, Query, Terms, Variants, parse
 from nato_search.readers.corpus import Document, Sources, read_documents
 from nato_search.rerank import reordered
 from nato_search.settings import LOCK_TIMEOUT, RankingSettings

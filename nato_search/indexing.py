@@ -49,12 +49,9 @@ from nato_search.sources import (
     record_sources,
     unchanged_state,
 )
-from nato_search.text.analyzer import (
-    DEFAULT_STEMMER,
-    analyzer_settings,
-    french_analyzer,
-    names_analyzer,
-)
+from nato_search.text.analyzer import analyzer_settings, french_analyzer
+from nato_search.text.filters import DEFAULT_STEMMER
+from nato_search.text.names import names_analyzer
 from nato_search.vectors import WordVectors
 
 BACKENDS = ("whoosh", "xapian")

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 from nato_search import vectors as word_vectors
 from nato_search.engines.base import Snapshot
-from nato_search.query.syntax import (
-    Query,
-    Row,
-    Terms,
-    Variants,
-    idf,
-)
+from nato_search.query.plan import Row, idf
+from nato_search.query.syntax import Query, Terms, Variants
 from nato_search.settings import RankingSettings
 from nato_search.text.analyzer import analyze
 

@@ -45,7 +45,8 @@ from typing import Any
 
 from nato_search import RankingSettings
 from nato_search.engines.fields import indexed_text
-from nato_search.query.syntax import AllOf, AnyOf, Clause, Plan, Terms, Variants
+from nato_search.query.plan import Plan
+from nato_search.query.syntax import AllOf, AnyOf, Clause, Terms, Variants
 
 WORDS = "words"
 NAMES = "names"

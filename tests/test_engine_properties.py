@@ -20,8 +20,9 @@ from whoosh import index as windex
 
 import nato_search
 from nato_search import Document, RankingSettings
-from nato_search.query.syntax import Plan, Query, Terms
-from nato_search.text.analyzer import names_analyzer
+from nato_search.query.plan import Plan
+from nato_search.query.syntax import Query, Terms
+from nato_search.text.names import names_analyzer
 
 DEFAULTS = RankingSettings()
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import nato_search
 from nato_search import Document, Results
-from nato_search.text.analyzer import analyze, french_analyzer, names_analyzer
+from nato_search.text.analyzer import analyze, french_analyzer
+from nato_search.text.names import names_analyzer
 from nato_search.text.snippets import ELLIPSIS, make_snippet
 
 PROPERTIES = settings(

@@ -311,7 +311,7 @@ def test_highlights_from_the_indexed_word_forms_are_those_of_analysis(seeds_inde
 
     from nato_search.highlight import Highlighter
     from nato_search.readers.corpus import read_documents
-    from nato_search.text.analyzer import words
+    from nato_search.text.tokenizer import words
 
     rng = random.Random(3)
     seeds = read_documents(SEEDS)

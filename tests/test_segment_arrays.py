@@ -501,7 +501,8 @@ def _forms_of(arrays):
 def test_word_forms_file_every_written_word_under_the_terms_it_gives(tmp_path):
     """Each segment records its words as written: the lean writer from what it analyzed,
     a segment of Whoosh's writer from its stored fields; both the same, whole and exact."""
-    from nato_search.text.analyzer import french_analyzer, words
+    from nato_search.text.analyzer import french_analyzer
+    from nato_search.text.tokenizer import words
 
     path = tmp_path / "ix"
     nato_search.build_index(DOCS, path).close()

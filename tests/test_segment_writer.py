@@ -28,7 +28,8 @@ from nato_search.engines.whoosh import parallel_build as build_workers
 from nato_search.engines.whoosh.schema import make_schema
 from nato_search.engines.whoosh.segment_builder import BLOCK, SegmentBuilder
 from nato_search.engines.whoosh.writer import write_documents
-from nato_search.text.analyzer import FIELD_BREAK, french_analyzer
+from nato_search.text.analyzer import french_analyzer
+from nato_search.text.tokenizer import FIELD_BREAK
 
 WORDS = (
     "défense aérienne batterie missile brigade Alliance sommet ministre drone frontière "

@@ -13,7 +13,7 @@ import nato_search
 from nato_search import RankingSettings
 from nato_search import vectors as word_vectors
 from nato_search.errors import VectorsUnavailableError
-from nato_search.query.syntax import idf
+from nato_search.query.plan import idf
 from nato_search.vectors import WordVectors
 
 FLOOR = RankingSettings().vector_floor

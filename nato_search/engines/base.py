@@ -11,11 +11,7 @@ from typing import Any, Protocol
 from whoosh.analysis import Analyzer
 
 from nato_search.query.expansion import Lexicon
-from nato_search.query.syntax import (
-    Page,
-    Plan,
-    Ranking,
-)
+from nato_search.query.plan import Page, Plan, Ranking
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
 

@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from nato_search.query.syntax import key_term
-from nato_search.text.analyzer import FIELD_BREAK
+from nato_search.query.plan import key_term
+from nato_search.text.tokenizer import FIELD_BREAK
 
 FORMAT_VERSION = 5
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,

@@ -23,12 +23,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
-import json
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 MAX_TERMS = 64
 """Terms kept from one query; words past this are ignored, so a pasted page still answers fast."""
@@ -120,107 +117,6 @@ class Query:
                 yield clause
             else:
                 stack.extend(clause.clauses)
-
-
-def idf(paragraphs: int, holding: int) -> float:
-    """The Robertson–Spärck Jones idf of BM25 (as in Lucene), over the live paragraphs.
-
-    Whoosh's own, ``1 + log(N / (n + 1))``, weighs common words too much against
-    rare ones; on PIAF this one ranks better (see the README's ablation table).
-    """
-    return math.log(1 + (paragraphs - holding + 0.5) / (holding + 0.5))
-
-
-def whoosh_idf(paragraphs: int, holding: int) -> float:
-    """Whoosh's own idf, ``1 + log(N / (n + 1))`` (``RankingSettings(idf="whoosh")``)."""
-    return 1 + math.log(paragraphs / (holding + 1))
-
-
-ALL_WORDS_TIER = 1e6
-"""Added to the key of paragraphs holding every clause, so that they sort above any
-partial match (BM25 scores stay far below it, and keep 10 decimals of precision beside it)."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What every engine runs for a query, so that they all rank alike.
-
-    Paragraphs matching any ``query.include`` clause, scored by BM25 over them;
-    with ``all_words_first``, those matching every clause come first. Each
-    ``near`` pair standing side by side adds ``near_weight`` of a phrase match.
-    Each of the ``coarse`` prefixes adds ``coarse_weight`` of a BM25 that counts every
-    term starting with it as one word (a coarser conflation than the stemmer's).
-    ``query.exclude`` clauses remove paragraphs, ``query.dates`` restrict them.
-    """
-
-    query: Query
-    near: tuple[tuple[str, str], ...] = ()
-    all_words_first: bool = True
-    near_weight: float = 0.3
-    coarse: tuple[str, ...] = ()
-    coarse_weight: float = 0.5
-
-
-SORTS = ("date", "-date")
-"""``Page.sort`` values besides None (relevance)."""
-DATE_FACETS = ("year", "month")
-"""Facets read from the date, not from metadata."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """Which of a plan's matches an engine returns, and what it counts, the same way for all.
-
-    The matches, best first (``sort``: None for relevance; ``"date"``/``"-date"`` for oldest
-    or newest first, undated last either way, then relevance), restricted by ``filter``:
-    ``(key, values)`` pairs, where a paragraph must hold, for every key, one of its values
-    (exact ``keys`` terms ``key=value``; ``doc_id`` is a key). With ``per_document``, only
-    each document's best that many, and ``total`` counts documents. ``offset`` and ``limit``
-    cut the page; ``facets`` count values over every match (documents with ``per_document``).
-    """
-
-    limit: int = 10
-    offset: int = 0
-    filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    sort: str | None = None
-    per_document: int | None = None
-    facets: tuple[str, ...] = ()
-
-
-@dataclass
-class Row:
-    """One returned paragraph: its stored fields, its score, and whether it matched every
-    ``include`` clause of the query."""
-
-    stored: dict[str, Any]
-    score: float
-    matched_all: bool
-
-
-@dataclass
-class Ranking:
-    """A page of rows, how many match in all, and the facet counts (most frequent first,
-    ties by value)."""
-
-    rows: list[Row]
-    total: int
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def value_text(value: object) -> str:
-    """A metadata value as filters and facets compare it: a string as it is, anything
-    else as JSON (``true``, ``3``, ``2.5``), so ``"3"`` and ``3`` are the same value."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def key_term(key: str, value: object) -> str:
-    """The exact term (``key=value``) an index holds for a metadata value, or a document id."""
-    return f"{key}={value_text(value)}"
-
-
-def sorted_counts(counts: dict[str, int]) -> dict[str, int]:
-    """Most frequent first; ties in the order of their values (as strings), so always alike."""
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 Analyze = Callable[[str], list[str]]

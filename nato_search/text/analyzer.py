@@ -1,4 +1,5 @@
-"""French analysis: a tokenizer and a chain of one-job filters, joined with ``|``.
+"""French analysis: the tokenizer (:mod:`.tokenizer`) and a chain of one-job filters
+(:mod:`.filters`, :mod:`.names`), run once per distinct word by :class:`WordCachedAnalyzer`.
 
 Built on Whoosh's token-stream protocol (so a chain can serve as a field
 analyzer) but knows nothing about indexes. Every filter keeps each token's
@@ -12,369 +13,36 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import json
-import re
 import threading
-import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator
-from functools import lru_cache
-from importlib import resources
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from unidecode import unidecode
-from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import Filter, LowercaseFilter, Token
 from whoosh.analysis.analyzers import Analyzer
 
-from nato_search.text.stemming import light_stem, minimal_stem
+from nato_search.text.filters import (
+    DEFAULT_STEMMER,
+    CompoundFilter,
+    ElisionFilter,
+    FoldFilter,
+    NormalizeFilter,
+    StemFilter,
+    StopFilter,
+    WordItem,
+    load_stopwords,
+)
+from nato_search.text.tokenizer import (
+    FIELD_BREAK,
+    FrenchTokenizer,
+    _split_words,
+    word_pattern,
+)
 
 ANALYZER_VERSION = 6
 """Bumped whenever terms change, so older indexes ask for a rebuild (3: Savoy's light rules;
 4: accented words are stopwords only as listed, so né, sûr and dû are indexed; 5: numbers
 in groups of three digits are one term, 13 000 = 13.000 = 13000; 6: format characters
 inside a word are dropped, muni\u00adtions = munitions, and elles is a stopword)."""
-STEMMERS = ("none", "minimal", "light", "snowball")
-DEFAULT_STEMMER = "light"
-
-FIELD_BREAK = "\u2029"
-"""Between two texts indexed as one (a title and its paragraph): positions leave a gap there."""
-_APOSTROPHES = "'’ʼ‘"
-_HYPHENS = r"\-‐‑"
-_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-FORMAT_CHARACTERS = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
-    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
-    "\U000e0020-\U000e007f"
-)
-"""Unicode's format characters (category Cf, as of Unicode 15.1), as a regex class: the
-soft hyphen, zero-width spaces and joiners, bidi marks, the word joiner, the BOM. They are
-invisible, so a word holding one (``muni\u00adtions``) is one word, the term of the word
-without them; listed rather than gathered from ``unicodedata`` at import (a tenth of a
-second), tested against it."""
-_FORMAT_RUN = rf"[{FORMAT_CHARACTERS}]+(?=[^\W_]|[{_MARKS}])"
-# Letters and digits, plus combining marks so decomposed accents (NFD text) stay
-# inside their word, and format characters before a letter or mark (never a word of
-# their own); matched as runs of each (a quarter faster than char by char).
-_WORD_RUN = rf"(?:[^\W_]+|[{_MARKS}]+|{_FORMAT_RUN})+"
-_WORD = rf"{_WORD_RUN}(?:[{_APOSTROPHES}{_HYPHENS}]{_WORD_RUN})*"
-# The same words in a text with no underscore and no combining mark, where \w is a
-# letter or digit and a run never meets a mark: most texts, and 30% faster to match.
-_PLAIN_WORD = rf"\w+(?:[{_APOSTROPHES}{_HYPHENS}]\w+)*"
-_NOT_PLAIN = re.compile(f"[_{_MARKS}{FORMAT_CHARACTERS}]")
-DIGIT_GROUP_SEPARATORS = " .\u00a0\u202f\u2009"
-"""What French writes between groups of three digits: a space (plain, no-break, narrow
-or thin) or a dot. ``13 000``, ``13.000`` and ``13000`` are one word, one term."""
-GROUPED_NUMBER = rf"(?<![\w.,])\d{{1,3}}(?:[{DIGIT_GROUP_SEPARATORS}]\d{{3}})+(?!\w)"
-"""A number in groups of three digits after the first one to three: not ``2014 300``
-(two numbers), nor ``1 5000``; a decimal comma ends it (``1 500,5`` is 1500 and 5)."""
-_HAS_GROUPED_NUMBER = re.compile(rf"\d[{DIGIT_GROUP_SEPARATORS}]\d{{3}}")
-
-
-def _compile(word: str, grouped: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The word pattern, and the same capturing (for ``re.split``)."""
-    pattern = f"{GROUPED_NUMBER}|{word}" if grouped else word
-    return re.compile(pattern), re.compile(f"({pattern})")
-
-
-_PATTERNS = {
-    (plain, grouped): _compile(word, grouped)
-    for plain, word in ((True, _PLAIN_WORD), (False, _WORD))
-    for grouped in (True, False)
-}
-"""Per (no underscore or combining mark, a digit group in sight): the words' patterns."""
-
-
-def word_pattern(text: str) -> re.Pattern[str]:
-    """The pattern of the words of ``text``: the plain one where it finds the same words,
-    with grouped numbers only where there may be one."""
-    return _patterns(text)[0]
-
-
-def words(text: str) -> list[str]:
-    """The words of ``text`` as the tokenizer finds them, as written, before any filter."""
-    return word_pattern(text).findall(text)
-
-
-def _split_words(text: str) -> list[str]:
-    """``text`` as separators and words, alternately (separators at even indexes)."""
-    return _patterns(text)[1].split(text)
-
-
-def _patterns(text: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return _PATTERNS[not _NOT_PLAIN.search(text), bool(_HAS_GROUPED_NUMBER.search(text))]
-
-
-_ELISION = re.compile(
-    rf"(?:l|m|t|qu|n|s|j|d|c|jusqu|quoiqu|lorsqu|puisqu)[{_APOSTROPHES}](?=[\w{FORMAT_CHARACTERS}])",
-    re.IGNORECASE,
-)
-_HYPHEN_SPLIT = re.compile(rf"[{_HYPHENS}]")
-_NOT_FOLDED_WORD_CHAR = re.compile(r"[^a-z0-9']")
-_WHOLE = re.compile(r"(?s).*")
-
-WordItem = tuple[int, str, int, int]
-"""A token of one word among many, as the cache learns them: (number of the word, text,
-start, end), offsets within the word. A filter's ``texts`` method maps a list of these
-as its ``__call__`` maps a token stream, without a generator and a Token per step."""
-
-
-class FrenchTokenizer(Tokenizer):
-    """Words with their inner apostrophes and hyphens, left for the filters to split."""
-
-    @staticmethod
-    def words(value: str) -> Iterator[re.Match[str]]:
-        return word_pattern(value).finditer(value)
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        matches: Iterable[re.Match[str]]
-        if tokenize:
-            matches = word_pattern(value).finditer(value)
-        else:
-            whole = _WHOLE.match(value)
-            assert whole is not None  # ".*" with DOTALL matches any string
-            matches = [whole]
-        for pos, match in enumerate(matches):
-            token.text = match.group(0)
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = token.text
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar = start_char + match.start()
-                token.endchar = start_char + match.end()
-            yield token
-
-
-class ElisionFilter(Filter):
-    """Drops an elided article or pronoun (``l’``, ``qu’``, ``jusqu’``…) from the front of a word."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            match = _ELISION.match(token.text)
-            if match:
-                token.text = token.text[match.end() :]
-                if token.chars:
-                    token.startchar += match.end()
-            yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        out = []
-        for item in items:
-            match = _ELISION.match(item[1])
-            if match:
-                n, text, start, end = item
-                item = (n, text[match.end() :], start + match.end(), end)
-            out.append(item)
-        return out
-
-
-class CompoundFilter(Filter):
-    """Splits hyphenated compounds (``OTAN-Ukraine``) into parts at consecutive positions."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        shift = 0
-        for token in tokens:
-            if token.positions:
-                token.pos += shift
-            parts = _HYPHEN_SPLIT.split(token.text)
-            if len(parts) == 1:
-                yield token
-                continue
-            start = token.startchar if token.chars else 0
-            first_pos = token.pos if token.positions else 0
-            offset = 0
-            for i, part in enumerate(parts):
-                token.text = part
-                if token.chars:
-                    token.startchar = start + offset
-                    token.endchar = start + offset + len(part)
-                if token.positions:
-                    token.pos = first_pos + i
-                offset += len(part) + 1
-                yield token
-            shift += len(parts) - 1
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        if not _HYPHEN_SPLIT.search("".join(t for _, t, _, _ in items)):
-            return items  # most batches of words
-        out = []
-        for item in items:
-            parts = _HYPHEN_SPLIT.split(item[1])
-            if len(parts) == 1:
-                out.append(item)
-                continue
-            n, _, start, _ = item
-            for part in parts:
-                out.append((n, part, start, start + len(part)))
-                start += len(part) + 1
-        return out
-
-
-class NormalizeFilter(Filter):
-    """Unicode NFKC per token, without format characters: composes accents, expands
-    ligatures like ``ﬁ``, drops soft hyphens and zero-width spaces; offsets untouched, so a
-    highlight covers the word as written."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            token.text = _normalize(token.text)
-            yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        if "".join(t for _, t, _, _ in items).isascii():
-            return items  # NFKC leaves ASCII as it is, and it holds no format character
-        return [(n, _normalize(t), s, e) for n, t, s, e in items]
-
-
-_FORMAT = re.compile(f"[{FORMAT_CHARACTERS}]")
-
-
-def _normalize(text: str) -> str:
-    return _FORMAT.sub("", unicodedata.normalize("NFKC", text))
-
-
-class FoldFilter(Filter):
-    """Folds accents and other letters to ASCII with unidecode (``œuvrer`` → ``oeuvrer``)."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            folded = _fold(token.text)
-            if folded:
-                token.text = folded
-                yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        return [(n, f, s, e) for n, t, s, e in items if (f := _fold(t))]
-
-
-def _fold(text: str) -> str:
-    if text.isascii():  # unidecode leaves ASCII as it is: most words, and every light stem
-        lowered = text.lower()
-        return lowered if lowered.isalnum() else _NOT_FOLDED_WORD_CHAR.sub("", lowered)
-    return _fold_unicode(text)
-
-
-_LATIN = {code: unidecode(chr(code)) for code in range(0x80, 0x250)}
-"""unidecode of each Latin-1 and Latin Extended letter. unidecode reads one character at a
-time, so a word written in these alone folds by ``str.translate``, two or three times faster."""
-
-
-@lru_cache(maxsize=200_000)
-def _fold_unicode(text: str) -> str:
-    """:func:`_fold` of a word that is not ASCII (so not empty)."""
-    folded = text.translate(_LATIN) if max(text) < "\u0250" else unidecode(text)
-    return _NOT_FOLDED_WORD_CHAR.sub("", folded.lower())
-
-
-class StopFilter(Filter):
-    """Removes French stopwords and closes the gaps they leave, so phrases ignore them.
-
-    A word with accents is a stopword only as listed (``né`` is not ``ne``); a word
-    without them is matched folded, so ``ete`` typed plainly goes like ``été``."""
-
-    def __init__(self, stopwords: frozenset[str] | None = None):
-        self.stopwords = load_stopwords() if stopwords is None else stopwords
-        self.folded = frozenset(_fold(w) for w in self.stopwords)
-
-    def is_stopword(self, word: str) -> bool:
-        folded = _fold(word)
-        if folded not in self.folded:
-            return False
-        lower = word.lower()
-        return lower == folded or lower in self.stopwords
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        pos = 0
-        for token in tokens:
-            if self.is_stopword(token.text):
-                if not token.removestops:
-                    token.stopped = True
-                    yield token
-                continue
-            if token.positions:
-                token.pos = pos
-            pos += 1
-            token.stopped = False
-            yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        return [item for item in items if not self.is_stopword(item[1])]
-
-
-class StemFilter(Filter):
-    """Reduces lowercase words to a stem so that inflected forms meet.
-
-    It runs before the accent-folding filter because the Snowball rules read
-    accents (``-ité``, ``-ée``). The light stemmers fold first and work on
-    plain letters, so a query typed without accents gets the same stem.
-    """
-
-    def __init__(self, stemmer: str = DEFAULT_STEMMER):
-        if stemmer not in STEMMERS:
-            raise ValueError(f"unknown stemmer {stemmer!r}; choose one of {', '.join(STEMMERS)}")
-        self.stemmer = stemmer
-        self._stem = _stem_function(stemmer)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"stemmer": self.stemmer}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        StemFilter.__init__(self, state["stemmer"])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StemFilter) and other.stemmer == self.stemmer
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        stem = self._stem
-        for token in tokens:
-            if not token.stopped:
-                token.text = stem(token.text)
-            yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        stem = self._stem
-        return [(n, stem(t), s, e) for n, t, s, e in items]
-
-
-class CapitalizedFilter(Filter):
-    """Keeps only words written with a capital (likely proper names) in documents; queries pass whole."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            if token.mode == "query" or token.text[:1].isupper():
-                yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        return items if mode == "query" else [i for i in items if i[1][:1].isupper()]
-
-
-class NameKeyFilter(Filter):
-    """Replaces a folded word by its transliteration key, so ``Poutine`` and ``Putin`` meet."""
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for token in tokens:
-            key = name_key(token.text)
-            if key:
-                token.text = key
-                yield token
-
-    def texts(self, items: list[WordItem], mode: str) -> list[WordItem]:
-        return [(n, k, s, e) for n, t, s, e in items if (k := name_key(t))]
 
 
 def _lowercase_texts(_: Filter, items: list[WordItem], mode: str) -> list[WordItem]:
@@ -397,36 +65,6 @@ def _text_step(kind: type) -> TextStep | None:
         same = owner is not None and kind.__call__ is owner.__call__
         _TEXT_STEPS[kind] = owner.__dict__["texts"] if same else None
     return _TEXT_STEPS[kind]
-
-
-_NAME_RULES = (
-    (re.compile(r"ph"), "f"),
-    (re.compile(r"[st]?[cs]h|tch"), "sh"),  # tch, ch, sh, sch: one sound family
-    (re.compile(r"kh"), "h"),
-    (re.compile(r"zh"), "j"),
-    (re.compile(r"ou"), "u"),
-    (re.compile(r"w"), "v"),
-    (re.compile(r"y"), "i"),
-    (re.compile(r"qu|ck|c(?=[aou])"), "k"),
-    (re.compile(r"(.)\1+"), r"\1"),
-    (re.compile(r"ie"), "e"),
-    (re.compile(r"e$"), ""),
-)
-
-
-@lru_cache(maxsize=200_000)
-def name_key(word: str) -> str:
-    """A transliteration key of a folded word (``kouleba`` → ``kuleba``); empty for short words.
-
-    French and English write Slavic and Arabic names differently (``ou``/``u``,
-    ``tch``/``ch``, ``ch``/``sh``, ``-e``/-, ``y``/``i``); the key drops those
-    differences. It is deliberately coarse: it is searched below exact words.
-    """
-    if len(word) < 4 or not word.isalpha():
-        return ""
-    for pattern, replacement in _NAME_RULES:
-        word = pattern.sub(replacement, word)
-    return word
 
 
 _WordTokens = tuple[tuple[str, int, int, bool], ...]
@@ -734,40 +372,6 @@ class WordCachedAnalyzer(Analyzer):
                 yield token
 
 
-class ExactTermsTokenizer(Tokenizer):
-    """Each string of a JSON array as one term, untouched: exact values (``tags=défense``)
-    that filters and facets compare as given. JSON, not a separator, so that no value
-    can hold the end of its term and the start of another (a value is any string); a
-    value that is not a JSON array is one term."""
-
-    def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
-        token = Token(**kwargs)
-        try:
-            terms = json.loads(value) if value.startswith("[") else [value]
-        except ValueError:
-            terms = [value]
-        for text in dict.fromkeys(terms):
-            if isinstance(text, str) and text:
-                token.text = text
-                token.boost = 1.0
-                yield token
-
-
-def names_analyzer() -> WordCachedAnalyzer:
-    """Transliteration keys of capitalized words (every word, for queries)."""
-    return WordCachedAnalyzer(
-        FrenchTokenizer(),
-        ElisionFilter(),
-        CompoundFilter(),
-        NormalizeFilter(),
-        CapitalizedFilter(),
-        LowercaseFilter(),
-        FoldFilter(),
-        StopFilter(),
-        NameKeyFilter(),
-    )
-
-
 def french_analyzer(stemmer: str = DEFAULT_STEMMER) -> WordCachedAnalyzer:
     """The analyzer used for both documents and queries."""
     return WordCachedAnalyzer(
@@ -801,28 +405,7 @@ def analyze(
     ]
 
 
-@lru_cache(maxsize=1)
-def load_stopwords() -> frozenset[str]:
-    """The packaged stopword list (see ``data/stopwords-fr.txt``), lowercase, accents kept."""
-    text = resources.files("nato_search").joinpath("data/stopwords-fr.txt").read_text("utf-8")
-    words = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return frozenset(unicodedata.normalize("NFKC", w).lower() for w in words if w)
-
-
 # --- stemmers ------------------------------------------------------------
 # "minimal" and "light" live in stemming.py and work on folded words;
 # "snowball" is the Snowball French stemmer shipped with Whoosh, which reads
 # accents, so it folds after stemming.
-
-
-def _stem_function(name: str) -> Callable[[str], str]:
-    if name == "none":
-        return str
-    if name == "minimal":
-        return lambda word: minimal_stem(_fold(word))
-    if name == "light":
-        return lambda word: light_stem(_fold(word))
-    from whoosh.lang.snowball.french import FrenchStemmer
-
-    stem = FrenchStemmer().stem
-    return lambda word: _fold(stem(word))

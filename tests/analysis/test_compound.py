@@ -1,4 +1,5 @@
-from nato_search.text.analyzer import CompoundFilter, ElisionFilter, FrenchTokenizer
+from nato_search.text.filters import CompoundFilter, ElisionFilter
+from nato_search.text.tokenizer import FrenchTokenizer
 
 chain = FrenchTokenizer() | ElisionFilter() | CompoundFilter()
 

@@ -1,6 +1,7 @@
 import pytest
 
-from nato_search.text.analyzer import ElisionFilter, FrenchTokenizer
+from nato_search.text.filters import ElisionFilter
+from nato_search.text.tokenizer import FrenchTokenizer
 
 from .helpers import stream
 

@@ -2,7 +2,8 @@ import re
 
 from whoosh.analysis import LowercaseFilter
 
-from nato_search.text.analyzer import FoldFilter, FrenchTokenizer
+from nato_search.text.filters import FoldFilter
+from nato_search.text.tokenizer import FrenchTokenizer
 
 from .helpers import stream
 
@@ -32,7 +33,7 @@ def test_ascii_words_fold_as_unidecode_folds_them():
     """ASCII skips unidecode (which leaves it as it is): the result must not change."""
     from unidecode import unidecode
 
-    from nato_search.text.analyzer import _fold
+    from nato_search.text.filters import _fold
 
     for word in ["Alliés", "OTAN", "aujourd'hui", "x-y_z", "", "12Ab", "l'", "a.b", "É"]:
         assert _fold(word) == re.sub(r"[^a-z0-9']", "", unidecode(word).lower())
@@ -45,7 +46,7 @@ def test_latin_letters_fold_as_unidecode_folds_them():
 
     from unidecode import unidecode
 
-    from nato_search.text.analyzer import _fold
+    from nato_search.text.filters import _fold
 
     letters = [chr(c) for c in range(0x20, 0x260)]
     words = letters + ["".join(random.Random(n).choices(letters, k=8)) for n in range(3000)]

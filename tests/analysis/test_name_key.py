@@ -1,6 +1,7 @@
 import pytest
 
-from nato_search.text.analyzer import analyze, name_key, names_analyzer
+from nato_search.text.analyzer import analyze
+from nato_search.text.names import name_key, names_analyzer
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-from nato_search.text.analyzer import FrenchTokenizer, NormalizeFilter
+from nato_search.text.filters import NormalizeFilter
+from nato_search.text.tokenizer import FrenchTokenizer
 
 from .helpers import stream
 
@@ -28,7 +29,7 @@ def test_format_characters_are_every_unicode_format_character():
     import sys
     import unicodedata
 
-    from nato_search.text.analyzer import FORMAT_CHARACTERS
+    from nato_search.text.tokenizer import FORMAT_CHARACTERS
 
     listed = re.compile(f"[{FORMAT_CHARACTERS}]")
     for code in range(sys.maxunicode + 1):

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from nato_search.text.analyzer import FrenchTokenizer, StemFilter, french_analyzer
+from nato_search.text.analyzer import french_analyzer
+from nato_search.text.filters import StemFilter
+from nato_search.text.tokenizer import FrenchTokenizer
 
 SAVOY_GROUPS = Path(__file__).parent / "data" / "savoy-groups.tsv"
 

@@ -1,12 +1,8 @@
 from whoosh.analysis import LowercaseFilter
 
-from nato_search.text.analyzer import (
-    FoldFilter,
-    FrenchTokenizer,
-    StopFilter,
-    french_analyzer,
-    load_stopwords,
-)
+from nato_search.text.analyzer import french_analyzer
+from nato_search.text.filters import FoldFilter, StopFilter, load_stopwords
+from nato_search.text.tokenizer import FrenchTokenizer
 
 chain = FrenchTokenizer() | LowercaseFilter() | FoldFilter() | StopFilter()
 

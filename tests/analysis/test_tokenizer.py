@@ -1,4 +1,4 @@
-from nato_search.text.analyzer import FrenchTokenizer
+from nato_search.text.tokenizer import FrenchTokenizer
 
 from .helpers import stream
 
@@ -57,7 +57,7 @@ def test_the_simpler_patterns_find_the_same_words_wherever_they_are_chosen():
     import random
     from pathlib import Path
 
-    from nato_search.text.analyzer import _PATTERNS, word_pattern
+    from nato_search.text.tokenizer import _PATTERNS, word_pattern
 
     full = _PATTERNS[False, True][0]
     rng = random.Random(7)

@@ -2,17 +2,16 @@ import pickle
 
 from whoosh.analysis import LowercaseFilter
 
-from nato_search.text.analyzer import (
+from nato_search.text.analyzer import WordCachedAnalyzer, french_analyzer
+from nato_search.text.filters import (
     CompoundFilter,
     ElisionFilter,
     FoldFilter,
-    FrenchTokenizer,
     NormalizeFilter,
     StemFilter,
     StopFilter,
-    WordCachedAnalyzer,
-    french_analyzer,
 )
+from nato_search.text.tokenizer import FrenchTokenizer
 
 TEXT = (
     "Le Conseil OTAN-Ukraine s’est réuni ; l’Ukraine a-t-il dit, « les Alliés, les Alliés ! » "
@@ -71,7 +70,8 @@ def test_cache_is_bounded_and_not_pickled():
 def test_spans_give_the_token_stream_as_tuples():
     """Highlighting reads ``spans``; it must be the analyzer's own stream, field break,
     stopwords, compounds, elisions and index-mode name filtering included."""
-    from nato_search.text.analyzer import FIELD_BREAK, names_analyzer
+    from nato_search.text.names import names_analyzer
+    from nato_search.text.tokenizer import FIELD_BREAK
 
     text = f"Le titre de Kouleba{FIELD_BREAK}{TEXT} Zelensky et l’OTAN"
     for analyzer in (french_analyzer(), french_analyzer("snowball"), names_analyzer()):
@@ -102,8 +102,8 @@ def test_word_items_give_what_the_token_stream_chain_gives():
     import unicodedata
     from pathlib import Path
 
-    from nato_search.text.analyzer import names_analyzer
-    from nato_search.text.analyzer import words as words_of
+    from nato_search.text.names import names_analyzer
+    from nato_search.text.tokenizer import words as words_of
 
     seeds = " ".join(p.read_text("utf-8") for p in sorted(Path("seeds").glob("*.txt")))
     hostile = "l’ l' qu’il jusqu’au d’Œuvre A-t-il -x- ﬁnance ⅱ ∰ ÉTÉ Straße ǅemal 12_3 Ⅻ ß’ﬀ"
@@ -147,7 +147,8 @@ def test_matched_marks_what_spans_mark_cold_and_warm():
     occurrence of every wanted word, whether its words were known before or not."""
     import unicodedata
 
-    from nato_search.text.analyzer import FIELD_BREAK, names_analyzer
+    from nato_search.text.names import names_analyzer
+    from nato_search.text.tokenizer import FIELD_BREAK
 
     texts = [
         TEXT,

@@ -26,21 +26,16 @@ import numpy as np
 import numpy.typing as npt
 
 from nato_search.engines.whoosh.arrays import FieldPostings, Kept, SegmentArrays
-from nato_search.query.syntax import (
+from nato_search.query.plan import (
     ALL_WORDS_TIER,
     DATE_FACETS,
-    AllOf,
-    AnyOf,
-    Clause,
-    DateRange,
     Page,
     Plan,
-    Terms,
-    Variants,
     idf,
     sorted_counts,
     whoosh_idf,
 )
+from nato_search.query.syntax import AllOf, AnyOf, Clause, DateRange, Terms, Variants
 from nato_search.settings import RankingSettings
 
 Docs = npt.NDArray[np.int32]

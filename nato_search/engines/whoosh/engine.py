@@ -34,7 +34,7 @@ from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.bm25 import Collection, Segment
 from nato_search.engines.whoosh.writer import open_writer, write_documents
 from nato_search.errors import IndexDamagedError, damage_message
-from nato_search.query.syntax import Page, Plan, Ranking, Row
+from nato_search.query.plan import Page, Plan, Ranking, Row
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
 from nato_search.text.analyzer import analyze

@@ -5,7 +5,8 @@ from __future__ import annotations
 from whoosh.analysis import Analyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from nato_search.text.analyzer import ExactTermsTokenizer, names_analyzer
+from nato_search.text.names import names_analyzer
+from nato_search.text.tokenizer import ExactTermsTokenizer
 
 
 def make_schema(analyzer: Analyzer) -> Schema:

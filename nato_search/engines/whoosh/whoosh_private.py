@@ -53,7 +53,7 @@ from nato_search.engines.whoosh.arrays import (
     word_forms,
 )
 from nato_search.text.analyzer import WordCachedAnalyzer
-from nato_search.text.analyzer import words as analysis_words
+from nato_search.text.tokenizer import words as analysis_words
 
 # Whoosh's on-disk structures (whoosh.filedb.filetables, whoosh.codec.whoosh3).
 _LENGTHS = struct.Struct("!ii")  # key length, value length of a terms-file record

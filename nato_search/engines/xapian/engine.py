@@ -38,15 +38,7 @@ from nato_search.engines.xapian.translate import (
     translate,
 )
 from nato_search.errors import ShardError
-from nato_search.query.syntax import (
-    ALL_WORDS_TIER,
-    Page,
-    Plan,
-    Ranking,
-    Row,
-    key_term,
-    sorted_counts,
-)
+from nato_search.query.plan import ALL_WORDS_TIER, Page, Plan, Ranking, Row, key_term, sorted_counts
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
 from nato_search.text.analyzer import analyze

@@ -8,14 +8,8 @@ from __future__ import annotations
 import hashlib
 import math
 
-from nato_search.query.syntax import (
-    AllOf,
-    AnyOf,
-    Clause,
-    Terms,
-    Variants,
-    idf,
-)
+from nato_search.query.plan import idf
+from nato_search.query.syntax import AllOf, AnyOf, Clause, Terms, Variants
 
 try:
     import xapian
