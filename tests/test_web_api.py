@@ -422,10 +422,10 @@ def test_serve_address(value: str, address: tuple[str, int]) -> None:
     assert cli._address(value) == address
 
 
-def test_the_readme_fastapi_example_serves_the_app(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("fastapi", reason="the README's example mounts the app in FastAPI")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+def test_the_docs_fastapi_example_serves_the_app(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("fastapi", reason="the HTTP docs page's example mounts the app in FastAPI")
+    page = (ROOT / "docs" / "http.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
     example = next(block for block in blocks if "FastAPI()" in block)
     nato_search.build_index(web_fixture.SEEDS, tmp_path / "my-index").close()
     monkeypatch.chdir(tmp_path)
