@@ -106,7 +106,7 @@ from speed import (  # noqa: E402
 if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, as speed.py does
     sys.path.insert(1, str(REPO_ROOT))
 
-from nato_search.engines.pool import POOL_SIZE  # noqa: E402
+from nato_search.settings import POOL_SIZE
 
 SEEDS = REPO_ROOT / "seeds"
 DEFAULT_PARAGRAPHS = 10_000

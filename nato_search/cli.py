@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TextIO
 
 from nato_search import __version__
-from nato_search.engines.fields import META_FILE
 from nato_search.errors import (
     CorpusError,
     CorpusWarning,
@@ -41,7 +40,7 @@ from nato_search.errors import (
     VectorsUnavailableError,
 )
 from nato_search.index import Hit
-from nato_search.indexing import build_index, open_index, update_index
+from nato_search.indexing import build_index, is_index, open_index, update_index
 from nato_search.text.snippets import escape_controls, mark
 from nato_search.vectors import WordVectors
 
@@ -474,7 +473,7 @@ def _use_colour(stream: TextIO, choice: str = "auto") -> bool:
 
 def _index(args: argparse.Namespace) -> int:
     show = _progress if sys.stderr.isatty() else None
-    update = not args.rebuild and (Path(args.index) / META_FILE).exists()
+    update = not args.rebuild and is_index(args.index)
     if update:
         counts = update_index(args.sources, args.index, progress=show, clean=args.clean)
     else:

@@ -72,6 +72,11 @@ def _format_record(stemmer: str, backend: str = "whoosh", shards: int = 1) -> di
     return settings
 
 
+def is_index(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds an index that nato-search built (any version, any backend)."""
+    return (Path(path) / META_FILE).exists()
+
+
 def build_index(
     sources: Sources,
     path: str | os.PathLike[str],

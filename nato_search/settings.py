@@ -15,6 +15,10 @@ from typing import Literal
 LOCK_TIMEOUT = 10.0
 """Seconds a writer waits for another process's writer to finish before giving up."""
 
+POOL_SIZE = 4
+"""Readers per open index (and threads of the HTTP app). Searches are CPU-bound under the
+GIL, so more would only cost files."""
+
 IDF_FORMULAS = ("robertson-sparck-jones", "whoosh")
 _AT_LEAST_ONE = frozenset({"near_candidates", "coarse_letters", "more_like_terms", "vector_depth"})
 

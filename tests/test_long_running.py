@@ -23,7 +23,7 @@ from whoosh import index as windex
 
 import nato_search
 from nato_search import CorpusError, update_index
-from nato_search.engines.pool import POOL_SIZE
+from nato_search.settings import POOL_SIZE
 
 HELPER = Path(__file__).resolve().parent / "_reliability_writer.py"
 

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 import nato_search  # noqa: E402
 from nato_search import cli  # noqa: E402
-from nato_search.engines.pool import POOL_SIZE  # noqa: E402
+from nato_search.settings import POOL_SIZE  # noqa: E402
 from nato_search.web.app import MAX_LIMIT, create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

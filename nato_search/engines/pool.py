@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
+from nato_search.settings import POOL_SIZE
+
 T = TypeVar("T")
 
 _UNKNOWN = object()
 """The version when it cannot be read: equal to no reader's."""
-
-POOL_SIZE = 4
-"""Readers per open index. Searches are CPU-bound under the GIL, so more would only cost files."""
 
 
 class Pool(Generic[T]):

@@ -42,7 +42,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from nato_search import __version__
-from nato_search.engines.pool import POOL_SIZE
 from nato_search.errors import (
     IndexClosedError,
     IndexDamagedError,
@@ -53,6 +52,7 @@ from nato_search.errors import (
 )
 from nato_search.index import Index, Results
 from nato_search.indexing import open_index
+from nato_search.settings import POOL_SIZE
 from nato_search.text.snippets import mark
 from nato_search.vectors import WordVectors
 

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import whoosh
 from whoosh.analysis import Analyzer
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import Index as WhooshIndex
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
@@ -32,6 +31,7 @@ from nato_search.engines.fields import IN_FIRST, META_FILE
 from nato_search.engines.pool import Pool
 from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.bm25 import Collection, Segment
+from nato_search.engines.whoosh.whoosh_private import FileFormatError
 from nato_search.engines.whoosh.writer import open_writer, write_documents
 from nato_search.errors import IndexDamagedError, damage_message
 from nato_search.query.plan import Page, Plan, Ranking, Row

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.filedb.filetables import FileFormatError, OrderedHashReader
 from whoosh.filedb.filetables import _lengths as HASH_RECORD_LENGTHS
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC
@@ -389,6 +389,7 @@ def deleted_mask(segment: Any) -> Bools:
 TERM_INFO = W3TermInfo._struct
 """How ``W3TermInfo.to_bytes`` packs a term's statistics, before the posting extent."""
 __all__ = [
+    "FileFormatError",
     "HASH_RECORD_LENGTHS",
     "TERM_INFO",
     "WHOOSH3_HEADER_MAGIC",
@@ -412,6 +413,11 @@ def field_writer_files(writer: Any) -> tuple[Any, Any, bytes]:
 def latest_generation(folder: str) -> int:
     """The generation of the latest table of contents in ``folder``."""
     return int(TOC._latest_generation(FileStorage(folder), "MAIN"))
+
+
+def storage_path(storage: FileStorage, name: str) -> str:
+    """The path of the file ``name`` of a file storage."""
+    return str(storage._fpath(name))
 
 
 def destroy_temporary_storage(writer: IndexWriter) -> None:

@@ -58,7 +58,7 @@ class DurableStorage(FileStorage):
     folder after."""
 
     def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
-        durable.sync_file(self._fpath(oldname))
+        durable.sync_file(whoosh_private.storage_path(self, oldname))
         super().rename_file(oldname, newname, safe)
         durable.sync_folder(self.folder)
 
@@ -68,7 +68,7 @@ class DurableStorage(FileStorage):
         if prefixes:
             for name in os.listdir(self.folder):
                 if name.startswith(prefixes):
-                    durable.sync_file(self._fpath(name))
+                    durable.sync_file(whoosh_private.storage_path(self, name))
 
 
 def write_arrays(path: str | os.PathLike[str]) -> None:
