@@ -246,7 +246,7 @@ class Index:
         vectors: bool = True,
         allow_partial: bool = False,
     ) -> Results:
-        """Paragraphs matching ``query`` (see :mod:`nato_search.query` for the syntax).
+        """Paragraphs matching ``query`` (see :mod:`nato_search.query.syntax` for the syntax).
 
         ``offset`` skips that many hits (``search(q, 10, offset=10)`` is
         ``search(q, 20)[10:]``, same total). ``filter`` keeps paragraphs whose metadata (or

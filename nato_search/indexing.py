@@ -11,15 +11,14 @@ from whoosh import index as windex
 
 from nato_search import default_index, durable
 from nato_search.durable import SOURCES_LOCK_FILE, read_json, write_json, write_lock
+from nato_search.engines.base import Progress, backend_named, backend_names
 from nato_search.engines.fields import FORMAT_VERSION, META_FILE, SOURCES_FILE
-from nato_search.engines.whoosh.engine import WhooshEngine, _retry_replaced
-from nato_search.engines.whoosh.parallel_build import write_segments
-from nato_search.engines.whoosh.schema import make_schema
-from nato_search.engines.whoosh.writer import Progress
-from nato_search.engines.xapian.cluster import Shard, local_shards, read_cluster, require_xapian
-from nato_search.engines.xapian.engine import LAYOUT, XapianEngine
+from nato_search.engines.whoosh.backend import WHOOSH
+from nato_search.engines.whoosh.engine import _retry_replaced
+from nato_search.engines.xapian.backend import shards_engine, write_batches
+from nato_search.engines.xapian.cluster import Shard, read_cluster, require_xapian
+from nato_search.engines.xapian.engine import XapianEngine
 from nato_search.errors import (
-    CorpusError,
     IndexDamagedError,
     IndexNotFoundError,
     IndexVersionError,
@@ -49,27 +48,23 @@ from nato_search.sources import (
     record_sources,
     unchanged_state,
 )
-from nato_search.text.analyzer import analyzer_settings, french_analyzer
+from nato_search.text.analyzer import analyzer_settings
 from nato_search.text.filters import DEFAULT_STEMMER
-from nato_search.text.names import names_analyzer
 from nato_search.vectors import WordVectors
 
-BACKENDS = ("whoosh", "xapian")
+BACKENDS = backend_names()
 DEFAULT_SETTINGS = RankingSettings()
-BATCH = 500
-"""Documents written to Xapian shards per commit."""
 
 
 def _format_record(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
-    settings = {
+    """What an index folder records of how it was built: a mismatch asks for a rebuild."""
+    return {
         "format": FORMAT_VERSION,
         **analyzer_settings(stemmer),
         "backend": backend,
         "shards": shards,
+        **backend_named(backend).format_record(shards),
     }
-    if backend == "xapian":
-        settings["layout"] = LAYOUT
-    return settings
 
 
 def is_index(path: str | os.PathLike[str]) -> bool:
@@ -103,8 +98,7 @@ def build_index(
     ``workers`` processes write the Whoosh index, each a segment of it (default: one
     per core, for builds of 4,000 paragraphs or more; ``workers=1``: this process only).
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    chosen = backend_named(backend)
     if not isinstance(shards, int) or shards < 1:
         raise ValueError(f"shards must be a positive whole number, not {shards!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -122,15 +116,19 @@ def build_index(
     with building_folder(path) as building:
         manifest: dict[str, dict[str, Any]] = {}
         documents = record_sources(sources, manifest, clean)
-        if backend == "xapian":
-            engine = _xapian(local_shards(building, shards), building, stemmer, settings)
-            _write_batches(engine, documents, progress)
-            engine.stamp(_format_record(stemmer, backend, shards))
-        else:
-            windex.create_in(str(building), make_schema(french_analyzer(stemmer)))
-            write_segments(building, documents, workers=workers, progress=progress)
+        record = _format_record(stemmer, backend, shards)
+        chosen.build(
+            building,
+            documents,
+            stemmer=stemmer,
+            shards=shards,
+            workers=workers,
+            progress=progress,
+            settings=settings,
+            record=record,
+        )
         write_json(building / SOURCES_FILE, manifest)
-        write_json(building / META_FILE, _format_record(stemmer, backend, shards))
+        write_json(building / META_FILE, record)
         swap_in(building, path)
         durable.sync_folder(path.parent)  # the swap itself
     return open_index(path, synonyms=synonyms, vectors=vectors, settings=settings)
@@ -207,38 +205,6 @@ def update_index(
     return {"changed": len(reread), "unchanged": unchanged, "removed": len(gone)}
 
 
-def _xapian(
-    shards: list[Shard], path: Path, stemmer: str, settings: RankingSettings
-) -> XapianEngine:
-    return XapianEngine(shards, str(path), french_analyzer(stemmer), names_analyzer(), settings)
-
-
-def _write_batches(
-    engine: XapianEngine, documents: Iterable[Document], progress: Progress | None
-) -> None:
-    """Streams documents into the shards, one commit per BATCH documents."""
-    seen: set[str] = set()
-    batch: list[Document] = []
-    paragraphs = 0
-
-    def flush() -> None:
-        engine.write(batch, replace=True, timeout=LOCK_TIMEOUT)
-        batch.clear()
-        if progress:
-            progress(len(seen), paragraphs)
-
-    for document in documents:
-        if document.id in seen:
-            raise CorpusError(f"two documents have the id {document.id!r}")
-        seen.add(document.id)
-        batch.append(document)
-        paragraphs += len(document.paragraphs)
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
-
-
 def _is_cluster(path: Path) -> bool:
     return path.suffix.lower() == ".toml"
 
@@ -256,13 +222,13 @@ def _build_cluster(
     """Documents into running shards: every shard must answer before anything is written."""
     require_xapian()
     shards = read_cluster(path)
-    engine = _xapian(shards, path, stemmer, settings)
+    engine = shards_engine(shards, path, stemmer, settings)
     engine.check()
     record = _format_record(stemmer, "xapian", len(shards))
     for found in engine.settings():
         if found and found != record:
             raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
-    _write_batches(engine, read_documents(sources, clean=clean), progress)
+    write_batches(engine, read_documents(sources, clean=clean), progress)
     engine.stamp(record)
     return Index(engine, list(synonyms), vectors)
 
@@ -294,14 +260,13 @@ def open_index(
         stemmer = next(
             (s["stemmer"] for s in _reachable_records(shards, path) if s), DEFAULT_STEMMER
         )
-        return Index(_xapian(shards, path, stemmer, settings), list(synonyms), vectors)
+        return Index(shards_engine(shards, path, stemmer, settings), list(synonyms), vectors)
     finish_interrupted_swap(path)
     meta = read_json(path / META_FILE) if path.is_dir() else {}
-    if meta.get("backend") == "xapian":
+    if meta.get("backend", "whoosh") != "whoosh":  # shards: nothing for Whoosh to check
         _check_record(path, meta)
-        require_xapian()
-        shards_engine = _xapian(local_shards(path, meta["shards"]), path, meta["stemmer"], settings)
-        return Index(shards_engine, list(synonyms), vectors)
+        engine = backend_named(meta["backend"]).open(path, meta, settings, lambda: None)
+        return Index(engine, list(synonyms), vectors)
     if path.is_dir():
         os.listdir(path)  # an unreadable folder is a PermissionError naming it, not "no index"
     if not path.is_dir() or not _holds_whoosh_index(path):
@@ -314,7 +279,7 @@ def open_index(
         _check_record(path, read_json(path / META_FILE))
 
     try:
-        engine = WhooshEngine(str(path), validate=check, settings=settings)
+        engine = WHOOSH.open(path, meta, settings, check)
     except (IndexVersionError, PermissionError):
         raise
     except Exception as exc:  # a damaged index can fail in any of Whoosh's readers

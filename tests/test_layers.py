@@ -220,3 +220,15 @@ def test_the_rules_catch_a_forbidden_import(tmp_path, monkeypatch):
         test_whooshs_private_modules_are_imported_in_one_place()
     with pytest.raises(AssertionError, match="_tindex"):
         test_whooshs_private_attributes_are_used_in_one_place()
+
+
+def test_backends_are_chosen_from_a_registry(tmp_path):
+    import nato_search
+    from nato_search.engines.base import backend_named, backend_names
+
+    assert backend_names() == ("whoosh", "xapian")
+    assert backend_named("whoosh").name == "whoosh"
+    with pytest.raises(ValueError, match="unknown backend 'lucene'; choose one of whoosh, xapian"):
+        nato_search.build_index([], tmp_path / "ix", backend="lucene")
+    with pytest.raises(ValueError, match="unknown backend"):
+        backend_named(None)

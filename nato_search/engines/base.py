@@ -1,11 +1,13 @@
 """What the facade asks of an engine, whatever its backend: the protocols every backend
-meets (an :class:`Engine` lends :class:`Snapshot` objects, one consistent state each).
+meets (an :class:`Engine` lends :class:`Snapshot` objects, one consistent state each), and
+the registry of backends (:class:`Backend`), which each backend's ``backend`` module joins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol
 
 from whoosh.analysis import Analyzer
@@ -75,3 +77,63 @@ class Engine(Protocol):
     def delete(self, doc_ids: Iterable[str], *, timeout: float) -> int: ...
 
     def close(self) -> None: ...
+
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(documents, paragraphs)`` while documents are written."""
+
+
+class Backend(Protocol):
+    """How one backend builds an index folder and opens it; registered by its name, so the
+    facade chooses a backend by looking it up, never by testing names."""
+
+    name: str
+
+    def format_record(self, shards: int) -> dict[str, Any]:
+        """What its index folders record of its own format (beside the analysis)."""
+        ...
+
+    def build(
+        self,
+        folder: Path,
+        documents: Iterable[Document],
+        *,
+        stemmer: str,
+        shards: int,
+        workers: int | None,
+        progress: Progress | None,
+        settings: RankingSettings,
+        record: Mapping[str, Any],
+    ) -> None:
+        """Writes ``documents`` into the new, empty ``folder``."""
+        ...
+
+    def open(
+        self,
+        folder: Path,
+        record: Mapping[str, Any],
+        settings: RankingSettings,
+        validate: Callable[[], None],
+    ) -> Engine:
+        """The engine of the index in ``folder``, built with ``record``."""
+        ...
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    _BACKENDS[backend.name] = backend
+    return backend
+
+
+def backend_named(name: object) -> Backend:
+    """The registered backend called ``name``; a ValueError listing them for another."""
+    found = _BACKENDS.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(_BACKENDS)}")
+    return found
+
+
+def backend_names() -> tuple[str, ...]:
+    return tuple(_BACKENDS)

@@ -16,7 +16,7 @@ def idf(paragraphs: int, holding: int) -> float:
     """The Robertson–Spärck Jones idf of BM25 (as in Lucene), over the live paragraphs.
 
     Whoosh's own, ``1 + log(N / (n + 1))``, weighs common words too much against
-    rare ones; on PIAF this one ranks better (see the README's ablation table).
+    rare ones; on PIAF this one ranks better (see the ablation table in docs/benchmarks.md).
     """
     return math.log(1 + (paragraphs - holding + 0.5) / (holding + 0.5))
 

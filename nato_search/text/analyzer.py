@@ -403,9 +403,3 @@ def analyze(
         (t.text, t.pos, t.startchar, t.endchar)
         for t in analyzer(text, positions=True, chars=True, mode=mode)
     ]
-
-
-# --- stemmers ------------------------------------------------------------
-# "minimal" and "light" live in stemming.py and work on folded words;
-# "snowball" is the Snowball French stemmer shipped with Whoosh, which reads
-# accents, so it folds after stemming.

@@ -243,6 +243,8 @@ def load_stopwords() -> frozenset[str]:
     return frozenset(unicodedata.normalize("NFKC", w).lower() for w in words if w)
 
 
+# "minimal" and "light" live in stemming.py and work on folded words; "snowball" is the
+# Snowball French stemmer shipped with Whoosh, which reads accents, so it folds after.
 def _stem_function(name: str) -> Callable[[str], str]:
     if name == "none":
         return str

@@ -1,13 +1,13 @@
 """Running a query plan over per-segment NumPy arrays: BM25 as array operations.
 
 The index stays Whoosh's; beside each of its segments lie the same postings as
-flat arrays (:mod:`segment_arrays`). A clause evaluates to the sorted
+flat arrays (:mod:`.arrays`). A clause evaluates to the sorted
 paragraph numbers it matches and their scores, so its cost follows the
 postings it touches, as in Lucene, and every step is a NumPy operation, as in
 bm25s. Phrases and the proximity bonus read positions only for paragraphs
 that hold every word involved.
 
-The ranking is the one :class:`~nato_search.query.Plan` describes, over the
+The ranking is the one :class:`~nato_search.query.plan.Plan` describes, over the
 live paragraphs: BM25 with the Robertson–Spärck Jones idf; a phrase scores the
 sum of its words' BM25; variants score their best form, alternatives and
 groups the sum of what matched; paragraphs holding every clause come first;
@@ -58,7 +58,7 @@ class Match:
 
 
 @dataclass
-class Segment:
+class ScoredSegment:
     """One Whoosh segment as the scorer sees it."""
 
     arrays: SegmentArrays
@@ -85,7 +85,7 @@ class Segment:
 class Collection:
     """Every segment of one committed state, with the statistics BM25 needs."""
 
-    def __init__(self, segments: Sequence[Segment], settings: RankingSettings):
+    def __init__(self, segments: Sequence[ScoredSegment], settings: RankingSettings):
         self.segments = list(segments)
         self.settings = settings
         self.k1, b = settings.bm25_k1, settings.bm25_b

@@ -2,8 +2,8 @@
 
 Whoosh holds the paragraphs: it writes, updates, deletes and stores them, and
 its folder is the one source of truth (stock Whoosh-Reloaded opens it). Queries
-are ranked by :mod:`vector_search` over NumPy arrays kept beside each Whoosh
-segment (:mod:`segment_arrays`); Whoosh then reads the stored fields of the
+are ranked by :mod:`.bm25` over NumPy arrays kept beside each Whoosh
+segment (:mod:`.arrays`); Whoosh then reads the stored fields of the
 hits. Searches borrow a snapshot from a bounded pool, replaced when the index
 changes.
 """
@@ -30,7 +30,7 @@ from whoosh.searching import Searcher
 from nato_search.engines.fields import IN_FIRST, META_FILE
 from nato_search.engines.pool import Pool
 from nato_search.engines.whoosh import arrays_file, whoosh_private
-from nato_search.engines.whoosh.bm25 import Collection, Segment
+from nato_search.engines.whoosh.bm25 import Collection, ScoredSegment
 from nato_search.engines.whoosh.whoosh_private import FileFormatError
 from nato_search.engines.whoosh.writer import open_writer, write_documents
 from nato_search.errors import IndexDamagedError, damage_message
@@ -129,7 +129,7 @@ class WhooshEngine:
         # and leave the file of a segment that no longer exists. A segment without them
         # (an older index, a writer killed right after its commit) is read into memory.
         segments = [
-            Segment(
+            ScoredSegment(
                 arrays_file.for_reader(self.path, leaf, persist=False),
                 ~whoosh_private.deleted_mask(leaf.segment()),
                 base,

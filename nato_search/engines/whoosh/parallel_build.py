@@ -42,13 +42,9 @@ from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
+from nato_search.engines.base import Progress
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder
-from nato_search.engines.whoosh.writer import (
-    DurableStorage,
-    Progress,
-    unique_documents,
-    write_documents,
-)
+from nato_search.engines.whoosh.writer import DurableStorage, unique_documents, write_documents
 from nato_search.readers.corpus import Document
 
 PARALLEL_FROM = 4000

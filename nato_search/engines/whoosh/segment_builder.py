@@ -9,7 +9,7 @@ Whoosh's own writer) from postings gathered in memory: each field of a
 paragraph analyzed once from the word cache, the postings of a term grouped
 with NumPy at the end, each block of postings encoded and compressed as
 Whoosh's codec does, block statistics computed for all blocks at once from the
-lengths kept in an array. The segment's NumPy arrays (:mod:`segment_arrays`)
+lengths kept in an array. The segment's NumPy arrays (:mod:`.arrays`)
 are made from the same postings, with no second read of the segment.
 
 A field the fast path does not know (another analyzer, a boost, an ID field)

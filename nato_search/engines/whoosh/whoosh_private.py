@@ -109,7 +109,7 @@ def build(segment_reader: Any) -> SegmentArrays:
 
     def read(
         field: str, postings: memoryview, decode: Callable[[list[Any], int], T]
-    ) -> tuple[_Terms, I64, I32, list[T]]:
+    ) -> tuple[_FieldTerms, I64, I32, list[T]]:
         table = _field_terms(terms, tindex, fieldmap.get(field))
         return (table, *_read_postings(postings, table, decode))
 
@@ -152,7 +152,7 @@ def _opened(storage: Any, name: str) -> Iterator[memoryview]:
 
 
 @dataclass
-class _Terms:
+class _FieldTerms:
     texts: list[bytes]
     extents: list[tuple[int, int, int]]
     """(offset, length, doc frequency) of each term's posting list in the postings file."""
@@ -160,9 +160,9 @@ class _Terms:
     """Term index -> Whoosh's inlined (ids, weights, values), for lists stored in the terms file."""
 
 
-def _field_terms(data: bytes, tindex: Any, fieldnum: int | None) -> _Terms:
+def _field_terms(data: bytes, tindex: Any, fieldnum: int | None) -> _FieldTerms:
     """The terms of one field, in order, read from the terms file's records."""
-    table = _Terms([], [], {})
+    table = _FieldTerms([], [], {})
     if fieldnum is None:
         return table
     prefix = _FIELDNUM.pack(fieldnum)
@@ -195,7 +195,7 @@ so building holds only this many postings' worth of them at once."""
 
 
 def _read_postings(
-    data: memoryview, table: _Terms, decode: Callable[[list[Any], int], T]
+    data: memoryview, table: _FieldTerms, decode: Callable[[list[Any], int], T]
 ) -> tuple[I64, I32, list[T]]:
     """(post_off, docs, decoded values) of every term, a posting block at a time.
 

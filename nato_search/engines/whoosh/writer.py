@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from whoosh.codec.base import Segment
@@ -17,15 +17,13 @@ from whoosh.writing import IndexWriter
 
 from nato_search import durable
 from nato_search.durable import write_lock
+from nato_search.engines.base import Progress
 from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
 from nato_search.engines.whoosh import arrays_file, whoosh_private
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
 from nato_search.errors import CorpusError
 from nato_search.readers.corpus import Document
 from nato_search.settings import LOCK_TIMEOUT
-
-Progress = Callable[[int, int], None]
-"""Called as ``progress(documents, paragraphs)`` while documents are written."""
 
 
 @contextlib.contextmanager

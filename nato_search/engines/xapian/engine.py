@@ -349,7 +349,7 @@ class XapianSnapshot:
 
     def ranked(self, plan: Plan, page: Page) -> Ranking:
         """The page's paragraphs, how many match, and the facets, as the default engine
-        defines them (:meth:`~nato_search.vector_search.Collection.rank`) with Xapian's
+        defines them (:meth:`~nato_search.engines.whoosh.bm25.Collection.rank`) with Xapian's
         BM25: paragraphs holding every clause weigh ``ALL_WORDS_TIER`` more, so they come first
         whatever the order, then are lifted by just enough to score at least as high as the
         best partial match; the lift depends on the matches alone, never on the page."""

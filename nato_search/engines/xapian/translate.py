@@ -55,7 +55,7 @@ def _boolean_term(prefix: str, text: str) -> str:
 
 
 class WeightedTerms:
-    """Term queries weighted like the default engine's BM25 (:mod:`~nato_search.vector_search`):
+    """Term queries weighted like the default engine's BM25 (:mod:`~nato_search.engines.whoosh.bm25`):
     each word's Xapian BM25 is scaled from Xapian's idf to the Robertson–Spärck Jones idf
     (shards share their statistics, so every shard scales alike); a name key weighs its idf
     (names hold no frequencies: their terms must not lengthen the paragraph)."""
