@@ -38,7 +38,7 @@ from nato_search.readers.corpus import (
     Sources,
     read_documents,
 )
-from nato_search.settings import LOCK_TIMEOUT, RankingSettings
+from nato_search.settings import DEFAULT_SETTINGS, LOCK_TIMEOUT, RankingSettings
 from nato_search.sources import (
     covered_folders,
     files_of_sources,
@@ -53,7 +53,6 @@ from nato_search.text.filters import DEFAULT_STEMMER
 from nato_search.vectors import WordVectors
 
 BACKENDS = backend_names()
-DEFAULT_SETTINGS = RankingSettings()
 
 
 def _format_record(stemmer: str, backend: str = "whoosh", shards: int = 1) -> dict[str, Any]:
@@ -251,7 +250,7 @@ def open_index(
         raise TypeError(f"settings must be a RankingSettings, not {type(settings).__name__}")
     if path is None:
         path = default_index.default_index_path(_format_record(DEFAULT_STEMMER))
-        if not (path / META_FILE).exists():
+        if not is_index(path):
             _build_default(path)
     path = Path(path)
     if _is_cluster(path):

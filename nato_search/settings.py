@@ -115,3 +115,7 @@ class RankingSettings:
             raise ValueError(f"bm25_b must be between 0 and 1, not {self.bm25_b!r}")
         if self.vector_floor > 1:
             raise ValueError(f"vector_floor must be between 0 and 1, not {self.vector_floor!r}")
+
+
+DEFAULT_SETTINGS = RankingSettings()
+"""The defaults: what an index ranks by when it is given no settings."""

@@ -36,13 +36,10 @@ from nato_search.engines.whoosh.writer import open_writer, write_documents
 from nato_search.errors import IndexDamagedError, damage_message
 from nato_search.query.plan import Page, Plan, Ranking, Row
 from nato_search.readers.corpus import Document
-from nato_search.settings import RankingSettings
+from nato_search.settings import DEFAULT_SETTINGS, RankingSettings
 from nato_search.text.analyzer import analyze
 
 T = TypeVar("T")
-
-
-DEFAULT_SETTINGS = RankingSettings()
 
 
 class WhooshEngine:

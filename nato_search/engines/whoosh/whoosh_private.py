@@ -55,6 +55,20 @@ from nato_search.engines.whoosh.arrays import (
 from nato_search.text.analyzer import WordCachedAnalyzer
 from nato_search.text.tokenizer import words as analysis_words
 
+# Re-exported for the segment builder and the engine, which use Whoosh's private names only
+# through this module.
+__all__ = [
+    "FileFormatError",
+    "HASH_RECORD_LENGTHS",
+    "TERM_INFO",
+    "WHOOSH3_HEADER_MAGIC",
+    "byte_to_length",
+    "pack_int",
+    "pack_long",
+    "pack_uint",
+    "pack_ushort",
+]
+
 # Whoosh's on-disk structures (whoosh.filedb.filetables, whoosh.codec.whoosh3).
 _LENGTHS = struct.Struct("!ii")  # key length, value length of a terms-file record
 
@@ -388,17 +402,6 @@ def deleted_mask(segment: Any) -> Bools:
 
 TERM_INFO = W3TermInfo._struct
 """How ``W3TermInfo.to_bytes`` packs a term's statistics, before the posting extent."""
-__all__ = [
-    "FileFormatError",
-    "HASH_RECORD_LENGTHS",
-    "TERM_INFO",
-    "WHOOSH3_HEADER_MAGIC",
-    "byte_to_length",
-    "pack_int",
-    "pack_long",
-    "pack_uint",
-    "pack_ushort",
-]
 
 
 def field_writer_files(writer: Any) -> tuple[Any, Any, bytes]:
