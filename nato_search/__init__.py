@@ -9,11 +9,13 @@
 from nato_search.errors import (
     ClusterConfigError,
     CorpusError,
+    CorpusWarning,
     IndexClosedError,
     IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
+    NothingToIndexError,
     ShardError,
 )
 from nato_search.index import Hit, Index, Results
@@ -25,6 +27,7 @@ __version__ = "1.1.0"
 __all__ = [
     "ClusterConfigError",
     "CorpusError",
+    "CorpusWarning",
     "Document",
     "Hit",
     "Index",
@@ -33,6 +36,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexVersionError",
+    "NothingToIndexError",
     "RankingSettings",
     "Results",
     "ShardError",

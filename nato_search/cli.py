@@ -36,11 +36,19 @@ from nato_search.errors import (
     IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
+    NothingToIndexError,
     ShardError,
     VectorsUnavailableError,
 )
 from nato_search.index import Hit
-from nato_search.indexing import build_index, is_index, open_index, update_index
+from nato_search.indexing import (
+    build_index,
+    files_by_format,
+    is_index,
+    open_index,
+    update_index,
+)
+from nato_search.readers.delimited import parse_columns
 from nato_search.text.snippets import escape_controls, mark
 from nato_search.vectors import WordVectors
 
@@ -166,7 +174,9 @@ def _split_query(parser: argparse.ArgumentParser, args: Sequence[str]) -> list[s
 def _index_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nato-search index",
-        description="Build an index from .txt/.md files, folders of them, or .jsonl files.",
+        description="Build an index from files and folders of them: text, Markdown, HTML, PDF, "
+        "DOCX, ODT, CSV/TSV, JSON and JSON Lines. A file that cannot be read is skipped "
+        "with a warning naming it.",
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
     parser.add_argument("--index", metavar="PATH", required=True, help="index folder to write")
@@ -188,10 +198,30 @@ def _index_parser() -> argparse.ArgumentParser:
         "--no-clean",
         dest="clean",
         action="store_false",
-        help="take .txt/.md pages as written: no scraped-page chrome filter "
+        help="take .txt pages as written: no scraped-page chrome filter "
         "(give it again when updating)",
     )
+    parser.add_argument(
+        "--csv-columns",
+        type=_columns,
+        default=None,
+        metavar="FIELD=COLUMN,…",
+        help="CSV/TSV columns holding the record fields, e.g. text=body,id=ref "
+        "(give it again when updating)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first file that cannot be read (default: skip it with a warning)",
+    )
     return parser
+
+
+def _columns(value: str) -> dict[str, str]:
+    try:
+        return parse_columns(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -320,7 +350,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _warn(message: Warning | str, *_: object, **__: object) -> None:
-    print(f"nato-search: warning: {escape_controls(str(message))}", file=sys.stderr)
+    text = str(message)
+    if text.startswith("skipped "):
+        _SKIPPED.append(text)
+    print(f"nato-search: warning: {escape_controls(text)}", file=sys.stderr)
+
+
+_SKIPPED: list[str] = []
+"""The files this command skipped (one command a process, or one at a time in tests)."""
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -363,7 +400,8 @@ def _main(argv: Sequence[str] | None) -> int:
         ImportError,
     ) as exc:
         _error(str(exc))
-        return 2 if isinstance(exc, ValueError) and not isinstance(exc, CorpusError) else 1
+        usage = isinstance(exc, ValueError) and not isinstance(exc, CorpusError)
+        return 2 if usage or isinstance(exc, NothingToIndexError) else 1
     except OSError as exc:
         _error(_describe(exc, where))
         return 1
@@ -474,8 +512,10 @@ def _use_colour(stream: TextIO, choice: str = "auto") -> bool:
 def _index(args: argparse.Namespace) -> int:
     show = _progress if sys.stderr.isatty() else None
     update = not args.rebuild and is_index(args.index)
+    read = {"clean": args.clean, "columns": args.csv_columns, "strict": args.strict}
+    _SKIPPED.clear()
     if update:
-        counts = update_index(args.sources, args.index, progress=show, clean=args.clean)
+        counts = update_index(args.sources, args.index, progress=show, **read)
     else:
         build_index(
             args.sources,
@@ -483,20 +523,30 @@ def _index(args: argparse.Namespace) -> int:
             progress=show,
             backend=args.backend,
             shards=args.shards,
-            clean=args.clean,
+            **read,
         ).close()
     with open_index(args.index) as ix:
         count = len(ix)
     if show:
         print(file=sys.stderr)
+    where = escape_controls(args.index)
+    skipped = f"; skipped {_files(len(_SKIPPED))} (see the warnings)" if _SKIPPED else ""
     if update:
         print(
-            f"updated {escape_controls(args.index)}: {counts['changed']} files changed, {counts['unchanged']} "
-            f"unchanged, {counts['removed']} removed; {count} paragraphs"
+            f"updated {where}: {counts['changed']} files changed, {counts['unchanged']} "
+            f"unchanged, {counts['removed']} removed; {count} paragraphs{skipped}"
         )
     else:
-        print(f"indexed {count} paragraphs into {escape_controls(args.index)}")
+        formats = files_by_format(args.index)
+        read_files = sum(formats.values())
+        by_format = ", ".join(f"{n} {kind}" for kind, n in formats.items())
+        source = f" from {_files(read_files)} ({by_format})" if read_files else ""
+        print(f"indexed {count} paragraphs{source} into {where}{skipped}")
     return 0
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _serve_http(args: argparse.Namespace) -> int:

@@ -55,8 +55,14 @@ class CorpusError(ValueError):
     """A source file that cannot be read as documents; the message names the file."""
 
 
+class NothingToIndexError(CorpusError):
+    """Sources that give no paragraph: an empty folder, or none of its files readable.
+    The CLI exits 2 on it, as on a usage error: the command was given nothing to do."""
+
+
 class CorpusWarning(UserWarning):
-    """Something under a source folder was skipped on purpose (a symlinked folder, a broken link)."""
+    """A file or link under a source left out, and why: a format no reader takes, a
+    damaged or encrypted file, a symbolic link to a folder."""
 
 
 class VectorsUnavailableError(RuntimeError):

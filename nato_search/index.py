@@ -198,10 +198,11 @@ class Index:
 
         An id that is already indexed is a ``ValueError`` (use :meth:`update`).
         Sources are read in full before the index is touched, so a bad file
-        changes nothing. Searches see the new paragraphs once this returns.
+        changes nothing: it is a :class:`CorpusError` naming it (not skipped, as a build
+        skips it). Searches see the new paragraphs once this returns.
         """
         self._check_open()
-        read = list(read_documents(documents))
+        read = list(read_documents(documents, strict=True))
         self._engine.write(read, replace=False, timeout=timeout)
         return sum(len(d.paragraphs) for d in read)
 
@@ -216,7 +217,7 @@ class Index:
         their ids); a search sees the index before or after, never between."""
         self._check_open()
         removed = _ids(delete)
-        read = list(read_documents(documents))
+        read = list(read_documents(documents, strict=True))
         self._engine.write(read, replace=True, delete=removed, timeout=timeout)
         return sum(len(d.paragraphs) for d in read)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from nato_search.errors import (
     IndexDamagedError,
     IndexNotFoundError,
     IndexVersionError,
+    NothingToIndexError,
     ShardError,
     damage_message,
 )
@@ -37,9 +38,12 @@ from nato_search.readers.corpus import (
     Document,
     Sources,
     read_documents,
+    read_options,
 )
+from nato_search.readers.formats import format_names
 from nato_search.settings import DEFAULT_SETTINGS, LOCK_TIMEOUT, RankingSettings
 from nato_search.sources import (
+    count_formats,
     covered_folders,
     files_of_sources,
     id_taken,
@@ -50,6 +54,7 @@ from nato_search.sources import (
 )
 from nato_search.text.analyzer import analyzer_settings
 from nato_search.text.filters import DEFAULT_STEMMER
+from nato_search.text.snippets import escape_controls
 from nato_search.vectors import WordVectors
 
 BACKENDS = backend_names()
@@ -64,6 +69,13 @@ def _format_record(stemmer: str, backend: str = "whoosh", shards: int = 1) -> di
         "shards": shards,
         **backend_named(backend).format_record(shards),
     }
+
+
+def files_by_format(path: str | os.PathLike[str]) -> dict[str, int]:
+    """How many of the files an index was built or updated from each format gave
+    (``{"pdf": 3, "text": 12}``; empty for an index of Documents or of running shards)."""
+    manifest = Path(path) / SOURCES_FILE
+    return count_formats(read_json(manifest)) if manifest.exists() else {}
 
 
 def is_index(path: str | os.PathLike[str]) -> bool:
@@ -81,12 +93,17 @@ def build_index(
     backend: str = "whoosh",
     shards: int = 1,
     clean: bool = True,
+    columns: Mapping[str, str] | None = None,
+    strict: bool = False,
     workers: int | None = None,
     vectors: WordVectors | None = None,
     settings: RankingSettings = DEFAULT_SETTINGS,
 ) -> Index:
     """Index every paragraph of ``sources`` (files, folders or Documents) into ``path``.
-    ``clean=False`` takes text pages as written (see :func:`~nato_search.read_documents`).
+    ``clean``, ``columns`` and ``strict`` are how files are read (see
+    :func:`~nato_search.read_documents`): a file that cannot be read is skipped with a
+    :class:`CorpusWarning`, and sources that give no paragraph at all are a
+    :class:`CorpusError`, since an index of nothing is a mistake, not a result.
 
     The new index is written beside ``path`` and swapped in only when complete,
     so a failure leaves any previous index there untouched. With
@@ -103,8 +120,12 @@ def build_index(
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive whole number, not {workers!r}")
     path = Path(path)
+    options = read_options(clean, columns)
     if backend == "xapian" and _is_cluster(path):
-        return _build_cluster(sources, path, stemmer, progress, synonyms, clean, vectors, settings)
+        documents = _counted(read_documents(sources, clean=clean, columns=columns, strict=strict))
+        return _build_cluster(
+            documents, sources, path, stemmer, progress, synonyms, vectors, settings
+        )
     finish_interrupted_swap(path)
     if path.exists() and not is_replaceable(path):
         raise FileExistsError(
@@ -114,7 +135,7 @@ def build_index(
     remove_abandoned_builds(path)
     with building_folder(path) as building:
         manifest: dict[str, dict[str, Any]] = {}
-        documents = record_sources(sources, manifest, clean)
+        documents = _counted(record_sources(sources, manifest, options, strict))
         record = _format_record(stemmer, backend, shards)
         chosen.build(
             building,
@@ -126,6 +147,7 @@ def build_index(
             settings=settings,
             record=record,
         )
+        documents.check_some(sources)
         write_json(building / SOURCES_FILE, manifest)
         write_json(building / META_FILE, record)
         swap_in(building, path)
@@ -139,6 +161,8 @@ def update_index(
     *,
     progress: Progress | None = None,
     clean: bool = True,
+    columns: Mapping[str, str] | None = None,
+    strict: bool = False,
     timeout: float = LOCK_TIMEOUT,
 ) -> dict[str, int]:
     """Brings an index up to date with ``sources``: re-indexes the files that changed
@@ -147,8 +171,9 @@ def update_index(
 
     A file that claims a document id another indexed file holds is a
     :class:`CorpusError` naming both, and nothing changes.
-    Returns counts: ``changed``, ``unchanged``, ``removed`` files. Give the ``clean``
-    the index was built with. Updates of one index run one at a time: another waits up
+    Returns counts: ``changed``, ``unchanged``, ``removed`` files. Give the ``clean`` and
+    ``columns`` the index was built with. A file that cannot be read now is skipped with
+    a warning and its documents stay as they were indexed (``strict=True``: an error). Updates of one index run one at a time: another waits up
     to ``timeout`` seconds, then raises :class:`IndexLockedError`.
 
     The manifest of indexed files (``sources.json``) is written ahead of the commit with
@@ -156,6 +181,7 @@ def update_index(
     again after it: an update killed at any point leaves ids the next update removes.
     """
     path = Path(path)
+    options = read_options(clean, columns)
     if not isinstance(sources, (str, os.PathLike)):
         sources = list(sources)  # read twice below: by files_of_sources, then by covered_folders
     with open_index(path) as ix, write_lock(path, timeout, SOURCES_LOCK_FILE):
@@ -169,7 +195,12 @@ def update_index(
             key = str(file.resolve())
             state = unchanged_state(file, manifest.get(key))
             if state is None:
-                state, documents = read_recorded(file, doc_id, clean)
+                read = read_recorded(file, doc_id, options=options, strict=strict)
+                if read is None:  # unreadable now: what was indexed of it stays
+                    if key in manifest:
+                        current[key] = manifest[key]
+                    continue
+                state, documents = read
                 for document in documents:
                     if claims.setdefault(document.id, key) != key:
                         raise id_taken(document.id, key, claims[document.id])
@@ -208,13 +239,45 @@ def _is_cluster(path: Path) -> bool:
     return path.suffix.lower() == ".toml"
 
 
+class _counted(Iterator[Document]):  # noqa: N801 (used as a function)
+    """Documents passed through, counting their paragraphs."""
+
+    def __init__(self, documents: Iterable[Document]) -> None:
+        self._documents = iter(documents)
+        self.paragraphs = 0
+
+    def __next__(self) -> Document:
+        document = next(self._documents)
+        self.paragraphs += len(document.paragraphs)
+        return document
+
+    def check_some(self, sources: Sources) -> None:
+        if not self.paragraphs:
+            raise NothingToIndexError(
+                f"nothing to index in {_named(sources)}: no paragraph of text in a format "
+                f"nato-search reads ({', '.join(format_names())}); any file skipped is "
+                "named in a warning"
+            )
+
+
+def _named(sources: Sources) -> str:
+    if isinstance(sources, (str, os.PathLike)):
+        return escape_controls(os.fspath(sources))
+    if isinstance(sources, (list, tuple)):
+        paths = [os.fspath(s) for s in sources if isinstance(s, (str, os.PathLike))]
+        if len(paths) == len(sources) and paths:
+            shown = ", ".join(escape_controls(p) for p in paths[:3])
+            return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return "the sources given"
+
+
 def _build_cluster(
+    documents: _counted,
     sources: Sources,
     path: Path,
     stemmer: str,
     progress: Progress | None,
     synonyms: Iterable[str | os.PathLike[str]],
-    clean: bool,
     vectors: WordVectors | None,
     settings: RankingSettings,
 ) -> Index:
@@ -227,7 +290,8 @@ def _build_cluster(
     for found in engine.settings():
         if found and found != record:
             raise IndexVersionError(f"the shards of {path} hold an index built with {found}")
-    write_batches(engine, read_documents(sources, clean=clean), progress)
+    write_batches(engine, documents, progress)
+    documents.check_some(sources)  # before the stamp: a cluster of nothing is not stamped
     engine.stamp(record)
     return Index(engine, list(synonyms), vectors)
 

@@ -15,9 +15,11 @@ from nato_search.errors import (
 )
 from nato_search.readers.corpus import (
     Document,
+    ReadOptions,
     Sources,
     read_bytes,
     read_file,
+    skipped,
     source_items,
 )
 
@@ -30,33 +32,52 @@ def id_taken(doc_id: str, new: str, holder: str) -> CorpusError:
 
 
 def record_sources(
-    sources: Sources, manifest: dict[str, dict[str, Any]], clean: bool
+    sources: Sources, manifest: dict[str, dict[str, Any]], options: ReadOptions, strict: bool
 ) -> Iterator[Document]:
-    """The documents of ``sources``, noting in ``manifest`` which file held which ids."""
+    """The documents of ``sources``, noting in ``manifest`` which file held which ids; a
+    file that cannot be read is skipped with a warning (an error if ``strict``)."""
     for item in source_items(sources):
         if isinstance(item, Document):
             yield item
             continue
-        state, documents = read_recorded(*item, clean=clean)
-        manifest[str(item[0].resolve())] = state
-        yield from documents
+        read = read_recorded(*item, options=options, strict=strict)
+        if read is not None:
+            manifest[str(item[0].resolve())] = read[0]
+            yield from read[1]
 
 
 def read_recorded(
-    file: Path, doc_id: str | None = None, clean: bool = True
-) -> tuple[dict[str, Any], list[Document]]:
+    file: Path, doc_id: str | None = None, *, options: ReadOptions, strict: bool
+) -> tuple[dict[str, Any], list[Document]] | None:
     """A file's documents and its recorded state, both from one read: the hash recorded
-    is the hash of the content indexed, even if the file is rewritten meanwhile."""
-    stat = file.stat()  # before reading: a write after this changes the mtime we record
-    data = read_bytes(file)
-    documents = list(read_file(file, doc_id, data=data, clean=clean))
+    is the hash of the content indexed, even if the file is rewritten meanwhile. None
+    for a file skipped (it cannot be read: the warning says why)."""
+    try:
+        stat = file.stat()  # before reading: a write after this changes the mtime we record
+        data = read_bytes(file)
+        kind, documents = read_file(file, doc_id, data=data, options=options)
+    except CorpusError as exc:
+        if strict:
+            raise
+        skipped(exc)
+        return None
     state = {
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "sha256": hashlib.sha256(data).hexdigest(),
+        "format": kind,
         "docs": [d.id for d in documents],
     }
     return state, documents
+
+
+def count_formats(manifest: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """How many indexed files each format has (``{"pdf": 3, "text": 12}``)."""
+    counts: dict[str, int] = {}
+    for state in manifest.values():
+        kind = state.get("format", "text")  # manifests written before 1.2 named no format
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def unchanged_state(file: Path, known: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -72,9 +72,14 @@ def documents(count: int, per_document: int = 100, prefix: str = "gen") -> list[
     ]
 
 
-BUILD = (
-    {"workers": int(os.environ["NATO_TEST_WORKERS"])} if "NATO_TEST_WORKERS" in os.environ else {}
-)
+BUILD = {
+    "strict": True,  # a bad file fails the build: what the crash tests need
+    **(
+        {"workers": int(os.environ["NATO_TEST_WORKERS"])}
+        if "NATO_TEST_WORKERS" in os.environ
+        else {}
+    ),
+}
 
 
 def say(message: str) -> None:

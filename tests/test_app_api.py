@@ -91,7 +91,7 @@ def test_metadata_that_is_not_plain_json_is_an_error_naming_document_and_key(
     source = tmp_path / "news.jsonl"
     source.write_text(json.dumps({"id": 1, "text": "Un texte.", **extra}) + "\n", "utf-8")
     with pytest.raises(CorpusError, match=message):
-        list(nato_search.read_documents(source))
+        list(nato_search.read_documents(source, strict=True))
 
 
 def test_a_document_made_in_python_checks_its_metadata():
@@ -434,7 +434,7 @@ PAGE = (
 
 
 def test_clean_false_keeps_every_paragraph_of_a_page(tmp_path):
-    page = tmp_path / "obus.md"
+    page = tmp_path / "obus.txt"
     page.write_text(PAGE, "utf-8")
     [cleaned] = nato_search.read_documents(page)
     assert cleaned.paragraphs == ["Les Alliés ont livré des obus le 3 avril 2024."]
@@ -451,12 +451,12 @@ def test_cli_index_no_clean(tmp_path, capsys):
     from nato_search.cli import main
 
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "obus.md").write_text(PAGE, "utf-8")
+    (tmp_path / "docs" / "obus.txt").write_text(PAGE, "utf-8")
     index = str(tmp_path / "ix")
     assert main(["index", str(tmp_path / "docs"), "--index", index, "--no-clean"]) == 0
-    assert capsys.readouterr().out == f"indexed 3 paragraphs into {index}\n"
+    assert capsys.readouterr().out == f"indexed 3 paragraphs from 1 file (1 text) into {index}\n"
     assert main(["index", str(tmp_path / "docs"), "--index", index, "--rebuild"]) == 0
-    assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
+    assert capsys.readouterr().out == f"indexed 1 paragraphs from 1 file (1 text) into {index}\n"
 
 
 # -- threads ----------------------------------------------------------------------------
@@ -516,7 +516,7 @@ def test_metadata_larger_than_the_limit_is_refused_naming_the_document(tmp_path)
     line = json.dumps({"id": "a", "text": "x", "notes": "y" * (MAX_METADATA_BYTES + 1)})
     source.write_text('{"id": "ok", "text": "x"}\n' + line + "\n", "utf-8")
     with pytest.raises(CorpusError, match=r"big\.jsonl:2: document 'a': metadata takes"):
-        nato_search.build_index(source, tmp_path / "ix")
+        nato_search.build_index(source, tmp_path / "ix", strict=True)
 
 
 def test_long_ids_and_values_work_alike_on_every_backend(tmp_path, backend):

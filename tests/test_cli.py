@@ -61,7 +61,7 @@ def test_index_then_search_it(tmp_path, capsys):
         "La défense aérienne\n\nLes Alliés livrent des batteries Patriot.\n", "utf-8"
     )
     code, out, _ = run(capsys, "index", str(tmp_path / "docs"), "--index", str(tmp_path / "ix"))
-    assert (code, out) == (0, f"indexed 1 paragraphs into {tmp_path / 'ix'}\n")
+    assert (code, out) == (0, f"indexed 1 paragraphs from 1 file (1 text) into {tmp_path / 'ix'}\n")
     code, out, _ = run(capsys, "--index", str(tmp_path / "ix"), "patriot", "--jsonl")
     assert code == 0 and json.loads(out)["doc_id"] == "a"
 
@@ -93,8 +93,13 @@ def test_usage_errors_exit_2(capsys):
 def test_non_utf8_source_names_the_file(tmp_path, capsys):
     (tmp_path / "bad.txt").write_bytes(b"Titre\n\nS\xe9curit\xe9 de l'Europe.")
     code, _, err = run(capsys, "index", str(tmp_path / "bad.txt"), "--index", str(tmp_path / "ix"))
-    assert code == 1 and "bad.txt: not UTF-8 text" in err
+    # Skipped, so nothing is left to index: exit 2, the file named in the warning.
+    assert code == 2 and "warning: skipped " in err and "bad.txt: not UTF-8 text" in err
+    assert "nothing to index in " in err
     assert not (tmp_path / "ix").exists()
+    args = ("index", str(tmp_path / "bad.txt"), "--index", str(tmp_path / "ix"), "--strict")
+    code, _, err = run(capsys, *args)
+    assert code == 1 and "bad.txt: not UTF-8 text" in err and "warning" not in err
 
 
 def test_python_dash_m_is_the_same_command(tmp_path):
@@ -117,7 +122,9 @@ def test_a_skipped_symlinked_folder_is_one_warning_line(capsys, tmp_path):
     (elsewhere / "a.txt").write_text("La défense aérienne de la Pologne.\n", "utf-8")
     (docs / "link").symlink_to(elsewhere)
     code, out, err = run(capsys, "index", str(docs), "--index", str(tmp_path / "ix"))
-    assert code == 0 and out == f"indexed 1 paragraphs into {tmp_path / 'ix'}\n"
+    assert (
+        code == 0 and out == f"indexed 1 paragraphs from 1 file (1 text) into {tmp_path / 'ix'}\n"
+    )
     assert err == (
         f"nato-search: warning: {docs / 'link'}: skipped, a symbolic link to a folder "
         "(links to folders are not followed; name it as a source to index it)\n"

@@ -199,11 +199,21 @@ def docs(tmp_path):
 
 def test_an_unreadable_source_file_is_named(docs, tmp_path, unprivileged):
     (docs / "b.txt").chmod(0)
-    done = cli("index", str(docs), "--index", str(tmp_path / "ix"), home=tmp_path, **unprivileged)
+    index = str(tmp_path / "ix")
+    done = cli("index", str(docs), "--index", index, "--strict", home=tmp_path, **unprivileged)
     assert (done.returncode, done.stdout) == (1, b"")
     assert (
         done.stderr.decode()
         == f"nato-search: {docs / 'b.txt'}: cannot read it (Permission denied)\n"
+    )
+    # Without --strict the others are indexed, and the file is named in a warning.
+    done = cli("index", str(docs), "--index", index, home=tmp_path, **unprivileged)
+    assert done.returncode == 0
+    assert done.stdout.decode() == (
+        f"indexed 1 paragraphs from 1 file (1 text) into {index}; skipped 1 file (see the warnings)\n"
+    )
+    assert done.stderr.decode() == (
+        f"nato-search: warning: skipped {docs / 'b.txt'}: cannot read it (Permission denied)\n"
     )
 
 
@@ -250,8 +260,10 @@ def test_a_file_deleted_while_indexing_is_named(docs, tmp_path, capsys, monkeypa
     monkeypatch.setattr(Path, "read_bytes", vanish_then_read)
     code = main(["index", str(docs), "--index", str(tmp_path / "ix")])
     out, err = capsys.readouterr()
-    assert (code, out) == (1, "")
-    assert err == f"nato-search: {docs / 'b.txt'}: cannot read it (No such file or directory)\n"
+    assert (code, out.endswith("; skipped 1 file (see the warnings)\n")) == (0, True)
+    assert err == (
+        f"nato-search: warning: skipped {docs / 'b.txt'}: cannot read it (No such file or directory)\n"
+    )
 
 
 @pytest.fixture

@@ -6,14 +6,9 @@ from conftest import SEEDS
 
 import nato_search
 from nato_search.cli import main
-from nato_search.errors import CorpusError
-from nato_search.readers.corpus import (
-    find_date,
-    parse_page,
-    read_documents,
-    short_title,
-    split_paragraphs,
-)
+from nato_search.errors import CorpusError, CorpusWarning
+from nato_search.readers.corpus import read_documents
+from nato_search.readers.text import find_date, parse_page, short_title, split_paragraphs
 
 SEED_EXPECTATIONS = {
     "000_4212c58b728f3318": (
@@ -163,8 +158,13 @@ def test_folders_are_read_recursively_with_relative_ids(tmp_path):
     (tmp_path / "sub" / "a.txt").write_text(
         "Un titre assez long\n\nUn paragraphe qui parle de la paix.\n", "utf-8"
     )
-    (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
-    assert [d.id for d in read_documents(tmp_path)] == ["sub/a"]
+    (tmp_path / "notes.rst").write_text("Un texte que personne ne lit.\n", "utf-8")
+    (tmp_path / ".hidden.txt").write_text("Un fichier caché.\n", "utf-8")
+    with pytest.warns(
+        CorpusWarning, match=r"notes.rst: skipped, no reader for '.rst' files"
+    ) as seen:
+        assert [d.id for d in read_documents(tmp_path)] == ["sub/a"]
+    assert len(seen) == 1  # the hidden file is left out without a word
 
 
 def test_jsonl_with_text_or_paragraphs(tmp_path):
@@ -205,7 +205,7 @@ def test_bad_jsonl_names_file_and_line(tmp_path, line, message):
     path = tmp_path / "docs.jsonl"
     path.write_text(line + "\n", "utf-8")
     with pytest.raises(CorpusError, match=message):
-        list(read_documents(path))
+        list(read_documents(path, strict=True))
 
 
 def test_non_utf8_file_is_an_error_naming_the_file(tmp_path):
@@ -214,12 +214,14 @@ def test_non_utf8_file_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(
         CorpusError, match=r"latin1\.txt: not UTF-8 text \(invalid byte 0xe9 at offset 25\)"
     ):
-        list(read_documents(path))
+        list(read_documents(path, strict=True))
+    with pytest.warns(CorpusWarning, match=r"^skipped .*latin1\.txt: not UTF-8 text"):
+        assert list(read_documents(path)) == []
 
 
 def test_missing_source_is_an_error(tmp_path):
     with pytest.raises(CorpusError, match="nowhere.txt: no such file or folder"):
-        list(read_documents(tmp_path / "nowhere.txt"))
+        list(read_documents(tmp_path / "nowhere.txt", strict=True))
 
 
 def test_utf8_bom_is_ignored(tmp_path):
@@ -268,7 +270,7 @@ def test_records_that_are_not_what_they_claim_name_the_file_and_line(tmp_path, r
     good = {"id": "ok", "text": "Un paragraphe."}
     path.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n", "utf-8")
     with pytest.raises(CorpusError, match=r"docs\.jsonl:2: " + message.removeprefix(r":1: ")):
-        list(read_documents(path))
+        list(read_documents(path, strict=True))
 
 
 def test_dates_with_a_time_are_taken_as_their_day(tmp_path):
@@ -296,7 +298,7 @@ def test_json_that_python_cannot_read_is_an_error_naming_the_line(tmp_path, line
     path = tmp_path / "docs.jsonl"
     path.write_text(line + "\n", "utf-8")
     with pytest.raises(CorpusError, match=message):
-        list(read_documents(path))
+        list(read_documents(path, strict=True))
 
 
 def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path, monkeypatch, capsys):
@@ -305,9 +307,9 @@ def test_an_empty_path_is_refused_not_read_as_the_working_folder(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     for sources in ("", ["", "secret.txt"], ["secret.txt", ""]):
         with pytest.raises(CorpusError, match="an empty path is not a source"):
-            list(read_documents(sources))
+            list(read_documents(sources, strict=True))
     with pytest.raises(CorpusError, match="an empty path"):
-        nato_search.build_index([""], tmp_path / "ix")
+        nato_search.build_index([""], tmp_path / "ix", strict=True)
     assert not (tmp_path / "ix").exists()
     with nato_search.build_index("secret.txt", tmp_path / "ix") as ix:
         with pytest.raises(CorpusError, match="an empty path"):

@@ -137,9 +137,9 @@ def bad_files(tmp_path):
 def test_binary_and_latin1_files_are_refused_with_their_names(bad_files):
     binary, latin = bad_files
     with pytest.raises(CorpusError, match=f"^{binary}: a binary file"):
-        list(read_documents(binary))
+        list(read_documents(binary, strict=True))
     with pytest.raises(CorpusError, match=f"^{latin}: not UTF-8 text"):
-        list(read_documents(latin))
+        list(read_documents(latin, strict=True))
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["binary", "latin-1"])
@@ -169,7 +169,7 @@ def test_updating_from_a_folder_with_a_bad_file_changes_nothing(tmp_path, bad_fi
     (folder / "two.txt").write_text("Un autre texte sur la mer Noire et ses ports.\n", "utf-8")
     shutil.copy(bad_files[which], folder / "zz.txt")
     with pytest.raises(CorpusError, match="zz.txt"):
-        update_index(folder, tmp_path / "ix")
+        update_index(folder, tmp_path / "ix", strict=True)
     assert (tmp_path / "ix" / "sources.json").read_text("utf-8") == manifest
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert len(ix) == 1

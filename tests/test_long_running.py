@@ -248,7 +248,7 @@ def test_a_new_file_cannot_take_an_id_that_another_file_holds(tmp_path):
     jsonl(folder / "b.jsonl", {"id": "x", "title": "B", "text": "Un intrus prend la place."})
     for _ in range(2):  # refused, and refused again: nothing was recorded
         with pytest.raises(CorpusError) as refused:
-            update_index(folder, path)
+            update_index(folder, path, strict=True)
         assert str(folder / "a.jsonl") in str(refused.value)
         assert str(folder / "b.jsonl") in str(refused.value)
         with nato_search.open_index(path) as ix:
@@ -270,7 +270,7 @@ def test_two_new_files_with_one_id_are_refused_naming_both(tmp_path):
     jsonl(folder / "b.jsonl", {"id": "same", "text": "Deux."})
     jsonl(folder / "c.jsonl", {"id": "same", "text": "Trois."})
     with pytest.raises(CorpusError, match=r"b\.jsonl.*c\.jsonl|c\.jsonl.*b\.jsonl"):
-        update_index(folder, path)
+        update_index(folder, path, strict=True)
 
 
 def test_the_hash_recorded_is_that_of_the_content_indexed(tmp_path, monkeypatch):
@@ -284,10 +284,10 @@ def test_the_hash_recorded_is_that_of_the_content_indexed(tmp_path, monkeypatch)
     target.write_text("Le premier texte parle de frégates.\n", "utf-8")
     real_read_file = sources.read_file
 
-    def rewritten_meanwhile(path, doc_id=None, *, data=None, clean=True):
+    def rewritten_meanwhile(path, doc_id=None, *, data=None, options):
         target.write_text("Le second texte parle de corvettes.\n", "utf-8")
         os.utime(target, ns=(2, 2))
-        yield from real_read_file(path, doc_id, data=data, clean=clean)
+        return real_read_file(path, doc_id, data=data, options=options)
 
     with monkeypatch.context() as patched:
         patched.setattr(sources, "read_file", rewritten_meanwhile)

@@ -130,14 +130,14 @@ def test_files_outside_the_given_sources_are_left_alone(folder, tmp_path):
 def test_the_cli_updates_an_existing_index_and_rebuilds_on_request(folder, tmp_path, capsys):
     index = str(tmp_path / "ix")
     assert main(["index", str(folder), "--index", index]) == 0
-    assert capsys.readouterr().out == f"indexed 2 paragraphs into {index}\n"
+    assert capsys.readouterr().out == f"indexed 2 paragraphs from 2 files (2 text) into {index}\n"
     (folder / "two.txt").unlink()
     assert main(["index", str(folder), "--index", index]) == 0
     assert capsys.readouterr().out == (
         f"updated {index}: 0 files changed, 1 unchanged, 1 removed; 1 paragraphs\n"
     )
     assert main(["index", str(folder), "--index", index, "--rebuild"]) == 0
-    assert capsys.readouterr().out == f"indexed 1 paragraphs into {index}\n"
+    assert capsys.readouterr().out == f"indexed 1 paragraphs from 1 file (1 text) into {index}\n"
 
 
 def test_a_changed_file_in_a_subfolder_keeps_its_document_id(tmp_path):

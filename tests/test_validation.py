@@ -123,7 +123,7 @@ def write_jsonl(path, *records):
 def test_a_jsonl_id_that_is_no_string_or_integer_names_file_and_line(tmp_path, record, message):
     path = write_jsonl(tmp_path / "docs.jsonl", '{"id": "ok", "text": "Bien."}', record)
     with pytest.raises(CorpusError, match=message):
-        list(read_documents(path))
+        list(read_documents(path, strict=True))
 
 
 def test_jsonl_integer_ids_become_strings_and_surrogates_in_text_are_replaced(tmp_path):
@@ -143,7 +143,7 @@ def test_a_file_name_that_is_not_utf8_is_an_error_naming_the_file(tmp_path):
     with open(name, "w", encoding="utf-8") as file:
         file.write("Un titre assez long\n\nLa paix revient.\n")
     with pytest.raises(CorpusError, match=r"caf\\xe9\.txt: Document id 'caf\\udce9' holds a lone"):
-        list(read_documents(tmp_path))
+        list(read_documents(tmp_path, strict=True))
 
 
 # --- folders: links and permissions -----------------------------------------------------------
@@ -245,7 +245,7 @@ def open_tmp():
 
 
 def ids_of(source):
-    return [d.id for d in read_documents(source)]
+    return [d.id for d in read_documents(source, strict=True)]
 
 
 def test_an_unreadable_subfolder_is_an_error_naming_it(open_tmp):
@@ -284,10 +284,10 @@ def test_a_source_inside_an_unreadable_folder_is_an_error_naming_it(open_tmp):
 @pytest.mark.skipif(sys.platform != "linux", reason="/dev/zero and FIFOs as on Linux")
 def test_a_named_source_that_is_no_file_or_folder_is_an_error(tmp_path):
     with pytest.raises(CorpusError, match="^/dev/zero: not a regular file or a folder$"):
-        list(read_documents("/dev/zero"))
+        list(read_documents("/dev/zero", strict=True))
     os.mkfifo(tmp_path / "pipe.txt")
     with pytest.raises(CorpusError, match="pipe.txt: not a regular file or a folder"):
-        list(read_documents(tmp_path / "pipe.txt"))
+        list(read_documents(tmp_path / "pipe.txt", strict=True))
     # Found while walking a folder, a FIFO is not a file to read: it is passed over.
     (tmp_path / "a.txt").write_text(PAGE, "utf-8")
     assert [d.id for d in read_documents(tmp_path)] == ["a"]
