@@ -46,33 +46,61 @@ _READ_ALSO = re.compile(
     re.IGNORECASE,
 )
 """A link to another article left inside this one (``Lire aussi | …``)."""
-_DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|encoding=["']([\w.:-]+)""", re.I)
+_DECLARED = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|encoding=["']([\w.:-]+)""", re.I
+)
 _WHATWG = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252", "iso-8859-15": "cp1252"}
 """Labels that browsers read as Windows-1252 (the WHATWG Encoding Standard)."""
 _BLOCK_TAGS = frozenset({"p", "head", "item", "list", "quote", "table", "row", "code", "div"})
-_PAGE_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre", "dt", "dd")
+_PAGE_BLOCKS = (
+    "p",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "blockquote",
+    "pre",
+    "dt",
+    "dd",
+)
 _PARSER = html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+_CHROME = [
+    f"({elements})[not(.//article or .//main or .//h1)]"
+    for elements in (
+        "//nav|//aside|//footer|//header[not(ancestor::article or ancestor::main)]",
+        '//*[@role="navigation" or @role="banner" or @role="contentinfo" or @role="complementary"]',
+        '//*[contains(@id, "cookie") or contains(@class, "cookie") or contains(@class, "consent")]',
+    )
+]
+"""Chrome removed before extraction: trafilatura leaves it out of the article, but its
+fallback for a page with no article (a menu and a footer) would return it as the text.
+Never one that holds the article (a banner left unclosed holds the rest of the page)."""
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 
 
 def read_html(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
     tree = _parsed(path, data)
     url, lang = _url(tree), _lang(tree)
-    if not options.clean:
-        paragraphs, title, date, author = _page_blocks(tree), None, None, None
-    else:
+    if options.clean:
         found = trafilatura.bare_extraction(
             tree,
             with_metadata=True,
             include_comments=False,
             include_tables=True,
             date_extraction_params=dict(_DATE_PARAMS),
+            prune_xpath=_CHROME,
         )
         body = getattr(found, "body", None)
         paragraphs = list(_paragraphs(body)) if body is not None else []
-        title = getattr(found, "title", None)
-        date = _iso_date(getattr(found, "date", None))
-        author = getattr(found, "author", None)
+    else:
+        found = trafilatura.extract_metadata(tree, date_config=dict(_DATE_PARAMS))
+        paragraphs = _page_blocks(tree)
+    title, author = getattr(found, "title", None), getattr(found, "author", None)
+    date = _iso_date(getattr(found, "date", None))
     paragraphs, dateline = _without_chrome(paragraphs, clean=options.clean)
     if title and paragraphs and paragraphs[0].casefold() == clean_line(title).casefold():
         paragraphs.pop(0)
@@ -100,6 +128,7 @@ def decoded(data: bytes) -> str:
             return data[len(bom) :].decode(encoding, "replace")
     if match := _DECLARED.search(data[:4096]):
         label = (match[1] or match[2]).decode("ascii").lower()
+        encoding: str | None
         try:
             encoding = codecs.lookup(_WHATWG.get(label, label)).name
         except LookupError:
@@ -153,7 +182,7 @@ def _without_chrome(paragraphs: list[str], *, clean: bool) -> tuple[list[str], d
     """Paragraphs without blanks and, when cleaning, without "Lire aussi" links and the
     dateline; with the dateline's date."""
     kept: list[str] = []
-    date = None
+    date: dt.date | None = None
     for paragraph in paragraphs:
         if not paragraph:
             continue
@@ -174,7 +203,9 @@ def _page_blocks(tree: html.HtmlElement) -> list[str]:
     paragraphs = []
     for block in tree.xpath("|".join(f"//{tag}" for tag in _PAGE_BLOCKS)):
         if block.tag == "tr":
-            paragraphs.append(" · ".join(filter(None, (clean_line(c.text_content()) for c in block))))
+            paragraphs.append(
+                " · ".join(filter(None, (clean_line(c.text_content()) for c in block)))
+            )
         elif not block.xpath("|".join(f".//{tag}|ancestor::tr" for tag in _PAGE_BLOCKS)):
             paragraphs.append(clean_line(block.text_content()))
     return paragraphs
