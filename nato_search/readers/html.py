@@ -128,13 +128,12 @@ def decoded(data: bytes) -> str:
             return data[len(bom) :].decode(encoding, "replace")
     if match := _DECLARED.search(data[:4096]):
         label = (match[1] or match[2]).decode("ascii").lower()
-        encoding: str | None
         try:
-            encoding = codecs.lookup(_WHATWG.get(label, label)).name
+            declared: str | None = codecs.lookup(_WHATWG.get(label, label)).name
         except LookupError:
-            encoding = None
-        if encoding and not encoding.startswith("utf-16"):  # "utf-16" in ASCII is a lie
-            return data.decode(encoding, "replace")
+            declared = None
+        if declared and not declared.startswith("utf-16"):  # "utf-16" in ASCII is a lie
+            return data.decode(declared, "replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
