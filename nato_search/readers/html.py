@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import trafilatura
 from lxml import etree, html
+from lxml.etree import _Element as Element
 
 from nato_search.errors import CorpusError
 from nato_search.readers.document import Document
@@ -152,7 +153,7 @@ def _parsed(path: Path, data: bytes) -> html.HtmlElement:
     return tree
 
 
-def _paragraphs(element: etree._Element) -> Iterator[str]:
+def _paragraphs(element: Element) -> Iterator[str]:
     """The text of each block in trafilatura's body, in order: a block holding other
     blocks (a list item with a sub-list) gives its own text, then theirs."""
     if element.tag == "row":
@@ -170,7 +171,7 @@ def _paragraphs(element: etree._Element) -> Iterator[str]:
     yield clean_line("".join(own))
 
 
-def _inline(element: etree._Element) -> str:
+def _inline(element: Element) -> str:
     """An inline element's text; a line break is a space."""
     if element.tag in ("lb", "br"):
         return " "
