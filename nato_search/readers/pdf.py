@@ -1,0 +1,376 @@
+"""PDF files, read with pypdfium2 (PDFium, the engine of Chrome): one document whose
+paragraphs are rebuilt from the placed characters, each with the page where it starts.
+
+A PDF holds glyphs at positions, not paragraphs, so they are rebuilt:
+
+* **Lines.** Characters in the page's order go on one line while their baseline
+  stays within half a font size.
+* **Paragraphs.** A line starts a new paragraph when the gap above it is clearly
+  larger than the page's usual line spacing, when its font size changes (a heading),
+  when it is indented after a line that ended a sentence (a first-line indent), or
+  when the line before it ended a sentence well short of the right margin.
+* **Headers and footers.** Among the two top and two bottom lines of each page, a line
+  that comes back at the same edge (digits counted as one: ``Page 3`` is ``Page 4``) on
+  at least two pages and at least half of them is left out; so is a bare page number
+  there (``3``, ``- 3 -``, ``3/10``, ``Page 3``, ``page 3 sur 10``).
+* **Page breaks.** A page's first paragraph that starts in lowercase continues the
+  previous page's last one when that did not end a sentence; it is joined, and counts
+  from the page where it starts.
+* **Hyphens at line ends.** Lines are joined with a space. A line ending in a hyphen
+  after a letter is joined without a space; the hyphen is dropped (a word cut by
+  hyphenation: ``démo-`` ``cratie`` → ``démocratie``) only when the next line starts in
+  lowercase and the word is not a compound. The document decides first: the compound
+  written whole elsewhere in it (``porte-avions``) keeps the hyphen, the word written
+  whole (``démocratie``) drops it. Otherwise the hyphen is kept when the part before it
+  is a word that starts compounds (``porte``, ``garde``, ``après``, ``contre``, ``sous``,
+  ``non``…; not ``pré``, ``pro``, ``mi``, ``auto``, which mostly begin words cut by
+  hyphenation: ``pré-sident``), when the part after it ends compounds (``ci``, ``là``,
+  ``même``, ``être``, ``dessus``, ``vous``…) or has a hyphen of its own (``vis-`` ``à-vis``),
+  or when a capitalized part goes on with a linking word (``Aix-`` ``en-Provence``,
+  ``Île-`` ``de-France``); a capitalized word cut at a sentence start (``Démo-``
+  ``cratie``) is joined.
+
+The title is the file's Title property unless it is empty or a program's placeholder
+(``Microsoft Word - note.docx``, ``untitled``), else a first line set clearly larger
+than the rest of the first page (then not repeated as a paragraph), else the opening
+sentence. The date is the CreationDate property, else ModDate.
+
+PDFium is not thread-safe, so one lock serializes every reading in the process; each
+PDFium object is closed when its reading ends, so a long-running service leaks nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from nato_search.errors import CorpusError
+from nato_search.readers.document import Document
+from nato_search.readers.files import shown
+from nato_search.readers.text import clean_line, short_title
+
+if TYPE_CHECKING:
+    from nato_search.readers.formats import ReadOptions
+
+_LOCK = threading.Lock()
+
+
+@dataclass
+class Line:
+    """A line of text as placed on its page (PDF points, y upwards from the bottom)."""
+
+    text: str
+    x0: float
+    x1: float
+    y: float
+    """The bottom of the line's font box: the baseline less the font's descent."""
+    size: float
+    """The largest font size on the line."""
+
+
+# --- reading with PDFium -------------------------------------------------
+
+_SKIPPED_CODES = frozenset({0x0D, 0x0A, 0xFEFF, 0})
+_HYPHEN_CODES = frozenset({0x02, 0xFFFE})  # PDFium's mark for a hyphen that ends a line
+_LIGATURES = str.maketrans(
+    {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+)
+
+
+def read_pdf(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
+    with _LOCK:
+        pages, properties = _read_with_pdfium(path, data)
+    if not any(pages):
+        raise CorpusError(f"{shown(path)}: no text: a scanned PDF? run OCR first, e.g. ocrmypdf")
+    document = lines_document(pages, properties, doc_id)
+    if not document.paragraphs:
+        raise CorpusError(f"{shown(path)}: no text: a scanned PDF? run OCR first, e.g. ocrmypdf")
+    return [document]
+
+
+def _read_with_pdfium(path: Path, data: bytes) -> tuple[list[list[Line]], dict[str, str]]:
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise CorpusError(
+                f"{shown(path)}: encrypted; decrypt it first (e.g. qpdf --decrypt)"
+            ) from None
+        raise CorpusError(f"{shown(path)}: damaged, not a readable PDF ({exc})") from None
+    try:
+        properties = {k: v for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+        pages = [_page_lines(pdf, number, path) for number in range(len(pdf))]
+    finally:
+        pdf.close()
+    return pages, properties
+
+
+def _page_lines(pdf: Any, number: int, path: Path) -> list[Line]:
+    try:
+        page = pdf[number]
+    except pdfium.PdfiumError as exc:
+        raise CorpusError(f"{shown(path)}: damaged page {number + 1} ({exc})") from None
+    try:
+        textpage = page.get_textpage()
+        try:
+            return _lines(textpage.raw)
+        finally:
+            textpage.close()
+    except pdfium.PdfiumError as exc:
+        raise CorpusError(f"{shown(path)}: damaged page {number + 1} ({exc})") from None
+    finally:
+        page.close()
+
+
+def _lines(textpage: Any) -> list[Line]:
+    """The page's characters, in its order, cut into lines where the baseline moves."""
+    lines: list[Line] = []
+    chars: list[str] = []
+    box = pdfium_c.FS_RECTF()
+    x0 = x1 = y = size = 0.0
+
+    def close() -> None:
+        text = clean_line("".join(chars).translate(_LIGATURES))
+        text = re.sub("\xad$", "-", text).replace("\xad", "")  # soft hyphens: shown at ends
+        if text:
+            lines.append(Line(text, x0, x1, y, size))
+        chars.clear()
+
+    for index in range(pdfium_c.FPDFText_CountChars(textpage)):
+        code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+        if code in _HYPHEN_CODES:
+            char = "-"
+        elif code in _SKIPPED_CODES:
+            continue
+        else:
+            char = chr(code)
+        if char.isspace():
+            if chars:
+                chars.append(" ")
+            continue
+        pdfium_c.FPDFText_GetLooseCharBox(textpage, index, ctypes.byref(box))
+        char_size = pdfium_c.FPDFText_GetFontSize(textpage, index) or box.top - box.bottom
+        if chars and abs(box.bottom - y) > 0.5 * max(size, char_size):
+            close()
+        if not chars:
+            x0, y, size = box.left, box.bottom, char_size
+        size = max(size, char_size)
+        x1 = box.right
+        chars.append(char)
+    close()
+    return lines
+
+
+# --- from lines to a document ----------------------------------------------
+
+
+def lines_document(pages: list[list[Line]], properties: dict[str, str], doc_id: str) -> Document:
+    """The document that pages of placed lines make (any extractor's lines will do)."""
+    pages = _without_chrome(pages)
+    vocabulary = _vocabulary(pages)
+    layout = _Layout.of(pages)
+    paragraphs: list[list[Line]] = []
+    starts: list[int] = []
+    for number, lines in enumerate(pages, start=1):
+        for index, block in enumerate(_blocks(lines, layout)):
+            if index == 0 and paragraphs and _continues(paragraphs[-1], block):
+                paragraphs[-1].extend(block)
+            else:
+                paragraphs.append(block)
+                starts.append(number)
+    heading = _heading(pages[0] if pages else [], paragraphs[0] if paragraphs else [])
+    texts = [_joined(block, vocabulary) for block in paragraphs]
+    title = _property_title(properties.get("Title", ""))
+    if heading and (not title or title.casefold() == texts[0].casefold()):
+        title = title or texts[0]
+        texts, starts = texts[1:], starts[1:]
+    title = title or (short_title(texts[0]) if texts else doc_id)
+    date = _pdf_date(properties.get("CreationDate")) or _pdf_date(properties.get("ModDate"))
+    return Document(id=doc_id, title=title, date=date, paragraphs=texts, pages=starts)
+
+
+_PAGE_NUMBER = re.compile(
+    r"(?:page|p\.)?\s*[-–—(\[]?\s*\d{1,4}\s*[-–—)\]]?(?:\s*(?:/|sur|of)\s*\d{1,4})?", re.IGNORECASE
+)
+_EDGE_LINES = 2
+
+
+def _without_chrome(pages: list[list[Line]]) -> list[list[Line]]:
+    """Pages without their running headers, footers and page numbers."""
+
+    def edges(lines: list[Line]) -> list[tuple[str, Line]]:
+        by_height = sorted(lines, key=lambda line: -line.y)
+        top = [("top", line) for line in by_height[:_EDGE_LINES]]
+        bottom = [("bottom", line) for line in by_height[-_EDGE_LINES:]]
+        return top + [edge for edge in bottom if edge[1] not in by_height[:_EDGE_LINES]]
+
+    def key(edge: str, line: Line) -> tuple[str, str]:
+        return edge, re.sub(r"\d+", "#", line.text.casefold())
+
+    seen = Counter(k for lines in pages for k in {key(*edge) for edge in edges(lines)})
+    repeated = {k for k, count in seen.items() if count >= 2 and 2 * count >= len(pages)}
+    kept: list[list[Line]] = []
+    for lines in pages:
+        chrome = {
+            id(line)
+            for edge, line in edges(lines)
+            if key(edge, line) in repeated or _PAGE_NUMBER.fullmatch(line.text)
+        }
+        kept.append([line for line in lines if id(line) not in chrome])
+    return kept
+
+
+_SENTENCE_END = tuple('.!?…:»"”')
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the document's pages share: the usual line spacing of each font size, the margins."""
+
+    spacings: dict[float, float]
+    left: float
+    right: float
+
+    @classmethod
+    def of(cls, pages: list[list[Line]]) -> _Layout:
+        drops: dict[float, list[float]] = {}
+        for lines in pages:
+            for a, b in zip(lines, lines[1:], strict=False):
+                if a.y > b.y and _same_size(a, b):
+                    drops.setdefault(round(b.size), []).append(a.y - b.y)
+        spacings = {size: sorted(d)[len(d) // 4] for size, d in drops.items()}  # the tighter
+        lines = [line for page in pages for line in page]
+        return cls(
+            spacings,
+            min((line.x0 for line in lines), default=0.0),
+            max((line.x1 for line in lines), default=0.0),
+        )
+
+    def spacing(self, size: float) -> float:
+        return self.spacings.get(round(size), 1.2 * size)
+
+
+def _blocks(lines: list[Line], layout: _Layout) -> list[list[Line]]:
+    """A page's lines in paragraphs (see the module's docstring for the signs)."""
+    if not lines:
+        return []
+    short = layout.right - 0.12 * (layout.right - layout.left)
+    blocks = [[lines[0]]]
+    for before, line in zip(lines, lines[1:], strict=False):
+        drop = before.y - line.y
+        ended = before.text.endswith(_SENTENCE_END)
+        new = (
+            drop <= 0.3 * line.size  # the same line or above: a new column, a new block
+            or not _same_size(before, line)
+            or drop > layout.spacing(line.size) + 0.4 * line.size
+            or (ended and line.x0 > before.x0 + 0.8 * line.size)
+            or (ended and before.x1 < short)
+        )
+        if new:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    return blocks
+
+
+def _same_size(a: Line, b: Line) -> bool:
+    return abs(a.size - b.size) <= 0.15 * max(a.size, b.size)
+
+
+def _continues(paragraph: list[Line], block: list[Line]) -> bool:
+    """Whether a page's first block goes on with the previous page's last paragraph."""
+    return not paragraph[-1].text.endswith(_SENTENCE_END) and block[0].text[:1].islower()
+
+
+def _heading(first_page: list[Line], first: list[Line]) -> bool:
+    """Whether the first paragraph is set clearly larger than the rest of its page."""
+    rest = [line.size for line in first_page if all(line is not h for h in first)]
+    return bool(first) and bool(rest) and min(line.size for line in first) >= 1.2 * max(rest)
+
+
+# --- hyphens at line ends ----------------------------------------------------
+
+_WORD = re.compile(r"\w+(?:-\w+)*")
+_COMPOUND_FIRST = frozenset(
+    """porte garde après avant arrière contre demi semi sous vice non grand grande sans
+    quasi ex anti post néo bien haut basse belle beau petit petite outre chef état week
+    libre nord sud ouest centre franco gréco afro euro social sociale""".split()
+)
+_COMPOUND_LAST = frozenset(
+    """ci là même mêmes être dessus dessous dedans dehors delà deçà bas dire ce il ils
+    elle elles on je tu nous vous moi toi t""".split()
+)
+_LINKING = frozenset("de du des en sur sous la le les et lès aux au".split())
+
+
+def _vocabulary(pages: list[list[Line]]) -> frozenset[str]:
+    """Every word (hyphenated ones whole) written on a line of the document, in lowercase."""
+    return frozenset(
+        w.casefold() for lines in pages for line in lines for w in _WORD.findall(line.text)
+    )
+
+
+def _joined(lines: list[Line], vocabulary: frozenset[str]) -> str:
+    text = lines[0].text
+    for line in lines[1:]:
+        text = _join(text, line.text, vocabulary)
+    return text
+
+
+def _join(text: str, after: str, vocabulary: frozenset[str]) -> str:
+    """Two lines as one: with a space, or across a hyphen (see the module's docstring)."""
+    if not (text.endswith("-") and len(text) > 1 and text[-2].isalnum()):
+        return f"{text} {after}"
+    if not after[:1].islower() or not text[-2].isalpha():
+        return text + after
+    before = re.search(r"(\w+)-$", text)
+    fragment = before[1] if before else ""
+    next_word = _WORD.match(after)
+    rest = next_word[0] if next_word else ""
+    head = rest.split("-")[0]
+    whole, compound = (fragment + head).casefold(), f"{fragment}-{rest}".casefold()
+    if compound in vocabulary and whole not in vocabulary:
+        return text + after
+    if whole in vocabulary and compound not in vocabulary:
+        return text[:-1] + after
+    if fragment[:1].isupper():
+        keep = head in _LINKING and "-" in rest or head in _COMPOUND_LAST
+    else:
+        keep = fragment.casefold() in _COMPOUND_FIRST or head in _COMPOUND_LAST or "-" in rest
+    return text + after if keep else text[:-1] + after
+
+
+# --- properties ------------------------------------------------------------
+
+_JUNK_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint|excel)\b|untitled|sans titre|document\s*\d*$|titre\s*\d*$"
+    r"|title$|diapositive \d|slide \d|présentation\d*$)"
+    r"|\.(?:docx?|odt|rtf|pdf|txt|pptx?|xlsx?|indd|qxd|tex|dvi|ps|html?)$",
+    re.IGNORECASE,
+)
+
+
+def _property_title(value: str) -> str:
+    """The Title property, unless empty or a program's placeholder for one."""
+    title = clean_line(value)
+    return "" if not re.search(r"\w", title) or _JUNK_TITLE.search(title) else title
+
+
+def _pdf_date(value: str | None) -> dt.date | None:
+    """A PDF date (``D:20230712093000+02'00'``) as its calendar date, None if not one."""
+    match = re.match(r"(?:D:)?(\d{4})(\d{2})?(\d{2})?", (value or "").strip())
+    if not match:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
+    except ValueError:
+        return None
