@@ -79,8 +79,8 @@ class Line:
 
 # --- reading with PDFium -------------------------------------------------
 
-_SKIPPED_CODES = frozenset({0x0D, 0x0A, 0xFEFF, 0})
-_HYPHEN_CODES = frozenset({0x02, 0xFFFE})  # PDFium's mark for a hyphen that ends a line
+_PAGE_CHARS = {0x02: "-", 0xFFFE: "-", 0xFEFF: " ", 0: " "}
+"""PDFium marks a hyphen that ends a line as U+0002 (U+FFFE in its text)."""
 _LIGATURES = str.maketrans(
     {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 )
@@ -131,43 +131,62 @@ def _page_lines(pdf: Any, number: int, path: Path) -> list[Line]:
         page.close()
 
 
+_TOKEN = re.compile(r"[^\s-]+-*|-+")
+"""A word up to its hyphens, or a run of hyphens: a line starts after a space or a hyphen."""
+
+
 def _lines(textpage: Any) -> list[Line]:
-    """The page's characters, in its order, cut into lines where the baseline moves."""
+    """The page's words, in its order, cut into lines where the baseline moves.
+
+    The text comes in one call and the boxes one call a word (its first character,
+    and a line's last one), the font size only where a line starts or the box's height
+    changes: each call into PDFium costs more than the work it does.
+    """
+    text = _page_text(textpage)
     lines: list[Line] = []
-    chars: list[str] = []
-    box = pdfium_c.FS_RECTF()
-    x0 = x1 = y = size = 0.0
+    words: list[str] = []
+    box, last = pdfium_c.FS_RECTF(), pdfium_c.FS_RECTF()
+    box_ref = ctypes.byref(box)
+    get_box, font_size = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetFontSize
+    x0 = y = size = height = 0.0
+    end = 0
 
     def close() -> None:
-        text = clean_line("".join(chars).translate(_LIGATURES))
-        text = re.sub("\xad$", "-", text).replace("\xad", "")  # soft hyphens: shown at ends
-        if text:
-            lines.append(Line(text, x0, x1, y, size))
-        chars.clear()
+        line = clean_line("".join(words).translate(_LIGATURES))
+        line = re.sub("\xad$", "-", line).replace("\xad", "")  # soft hyphens: shown at ends
+        if line:
+            get_box(textpage, end - 1, ctypes.byref(last))
+            lines.append(Line(line, x0, last.right, y, size))
+        words.clear()
 
-    for index in range(pdfium_c.FPDFText_CountChars(textpage)):
-        code = pdfium_c.FPDFText_GetUnicode(textpage, index)
-        if code in _HYPHEN_CODES:
-            char = "-"
-        elif code in _SKIPPED_CODES:
-            continue
-        else:
-            char = chr(code)
-        if char.isspace():
-            if chars:
-                chars.append(" ")
-            continue
-        pdfium_c.FPDFText_GetLooseCharBox(textpage, index, ctypes.byref(box))
-        char_size = pdfium_c.FPDFText_GetFontSize(textpage, index) or box.top - box.bottom
-        if chars and abs(box.bottom - y) > 0.5 * max(size, char_size):
+    for match in _TOKEN.finditer(text):
+        start = match.start()
+        get_box(textpage, start, box_ref)
+        if words and abs(box.bottom - y) > 0.5 * size:
             close()
-        if not chars:
-            x0, y, size = box.left, box.bottom, char_size
-        size = max(size, char_size)
-        x1 = box.right
-        chars.append(char)
+        if not words:
+            x0, y, height = box.left, box.bottom, box.top - box.bottom
+            size = font_size(textpage, start) or height
+        elif abs(box.top - box.bottom - height) > 0.05 * height:
+            size = max(size, font_size(textpage, start) or box.top - box.bottom)
+        words.append(f" {match[0]}" if start > end else match[0])
+        end = match.end()
     close()
     return lines
+
+
+def _page_text(textpage: Any) -> str:
+    """The page's characters, one per index (PDFium's line-end hyphen as ``-``, the line
+    breaks it makes up as spaces)."""
+    count = pdfium_c.FPDFText_CountChars(textpage)
+    buffer = ctypes.create_string_buffer((count + 1) * 2)
+    written = pdfium_c.FPDFText_GetText(
+        textpage, 0, count, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort))
+    )
+    text = buffer.raw[: max(written - 1, 0) * 2].decode("utf-16-le", "surrogatepass")
+    if len(text) != count:  # a character beyond U+FFFF is two UTF-16 units but one index
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i)) for i in range(count))
+    return text.translate(_PAGE_CHARS)
 
 
 # --- from lines to a document ----------------------------------------------
