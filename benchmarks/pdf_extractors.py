@@ -47,13 +47,15 @@ def corpus_pdf(pages: int) -> bytes:
     pdf.set_margins(20, 20)
     pdf.set_auto_page_break(False)
     pdf.set_font("Helvetica", size=11)
-    for _ in range(pages):
+    for number in range(pages):
         pdf.add_page()
         pdf.set_font("Helvetica", size=9)
         pdf.cell(0, 5, "Observatoire des alliances", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
         pdf.set_font("Helvetica", size=11)
-        for _ in range(4):
-            pdf.multi_cell(0, 5.5, SENTENCE * 3, align="J", new_x="LMARGIN", new_y="NEXT")
+        for paragraph in range(4):
+            text = f"Paragraphe {paragraph + 1} de la page {number + 1}. " + SENTENCE * 3
+            pdf.multi_cell(0, 5.5, text, align="J", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(4)
         pdf.set_y(-15)
         pdf.cell(0, 5, f"page {pdf.page_no()}", align="C")

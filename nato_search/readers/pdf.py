@@ -11,8 +11,9 @@ A PDF holds glyphs at positions, not paragraphs, so they are rebuilt:
   when the line before it ended a sentence well short of the right margin.
 * **Headers and footers.** Among the two top and two bottom lines of each page, a line
   that comes back at the same edge (digits counted as one: ``Page 3`` is ``Page 4``) on
-  at least two pages and at least half of them is left out; so is a bare page number
-  there (``3``, ``- 3 -``, ``3/10``, ``Page 3``, ``page 3 sur 10``).
+  at least two pages and at least half of them, and that a gap wider than the line
+  spacing parts from the body, is left out; so is a bare page number there (``3``,
+  ``- 3 -``, ``3/10``, ``Page 3``, ``page 3 sur 10``). With ``clean=False`` they stay.
 * **Page breaks.** A page's first paragraph that starts in lowercase continues the
   previous page's last one when that did not end a sentence; it is joined, and counts
   from the page where it starts.
@@ -89,9 +90,7 @@ _LIGATURES = str.maketrans(
 def read_pdf(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
     with _LOCK:
         pages, properties = _read_with_pdfium(path, data)
-    if not any(pages):
-        raise CorpusError(f"{shown(path)}: no text: a scanned PDF? run OCR first, e.g. ocrmypdf")
-    document = lines_document(pages, properties, doc_id)
+    document = lines_document(pages, properties, doc_id, chrome=not options.clean)
     if not document.paragraphs:
         raise CorpusError(f"{shown(path)}: no text: a scanned PDF? run OCR first, e.g. ocrmypdf")
     return [document]
@@ -107,7 +106,7 @@ def _read_with_pdfium(path: Path, data: bytes) -> tuple[list[list[Line]], dict[s
             ) from None
         raise CorpusError(f"{shown(path)}: damaged, not a readable PDF ({exc})") from None
     try:
-        properties = {k: v for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+        properties: dict[str, str] = pdf.get_metadata_dict(skip_empty=True)
         pages = [_page_lines(pdf, number, path) for number in range(len(pdf))]
     finally:
         pdf.close()
@@ -192,9 +191,12 @@ def _page_text(textpage: Any) -> str:
 # --- from lines to a document ----------------------------------------------
 
 
-def lines_document(pages: list[list[Line]], properties: dict[str, str], doc_id: str) -> Document:
-    """The document that pages of placed lines make (any extractor's lines will do)."""
-    pages = _without_chrome(pages)
+def lines_document(
+    pages: list[list[Line]], properties: dict[str, str], doc_id: str, *, chrome: bool = False
+) -> Document:
+    """The document that pages of placed lines make (any extractor's lines will do);
+    ``chrome=True`` keeps the running headers, footers and page numbers."""
+    pages = pages if chrome else _without_chrome(pages)
     vocabulary = _vocabulary(pages)
     layout = _Layout.of(pages)
     paragraphs: list[list[Line]] = []
@@ -206,7 +208,7 @@ def lines_document(pages: list[list[Line]], properties: dict[str, str], doc_id: 
             else:
                 paragraphs.append(block)
                 starts.append(number)
-    heading = _heading(pages[0] if pages else [], paragraphs[0] if paragraphs else [])
+    heading = len(paragraphs) > 1 and _heading(paragraphs[0], pages[starts[0] - 1], pages)
     texts = [_joined(block, vocabulary) for block in paragraphs]
     title = _property_title(properties.get("Title", ""))
     if heading and (not title or title.casefold() == texts[0].casefold()):
@@ -224,25 +226,38 @@ _EDGE_LINES = 2
 
 
 def _without_chrome(pages: list[list[Line]]) -> list[list[Line]]:
-    """Pages without their running headers, footers and page numbers."""
+    """Pages without their running headers, footers and page numbers.
 
-    def edges(lines: list[Line]) -> list[tuple[str, Line]]:
-        by_height = sorted(lines, key=lambda line: -line.y)
-        top = [("top", line) for line in by_height[:_EDGE_LINES]]
-        bottom = [("bottom", line) for line in by_height[-_EDGE_LINES:]]
-        return top + [edge for edge in bottom if edge[1] not in by_height[:_EDGE_LINES]]
+    A line repeated at an edge is chrome only when a gap clearly wider than the line
+    spacing parts it from the body: a template's opening words (``Article 3.``) are not.
+    """
+    layout = _Layout.of(pages)
+
+    def edges(lines: list[Line]) -> list[tuple[str, Line, bool]]:
+        """The lines at each edge, each with whether a wide gap parts it from the body."""
+        top_down = sorted(lines, key=lambda line: -line.y)
+        found = []
+        for edge, ordered in (("top", top_down), ("bottom", top_down[::-1])):
+            window = ordered[: _EDGE_LINES + 1]
+            for index, line in enumerate(window[:_EDGE_LINES]):
+                inward = zip(window[index:], window[index + 1 :], strict=False)
+                apart = any(abs(a.y - b.y) > 1.5 * layout.spacing(b.size) for a, b in inward)
+                found.append((edge, line, apart))
+        return found
 
     def key(edge: str, line: Line) -> tuple[str, str]:
         return edge, re.sub(r"\d+", "#", line.text.casefold())
 
-    seen = Counter(k for lines in pages for k in {key(*edge) for edge in edges(lines)})
+    seen = Counter(
+        k for lines in pages for k in {key(e, line) for e, line, apart in edges(lines) if apart}
+    )
     repeated = {k for k, count in seen.items() if count >= 2 and 2 * count >= len(pages)}
     kept: list[list[Line]] = []
     for lines in pages:
         chrome = {
             id(line)
-            for edge, line in edges(lines)
-            if key(edge, line) in repeated or _PAGE_NUMBER.fullmatch(line.text)
+            for edge, line, apart in edges(lines)
+            if (apart and key(edge, line) in repeated) or _PAGE_NUMBER.fullmatch(line.text)
         }
         kept.append([line for line in lines if id(line) not in chrome])
     return kept
@@ -275,7 +290,8 @@ class _Layout:
         )
 
     def spacing(self, size: float) -> float:
-        return self.spacings.get(round(size), 1.2 * size)
+        """Learnt from the document; within reason, for a size of few lines (a header)."""
+        return min(self.spacings.get(round(size), 1.2 * size), 2.5 * size)
 
 
 def _blocks(lines: list[Line], layout: _Layout) -> list[list[Line]]:
@@ -307,13 +323,21 @@ def _same_size(a: Line, b: Line) -> bool:
 
 def _continues(paragraph: list[Line], block: list[Line]) -> bool:
     """Whether a page's first block goes on with the previous page's last paragraph."""
-    return not paragraph[-1].text.endswith(_SENTENCE_END) and block[0].text[:1].islower()
+    before, after = paragraph[-1], block[0]
+    return (
+        not before.text.endswith(_SENTENCE_END)
+        and after.text[:1].islower()
+        and _same_size(before, after)  # not a footnote going on with the text
+    )
 
 
-def _heading(first_page: list[Line], first: list[Line]) -> bool:
-    """Whether the first paragraph is set clearly larger than the rest of its page."""
-    rest = [line.size for line in first_page if all(line is not h for h in first)]
-    return bool(first) and bool(rest) and min(line.size for line in first) >= 1.2 * max(rest)
+def _heading(first: list[Line], page: list[Line], pages: list[list[Line]]) -> bool:
+    """Whether the first paragraph is set clearly larger than the rest of its page (or of
+    the document, for a title page)."""
+    rest = [line.size for line in page if all(line is not h for h in first)] or [
+        line.size for other in pages if other is not page for line in other
+    ]
+    return bool(rest) and min(line.size for line in first) >= 1.2 * max(rest)
 
 
 # --- hyphens at line ends ----------------------------------------------------

@@ -131,6 +131,19 @@ def test_a_big_first_line_is_the_title_and_not_a_paragraph():
     assert document.pages == [1]
 
 
+def test_a_title_page_gives_the_title():
+    pages = [[("Bilan de la coopération navale", 20)], ["Les marines ont mené trois exercices."]]
+    document = read(make_pdf(pages))
+    assert document.title == "Bilan de la coopération navale"
+    assert (document.paragraphs, document.pages) == (["Les marines ont mené trois exercices."], [2])
+
+
+def test_clean_false_keeps_headers_and_footers(report):
+    (document,) = read_pdf(Path("r.pdf"), report, "r", ReadOptions(clean=False))
+    assert document.paragraphs[0] == HEADER
+    assert FOOTER.format(page=2, pages=2) in document.paragraphs
+
+
 def test_a_placeholder_title_gives_way_to_the_opening_sentence():
     pages = [["Les marines ont mené trois exercices. Le bilan est positif."]]
     document = read(make_pdf(pages, title="Microsoft Word - note.docx"))
@@ -221,3 +234,30 @@ def test_through_the_public_api(tmp_path, report):
     assert [hit.doc_id for hit in hits] == ["rapport"]
     assert (hits[0].paragraph, hits[0].text) == (0, REPORT_PARAGRAPHS[0])
     assert any("abime.pdf: damaged" in str(w.message) for w in caught)
+
+
+def test_text_wrapped_by_fpdf_across_pages_with_its_own_header_and_footer():
+    class Report(fpdf.FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 5, "Note de synthèse", new_x="LMARGIN", new_y="NEXT")
+            self.ln(10)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 5, f"- {self.page_no()} -", align="C")
+
+    sentence = "Les alliés renforcent la défense aérienne du flanc oriental de l'Alliance. "
+    texts = [f"Point {n}. " + sentence * (4 + n) for n in range(1, 9)]
+    pdf = Report(format="A4")
+    pdf.set_creation_date(CREATED)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for text in texts:
+        pdf.multi_cell(0, 5.5, text.strip(), align="J", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    document = read(bytes(pdf.output()))
+    assert document.paragraphs == [t.strip() for t in texts]
+    assert document.pages == [1, 1, 1, 1, 1, 1, 1, 2]  # point 7 goes on to page 2
+    assert document.title == "Point 1"
