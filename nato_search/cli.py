@@ -492,7 +492,10 @@ def _print_hit(rank: int, hit: Hit, colour: bool) -> None:
     doc_id = escape_controls(hit.doc_id)
     snippet = hit.snippet("ansi") if colour else escape_controls(hit.snippet("text"))
     print(f"{bold}{rank}. {title}{reset}")
-    print(f"   {dim}{date} · {doc_id} · paragraph {hit.paragraph} · score {hit.score:.2f}{reset}")
+    page = f" · page {hit.page}" if hit.page else ""
+    print(
+        f"   {dim}{date} · {doc_id} · paragraph {hit.paragraph}{page} · score {hit.score:.2f}{reset}"
+    )
     print(f"   {snippet}")
     print()
 

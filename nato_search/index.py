@@ -55,6 +55,8 @@ class Hit:
     """The paragraph (with its title) holds every word of the query."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """The document's metadata (JSONL keys other than id, title, date, text, paragraphs)."""
+    page: int | None = None
+    """The page (1-based) where the paragraph starts, for paged sources (PDF); else None."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: an ISO date, lists for offsets, and the text snippet."""
@@ -63,6 +65,7 @@ class Hit:
             "title": self.title,
             "date": self.date.isoformat() if self.date else None,
             "paragraph": self.paragraph,
+            "page": self.page,
             "score": self.score,
             "matched_all": self.matched_all,
             "text": self.text,
@@ -379,6 +382,7 @@ class Index:
             title_highlights=marks(title),
             matched_all=row.matched_all,
             metadata=_metadata(stored),
+            page=stored.get("page"),
         )
 
 
@@ -412,6 +416,7 @@ def _document(paragraphs: list[dict[str, Any]]) -> Document | None:
         date=dt.date.fromisoformat(first["date"]) if first.get("date") else None,
         paragraphs=[stored["text"] for stored in paragraphs],
         metadata=_metadata(first),
+        pages=[stored["page"] for stored in paragraphs] if "page" in first else None,
     )
 
 

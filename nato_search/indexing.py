@@ -171,7 +171,7 @@ def update_index(
 
     A file that claims a document id another indexed file holds is a
     :class:`CorpusError` naming both, and nothing changes.
-    Returns counts: ``changed``, ``unchanged``, ``removed`` files. Give the ``clean`` and
+    Returns counts: ``changed``, ``unchanged``, ``removed`` and ``skipped`` files. Give the ``clean`` and
     ``columns`` the index was built with. A file that cannot be read now is skipped with
     a warning and its documents stay as they were indexed (``strict=True``: an error). Updates of one index run one at a time: another waits up
     to ``timeout`` seconds, then raises :class:`IndexLockedError`.
@@ -191,14 +191,17 @@ def update_index(
         reread: set[str] = set()
         claims: dict[str, str] = {}  # id -> the changed file that holds it now
         stale: set[str] = set()  # ids whose files changed or went: removed in the same commit
+        skipped = held = 0  # files that cannot be read now; of them, those indexed before
         for file, doc_id in files_of_sources(sources):
             key = str(file.resolve())
             state = unchanged_state(file, manifest.get(key))
             if state is None:
                 read = read_recorded(file, doc_id, options=options, strict=strict)
                 if read is None:  # unreadable now: what was indexed of it stays
+                    skipped += 1
                     if key in manifest:
                         current[key] = manifest[key]
+                        held += 1
                     continue
                 state, documents = read
                 for document in documents:
@@ -231,8 +234,13 @@ def update_index(
             progress(len(changed), sum(len(d.paragraphs) for d in changed))
         kept = {k: v for k, v in manifest.items() if k not in gone}
         write_json(path / SOURCES_FILE, {**kept, **current})
-    unchanged = len(current) - len(reread)
-    return {"changed": len(reread), "unchanged": unchanged, "removed": len(gone)}
+    unchanged = len(current) - len(reread) - held
+    return {
+        "changed": len(reread),
+        "unchanged": unchanged,
+        "removed": len(gone),
+        "skipped": skipped,
+    }
 
 
 def _is_cluster(path: Path) -> bool:

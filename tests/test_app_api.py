@@ -329,6 +329,7 @@ def test_hit_to_dict_is_json_ready(app_index):
         "title": "Soixante-quinze ans de l'Alliance",
         "date": "2024-04-04",
         "paragraph": 1,
+        "page": None,
         "score": hit.score,
         "matched_all": True,
         "text": "Les Alliés promettent des munitions et des missiles à l'Ukraine.",

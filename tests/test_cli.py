@@ -41,6 +41,7 @@ def test_json_output_has_the_hit_fields(capsys):
         "title",
         "date",
         "paragraph",
+        "page",
         "score",
         "matched_all",
         "text",

@@ -176,7 +176,12 @@ def test_updating_from_a_folder_with_a_bad_file_changes_nothing(tmp_path, bad_fi
         assert ids(ix.search("patriot")) == [("one", 0)]
         assert ix.search("frégates").total == 0 and ix.search("mer noire").total == 0
     (folder / "zz.txt").unlink()
-    assert update_index(folder, tmp_path / "ix") == {"changed": 2, "unchanged": 0, "removed": 0}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 2,
+        "unchanged": 0,
+        "removed": 0,
+        "skipped": 0,
+    }
 
 
 # --- markup in the text ------------------------------------------------------------------------

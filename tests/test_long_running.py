@@ -256,7 +256,7 @@ def test_a_new_file_cannot_take_an_id_that_another_file_holds(tmp_path):
             assert ix.search("intrus", fuzzy=False).total == 0
     # Moving the id from one file to another in one update is not a takeover.
     (folder / "a.jsonl").unlink()
-    assert update_index(folder, path) == {"changed": 1, "unchanged": 0, "removed": 1}
+    assert update_index(folder, path) == {"changed": 1, "unchanged": 0, "removed": 1, "skipped": 0}
     with nato_search.open_index(path) as ix:
         assert ids(ix.search("intrus", fuzzy=False)) == [("x", 0)]
 

@@ -82,7 +82,7 @@ def test_an_update_killed_around_its_commit_leaves_nothing_the_next_cannot_remov
     assert pending["new.txt"]["docs"] == ["new"]
     (folder / "new.txt").unlink()  # gone before any update finished
     (folder / "changed.txt").unlink()
-    assert update_index(folder, path) == {"changed": 0, "unchanged": 1, "removed": 2}
+    assert update_index(folder, path) == {"changed": 0, "unchanged": 1, "removed": 2, "skipped": 0}
     assert indexed(path) == {"base"}
     manifest = json.loads((path / "sources.json").read_text("utf-8"))
     assert [Path(key).name for key in manifest] == ["base.txt"]
@@ -99,7 +99,7 @@ def test_a_file_an_interrupted_update_was_changing_is_read_again(tmp_path: Path)
     write(folder, "new.txt", "Rapport nouveau", "Un rapport ajouté ensuite.")
     assert helper("update-die", "before", str(folder), str(path)).wait(60) == -9
     assert indexed(path) == {"base"}
-    assert update_index(folder, path) == {"changed": 1, "unchanged": 1, "removed": 0}
+    assert update_index(folder, path) == {"changed": 1, "unchanged": 1, "removed": 0, "skipped": 0}
     assert indexed(path) == {"base", "new"}
 
 

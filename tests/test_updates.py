@@ -89,9 +89,19 @@ def folder(tmp_path):
 
 def test_unchanged_files_are_not_read_again(folder, tmp_path):
     nato_search.build_index(folder, tmp_path / "ix").close()
-    assert update_index(folder, tmp_path / "ix") == {"changed": 0, "unchanged": 2, "removed": 0}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 0,
+        "unchanged": 2,
+        "removed": 0,
+        "skipped": 0,
+    }
     os.utime(folder / "one.txt", ns=(1, 1))  # touched, same content: the hash says unchanged
-    assert update_index(folder, tmp_path / "ix") == {"changed": 0, "unchanged": 2, "removed": 0}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 0,
+        "unchanged": 2,
+        "removed": 0,
+        "skipped": 0,
+    }
 
 
 def test_a_changed_file_replaces_its_paragraphs_and_a_new_one_is_added(folder, tmp_path):
@@ -102,7 +112,12 @@ def test_a_changed_file_replaces_its_paragraphs_and_a_new_one_is_added(folder, t
     (folder / "three.txt").write_text(
         "Le sommet de Vilnius a eu lieu en juillet dernier.\n", "utf-8"
     )
-    assert update_index(folder, tmp_path / "ix") == {"changed": 2, "unchanged": 1, "removed": 0}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 2,
+        "unchanged": 1,
+        "removed": 0,
+        "skipped": 0,
+    }
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert ix.search("patriot").total == 0
         assert ids(ix.search("obus")) == [("one", 0)]
@@ -113,7 +128,12 @@ def test_a_changed_file_replaces_its_paragraphs_and_a_new_one_is_added(folder, t
 def test_a_file_that_disappeared_takes_its_paragraphs_with_it(folder, tmp_path):
     nato_search.build_index(folder, tmp_path / "ix").close()
     (folder / "two.txt").unlink()
-    assert update_index(folder, tmp_path / "ix") == {"changed": 0, "unchanged": 1, "removed": 1}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 0,
+        "unchanged": 1,
+        "removed": 1,
+        "skipped": 0,
+    }
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert len(ix) == 1 and ix.search("drones").total == 0
 
@@ -122,7 +142,12 @@ def test_files_outside_the_given_sources_are_left_alone(folder, tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("Un autre texte sur la mer Noire et ses ports.\n", "utf-8")
     nato_search.build_index([folder, other], tmp_path / "ix").close()
-    assert update_index(folder, tmp_path / "ix") == {"changed": 0, "unchanged": 2, "removed": 0}
+    assert update_index(folder, tmp_path / "ix") == {
+        "changed": 0,
+        "unchanged": 2,
+        "removed": 0,
+        "skipped": 0,
+    }
     with nato_search.open_index(tmp_path / "ix") as ix:
         assert ids(ix.search("mer noire")) == [("other", 0)]
 

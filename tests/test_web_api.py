@@ -206,6 +206,7 @@ def test_document_as_json(client: TestClient) -> None:
             "Le convoi de ravitaillement 3 a livré des vivres à Kharkiv.",
             "Les camions sont repartis vides vers la frontière.",
         ],
+        "pages": None,
     }
     slash = client.get("/documents/pi%C3%A8ge%2F1").json()
     assert slash["id"] == web_fixture.HOSTILE_ID and slash["title"] == web_fixture.HOSTILE_TITLE

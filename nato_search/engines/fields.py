@@ -10,10 +10,11 @@ from typing import Any
 from nato_search.query.plan import key_term
 from nato_search.text.tokenizer import FIELD_BREAK
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,
 ``meta`` stored and ``keys`` indexed; 5: ``keys`` given as a JSON array, so no value can
-forge another term, and ``meta`` stored once per document)."""
+forge another term, and ``meta`` stored once per document; 6: ``page`` stored for the
+paragraphs of paged sources, PDF files)."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
 """Which file held which documents, with its size, mtime and hash, for incremental updates."""

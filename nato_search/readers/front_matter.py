@@ -6,6 +6,7 @@ lists. A nested block is kept whole as its text, so that nothing in it is lost.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from nato_search.errors import CorpusError
@@ -14,17 +15,27 @@ _KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:(?:\s+(?P<value>.*?))?\s*$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
-def front_matter(text: str, where: str) -> tuple[dict[str, Any], str, int]:
-    """The front matter's fields, the text after it, and the line where that text starts."""
+@dataclass
+class FrontMatter:
+    body: str
+    """The text after the front matter."""
+    fields: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    """The line of the file where each field is written, for messages."""
+
+
+def front_matter(text: str, where: str) -> FrontMatter:
+    """The front matter of ``text`` (none when it does not open with a ``---`` line)."""
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != "---":
-        return {}, text, 1
+        return FrontMatter(text)
     for end in range(1, len(lines)):
         if lines[end].rstrip() in ("---", "..."):
             break
     else:
-        return {}, text, 1  # no closing line: a thematic break, not front matter
-    fields: dict[str, Any] = {}
+        return FrontMatter(text)  # no closing line: a thematic break, not front matter
+    found = FrontMatter("\n".join(lines[end + 1 :]))
+    fields = found.fields
     key: str | None = None
     nested: list[str] = []
     for number, line in enumerate(lines[1:end], 2):
@@ -38,11 +49,12 @@ def front_matter(text: str, where: str) -> tuple[dict[str, Any], str, int]:
         if not match:
             raise CorpusError(f"{where}:{number}: front matter line is not 'key: value'")
         key, value = match["key"], match["value"]
+        found.lines[key] = number
         if value:
             fields[key] = _scalar_or_list(value)
             key = None
     _close(fields, key, nested)
-    return fields, "\n".join(lines[end + 1 :]), end + 2
+    return found
 
 
 def _close(fields: dict[str, Any], key: str | None, nested: list[str]) -> None:

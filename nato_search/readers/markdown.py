@@ -43,13 +43,13 @@ if TYPE_CHECKING:
     from nato_search.readers.formats import ReadOptions
 
 
-
 def read_markdown(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
     text = utf8_text(path, data)
-    fields, body, body_line = front_matter(text, shown(path))
+    found = front_matter(text, shown(path))
+    fields = found.fields
     title = fields.pop("title", None)
     date_value = fields.pop("date", None)
-    where = f"{shown(path)}:{body_line}"
+    body = found.body
     paragraphs: list[str] = []
     first_heading: str | None = None
     date: dt.date | None = None
@@ -67,7 +67,7 @@ def read_markdown(path: Path, data: bytes, doc_id: str, options: ReadOptions) ->
     if title is None:
         title = first_heading or (short_title(paragraphs[0]) if paragraphs else doc_id)
     if date_value is not None:
-        date = _front_matter_date(date_value, where)
+        date = _front_matter_date(date_value, f"{shown(path)}:{found.lines['date']}")
     try:
         return [
             Document(
@@ -101,6 +101,7 @@ def _commonmark_blocks(body: str) -> Iterator[tuple[bool, str]]:
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s+|$)")
+_HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z][\w-]*(?:\s|/?>|$)")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
 _INLINE = (
@@ -116,6 +117,7 @@ def _simple_blocks(body: str) -> Iterator[tuple[bool, str]]:
     """The common case without a CommonMark parser: blank lines, ATX headings and list
     items end blocks, fenced code is left out."""
     fence: str | None = None
+    in_html = False  # a block of raw HTML runs to the next blank line
     block: list[str] = []
 
     def flush() -> Iterator[tuple[bool, str]]:
@@ -128,7 +130,10 @@ def _simple_blocks(body: str) -> Iterator[tuple[bool, str]]:
             if line.strip().startswith(fence):
                 fence = None
             continue
-        if match := _FENCE.match(line):
+        if in_html or _HTML_BLOCK.match(line):
+            yield from flush()
+            in_html = bool(line.strip())
+        elif match := _FENCE.match(line):
             yield from flush()
             fence = match.group(1)
         elif _HEADING.match(line):

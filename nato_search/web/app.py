@@ -433,6 +433,7 @@ def _document_json(document: Any) -> dict[str, Any]:
         "date": date.isoformat() if date else None,
         "metadata": document.metadata,
         "paragraphs": list(document.paragraphs),
+        "pages": document.pages,
     }
 
 
@@ -461,6 +462,10 @@ def _document_page(
             if present
         )
         attributes = f' class="{classes}"' if classes else ""
+        if document.pages:
+            attributes += (
+                f' data-page="{document.pages[number]}" title="page {document.pages[number]}"'
+            )
         if number == current:
             attributes += ' tabindex="-1" aria-current="true"'
         paragraphs.append(

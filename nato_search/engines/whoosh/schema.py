@@ -22,5 +22,6 @@ def make_schema(analyzer: Analyzer) -> Schema:
         date=STORED(),
         day=ID(),
         meta=STORED(),
+        page=STORED(),
         keys=ID(analyzer=ExactTermsTokenizer()),
     )

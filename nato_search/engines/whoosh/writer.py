@@ -123,6 +123,8 @@ def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
         }
         if document.metadata:  # stored once, with the first paragraph
             fields["meta"] = stored_metadata(document.metadata) if number == 0 else IN_FIRST
+        if document.pages:
+            fields["page"] = document.pages[number]
         yield fields
 
 

@@ -233,6 +233,7 @@ class XapianEngine:
                         if document.metadata
                         else {}
                     ),
+                    **({"page": document.pages[number]} if document.pages else {}),
                 },
                 ensure_ascii=False,
             )

@@ -150,7 +150,9 @@ function hitItem(hit) {
   heading.append(link);
   const meta = document.createElement("p");
   meta.className = "meta";
-  meta.textContent = [hit.date || "sans date", hit.doc_id, "paragraphe " + (hit.paragraph + 1)].join(" · ");
+  const where = [hit.date || "sans date", hit.doc_id, "paragraphe " + (hit.paragraph + 1)];
+  if (hit.page) where.push("page " + hit.page);
+  meta.textContent = where.join(" · ");
   const snippet = document.createElement("p");
   snippet.className = "snippet";
   snippet.innerHTML = hit.snippet_html; // escaped by the server, <mark> only
