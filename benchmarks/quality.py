@@ -22,24 +22,24 @@ import functools
 import json
 import os
 import platform
-import shutil
-import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers/, beside this script
 from peers import (  # noqa: E402
-    FTS5_TOKENIZER,
-    FrenchBm25sTokens,
+    ABLATIONS,
+    VECTOR_SETTINGS,
+    Bm25s,
+    NatoSearch,
+    Peer,
+    SqliteFts5,
     SystemUnavailable,
-    fts5_match,
-    whoosh_or_query,
+    WhooshFrench,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +51,23 @@ K = 10
 
 @dataclass(frozen=True)
 class Paragraph:
+    """A peers.Passage that is its own document: one retrievable unit, judged by its id."""
+
     id: str  # "{article_index}-{paragraph_index}"
     title: str
     text: str
+
+    @property
+    def uid(self) -> str:
+        return self.id
+
+    @property
+    def doc(self) -> str:
+        return self.id
+
+    @property
+    def date(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -68,16 +82,6 @@ class Metrics:
     mrr: float
     recall_at_1: float
     recall_at_k: float
-
-
-class Retriever(Protocol):
-    name: str
-
-    def build(self, paragraphs: Sequence[Paragraph]) -> None: ...
-
-    def search(self, question: str, k: int) -> list[str]: ...
-
-    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- data
@@ -125,236 +129,20 @@ def evaluate(ranked: Sequence[Sequence[str]], relevant: Sequence[str], k: int = 
     return Metrics(rr / n, at1 / n, atk / n)
 
 
-# ----------------------------------------------------------------------- adapters
-
-
-# Each takes one ranking choice away, to show what it is worth: search options, or
-# settings of nato_search modules ("module.NAME", default search; restored after the row).
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "no typo tolerance": {"fuzzy": False},
-    "no synonyms": {"synonyms": False},
-    "no name variants": {"names": False},
-    "no proximity bonus": {"proximity_boost": 0.0},
-    "no coarse level": {"coarse_weight": 0.0},
-    "coarse level of 4 letters": {"coarse_letters": 4},
-    "coarse level of 6 letters": {"coarse_letters": 6},
-    "coarse level weighing 1.0": {"coarse_weight": 1.0},
-    "no all-words-first": {"all_words_first": False},
-    "Whoosh's own idf": {"idf": "whoosh"},
-    "K1 1.2 (Whoosh's default)": {"bm25_k1": 1.2},
-    # Not choices taken away but one that could be added: is as-you-type a safe default?
-    # PIAF questions end with "?", where prefix never applies; the last two rows drop
-    # the final punctuation so that it applies to every question's last word.
-    "with prefix (as you type)": {"prefix": True},
-    "without the final ?": {"bare": True},
-    "with prefix, without the final ?": {"prefix": True, "bare": True},
-}
-_SEARCH_OPTIONS = ("fuzzy", "synonyms", "names", "prefix")
-# With --vectors: the word vectors' second stage (``pip install '.[vectors]'``), at its
-# defaults and with each setting moved (RankingSettings fields, as in ABLATIONS).
-VECTOR_SETTINGS: dict[str, dict[str, Any]] = {
-    "": {},
-    "weight 0.25": {"vector_weight": 0.25},
-    "weight 1.0": {"vector_weight": 1.0},
-    "floor 0.3": {"vector_floor": 0.3},
-    "floor 0.7": {"vector_floor": 0.7},
-    "depth 30": {"vector_depth": 30},
-    "depth 100": {"vector_depth": 100},
-}
-
-
-class NatoSearch:
-    """The library under test, through its public build_index/search API."""
-
-    def __init__(
-        self,
-        stemmer: str | None = None,
-        ablation: str | None = None,
-        shards: int | None = None,
-        vectors: str | None = None,
-    ) -> None:
-        self.stemmer = stemmer
-        self.name = "nato-search" if stemmer is None else f"nato-search (stemmer={stemmer})"
-        self._vectors: Any = None
-        self.backend = {} if shards is None else {"backend": "xapian", "shards": shards}
-        if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
-            sys.path.insert(0, str(REPO_ROOT))
-        try:
-            import nato_search
-            from nato_search.readers.corpus import Document
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import nato_search: {e}") from e
-        self._lib, self._Document = nato_search, Document
-        changes = ABLATIONS[ablation] if ablation else {}
-        if vectors is not None:
-            from nato_search.errors import VectorsUnavailableError
-            from nato_search.vectors import WordVectors
-
-            try:
-                self._vectors = WordVectors.from_package()
-            except VectorsUnavailableError as e:
-                raise SystemUnavailable(str(e)) from e
-            changes = VECTOR_SETTINGS[vectors]
-        self._options = {k: v for k, v in changes.items() if k in _SEARCH_OPTIONS}
-        self._bare = bool(changes.get("bare"))
-        self.settings = nato_search.RankingSettings(
-            **{k: v for k, v in changes.items() if k not in (*_SEARCH_OPTIONS, "bare")}
-        )
-        self._tmp: str | None = None
-        self._ix: Any = None
-
-    def build(self, paragraphs: Sequence[Paragraph]) -> None:
-        self._tmp = tempfile.mkdtemp(prefix="nato-bench-")
-        docs = (
-            self._Document(id=p.id, title=p.title, date=None, paragraphs=[p.text])
-            for p in paragraphs
-        )
-        kwargs: dict[str, Any] = {"settings": self.settings}
-        if self.stemmer is not None:
-            kwargs["stemmer"] = self.stemmer
-        kwargs.update(self.backend)
-        if self._vectors is not None:
-            kwargs["vectors"] = self._vectors
-        self._ix = self._lib.build_index(docs, Path(self._tmp) / "index", **kwargs)
-        self._ix.__enter__()  # one open index for all queries, as `with ix:` would
-
-    def search(self, question: str, k: int) -> list[str]:
-        if self._bare:
-            question = question.rstrip(" ?!.\u00a0") or question
-        ids = [hit.doc_id for hit in self._ix.search(question, limit=k, **self._options)]
-        return list(dict.fromkeys(ids))  # one paragraph per document here
-
-    def close(self) -> None:
-        if self._ix is not None:
-            self._ix.__exit__(None, None, None)
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-
-class WhooshFrench:
-    """Stock Whoosh: LanguageAnalyzer("fr") (stopwords + Snowball, no accent folding), BM25F."""
-
-    name = "whoosh-fr"
-
-    def __init__(self) -> None:
-        try:
-            from whoosh import analysis, fields, index, query
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import whoosh: {e}") from e
-        self._fields, self._index, self._query = fields, index, query
-        self._analyzer = analysis.LanguageAnalyzer("fr")
-        self._tmp: str | None = None
-        self._searcher: Any = None
-
-    def build(self, paragraphs: Sequence[Paragraph]) -> None:
-        f = self._fields
-        schema = f.Schema(
-            id=f.ID(stored=True),
-            title=f.TEXT(analyzer=self._analyzer),
-            text=f.TEXT(analyzer=self._analyzer),
-        )
-        self._tmp = tempfile.mkdtemp(prefix="whoosh-bench-")
-        ix = self._index.create_in(self._tmp, schema)
-        with ix.writer() as w:
-            for p in paragraphs:
-                w.add_document(id=p.id, title=p.title, text=p.text)
-        self._searcher = ix.searcher()
-
-    def search(self, question: str, k: int) -> list[str]:
-        query = whoosh_or_query(self._analyzer, question)
-        return [hit["id"] for hit in self._searcher.search(query, limit=k)]
-
-    def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-
-class SqliteFts5:
-    """Stdlib SQLite FTS5, unicode61 with diacritics removed, bm25() ranking."""
-
-    name = "sqlite-fts5"
-
-    def __init__(self) -> None:
-        self._db = sqlite3.connect(":memory:")
-        try:
-            self._db.execute(
-                f"CREATE VIRTUAL TABLE para USING fts5(title, text, tokenize = '{FTS5_TOKENIZER}')"
-            )
-        except sqlite3.OperationalError as e:
-            raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
-        self._ids: list[str] = []
-
-    def build(self, paragraphs: Sequence[Paragraph]) -> None:
-        self._ids = [p.id for p in paragraphs]
-        with self._db:
-            self._db.executemany(
-                "INSERT INTO para(rowid, title, text) VALUES (?, ?, ?)",
-                ((i, p.title, p.text) for i, p in enumerate(paragraphs)),
-            )
-
-    def search(self, question: str, k: int) -> list[str]:
-        match = fts5_match(question)
-        if match is None:
-            return []
-        rows = self._db.execute(
-            "SELECT rowid FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
-        )
-        return [self._ids[r] for (r,) in rows]
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class Bm25s:
-    """bm25s (Lucene BM25) on folded, stopword-filtered, Snowball-stemmed title + text.
-
-    Stopwords: bm25s's own French list, folded (Snowball's list plus "les" and
-    "ils", which Whoosh's copy lacks). Words are stemmed with their accents,
-    then folded: the French Snowball rules expect accented input.
-    """
-
-    name = "bm25s"
-
-    def __init__(self) -> None:
-        self._tokens = FrenchBm25sTokens()
-        self._bm25s = self._tokens.bm25s
-        self._model: Any = None
-        self._ids: list[str] = []
-
-    def build(self, paragraphs: Sequence[Paragraph]) -> None:
-        self._ids = [p.id for p in paragraphs]
-        self._model = self._bm25s.BM25()
-        corpus = [self._tokens(f"{p.title} {p.text}") for p in paragraphs]
-        self._model.index(corpus, show_progress=False)
-
-    def search(self, question: str, k: int) -> list[str]:
-        tokens = [t for t in self._tokens(question) if t in self._model.vocab_dict]
-        if not tokens:
-            return []
-        k = min(k, len(self._ids))
-        docs, scores = self._model.retrieve([tokens], k=k, show_progress=False)
-        return [self._ids[d] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-    def close(self) -> None:
-        self._model = None
-
-
 def make_systems(
     names: Sequence[str],
     stemmers: Sequence[str],
     ablations: bool = False,
     xapian_shards: Sequence[int] = (),
     vectors: bool = False,
-) -> list[tuple[str, Callable[[], Retriever]]]:
+) -> list[tuple[str, Callable[[], Peer]]]:
     """(row name, factory) pairs; factories raise SystemUnavailable to skip."""
-    peers: dict[str, Callable[[], Retriever]] = {
+    peers: dict[str, Callable[[], Peer]] = {
         "whoosh-fr": WhooshFrench,
         "sqlite-fts5": SqliteFts5,
         "bm25s": Bm25s,
     }
-    factories: list[tuple[str, Callable[[], Retriever]]] = []
+    factories: list[tuple[str, Callable[[], Peer]]] = []
     for name in names:
         if name == "nato-search":
             if not stemmers:
@@ -384,7 +172,7 @@ def make_systems(
 
 def run_system(
     row: str,
-    factory: Callable[[], Retriever],
+    factory: Callable[[], Peer],
     paragraphs: Sequence[Paragraph],
     questions: Sequence[Question],
     k: int = K,

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import gzip
 import json
 import os
@@ -73,8 +74,6 @@ import random
 import re
 import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -82,21 +81,26 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py, beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers/, beside this script
 from peers import (  # noqa: E402
-    FTS5_TOKENIZER,
-    FrenchBm25sTokens,
+    Bm25s,
+    NatoSearch,
+    Peer,
+    SqliteFts5,
     SystemUnavailable,
-    distinct_words,
-    fts5_match,
-    whoosh_or_query,
+    Tantivy,
+    WhooshFrench,
 )
+
+# How these paragraphs become documents, for soak.py, durability.py and app_options.py too.
+from peers import group_documents as group_documents  # noqa: E402
+from peers import parse_date as parse_date  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "orangesum-paragraphs.jsonl.gz"
@@ -171,29 +175,6 @@ def read_paragraphs(path: Path, limit: int | None = None) -> list[Paragraph]:
 def count_paragraphs(path: Path) -> int:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return sum(1 for line in f if line.strip())
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def group_documents(paragraphs: Iterable[Paragraph], document_cls: Any, prefix: str = "") -> list:
-    """Consecutive paragraphs of one doc → one Document(id, title, date, paragraphs)."""
-    docs: list = []
-    current = None
-    for p in paragraphs:
-        if current is None or current.id != prefix + p.doc:
-            current = document_cls(
-                id=prefix + p.doc, title=p.title, date=parse_date(p.date), paragraphs=[]
-            )
-            docs.append(current)
-        current.paragraphs.append(p.text)
-    return docs
 
 
 # ------------------------------------------------------------------------ queries
@@ -272,324 +253,15 @@ def make_queries(paragraphs: Sequence[Paragraph], n: int, seed: int) -> dict[str
     return {"keyword": keyword, "question": question}
 
 
-# ----------------------------------------------------------------------- adapters
+# ----------------------------------------------------------------------- systems
 
 
-class NatoSearch:
-    """The library under test: build_index / open_index / search + snippet().
-
-    With ``shards``, the Xapian backend: built as local shards, then searched
-    over loopback through one ``xapian-tcpsrv`` per shard (local shards if
-    Debian's xapian-tools is not installed).
-    """
-
-    name = "nato-search"
-
-    def __init__(
-        self, shards: int | None = None, workers: int | None = None, vectors: bool = False
-    ) -> None:
-        self.shards = shards
-        self.workers = workers
-        self._servers: list[subprocess.Popen] = []
-        if str(REPO_ROOT) not in sys.path:  # benchmark the checkout, not a stale install
-            sys.path.insert(0, str(REPO_ROOT))
-        try:
-            import nato_search
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import nato_search: {e}") from e
-        self._lib = nato_search
-        self._ix: Any = None
-        self._vectors: Any = None
-        if vectors:  # loaded before any timing: once per process, like an app's start-up
-            from nato_search.errors import VectorsUnavailableError
-            from nato_search.vectors import WordVectors
-
-            try:
-                self._vectors = WordVectors.from_package()
-            except VectorsUnavailableError as e:
-                raise SystemUnavailable(str(e)) from e
-
-    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
-        docs = group_documents(paragraphs, self._lib.Document)
-        backend: dict[str, Any] = (
-            {"backend": "xapian", "shards": self.shards} if self.shards else {}
-        )
-        if self.workers:
-            backend["workers"] = self.workers
-        if self._vectors is not None:
-            backend["vectors"] = self._vectors
-        t0 = time.perf_counter()
-        self._ix = self._lib.build_index(docs, path, **backend)
-        self.build_s = time.perf_counter() - t0  # grouping into Documents excluded
-        if self.shards:
-            self._ix.close()
-            self.open(path)
-
-    def open(self, path: Path) -> None:
-        server = shutil.which("xapian-tcpsrv")
-        if not (self.shards and server):
-            self._ix = self._lib.open_index(path, vectors=self._vectors)
-            return
-        lines = []
-        for shard in sorted(path.glob("shard-*")):
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            self._servers.append(
-                subprocess.Popen(
-                    [
-                        server,
-                        "--interface",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "--writable",
-                        str(shard),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
-            lines.append(f'[[shards]]\naddress = "127.0.0.1:{port}"\n')
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-        cluster = path.with_suffix(".toml")
-        cluster.write_text("\n".join(lines), encoding="utf-8")
-        self._ix = self._lib.open_index(cluster)
-
-    def search(self, text: str, k: int) -> list[str]:
-        hits = self._ix.search(text, limit=k)
-        for hit in hits:
-            hit.snippet()
-        return [f"{h.doc_id}/{h.paragraph}" for h in hits]
-
-    def add(self, paragraphs: Sequence[Paragraph]) -> None:
-        self._ix.add(group_documents(paragraphs, self._lib.Document, prefix="add-"))
-
-    def count(self) -> int:
-        return len(self._ix)
-
-    def close(self) -> None:
-        if self._ix is not None:
-            self._ix.close()
-        for server in self._servers:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        self._servers.clear()
-
-
-class WhooshFrench:
-    """Stock Whoosh: LanguageAnalyzer("fr"), default writer, BM25F; no highlighting."""
-
-    name = "whoosh-fr"
-
-    def __init__(self) -> None:
-        try:
-            from whoosh import analysis, fields, index, query
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import whoosh: {e}") from e
-        self._fields, self._index, self._query = fields, index, query
-        self._analyzer = analysis.LanguageAnalyzer("fr")
-        self._ix: Any = None
-        self._searcher: Any = None
-
-    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
-        f = self._fields
-        schema = f.Schema(
-            id=f.ID(stored=True),
-            title=f.TEXT(analyzer=self._analyzer, stored=True),
-            text=f.TEXT(analyzer=self._analyzer, stored=True),
-            date=f.STORED(),
-        )
-        path.mkdir(parents=True)
-        self._ix = self._index.create_in(str(path), schema)
-        with self._ix.writer() as w:
-            for p in paragraphs:
-                w.add_document(id=p.uid, title=p.title, text=p.text, date=p.date)
-        self._searcher = self._ix.searcher()
-
-    def open(self, path: Path) -> None:
-        self._ix = self._index.open_dir(str(path))
-        self._searcher = self._ix.searcher()
-
-    def search(self, text: str, k: int) -> list[str]:
-        query = whoosh_or_query(self._analyzer, text)
-        out = []
-        for hit in self._searcher.search(query, limit=k):
-            stored = hit.fields()  # id + text, as a caller would read them
-            out.append(stored["id"])
-        return out
-
-    def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-
-
-class SqliteFts5:
-    """Stdlib SQLite FTS5 in a file, unicode61 with diacritics removed, bm25() ranking."""
-
-    name = "sqlite-fts5"
-
-    def __init__(self) -> None:
-        db = sqlite3.connect(":memory:")
-        try:
-            db.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
-        except sqlite3.OperationalError as e:
-            raise SystemUnavailable(f"SQLite {sqlite3.sqlite_version} lacks FTS5: {e}") from e
-        finally:
-            db.close()
-        self._db: sqlite3.Connection | None = None
-
-    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
-        path.mkdir(parents=True)
-        self._db = sqlite3.connect(path / "index.sqlite")
-        with self._db:
-            self._db.execute(
-                "CREATE VIRTUAL TABLE para USING fts5(uid UNINDEXED, title, text, "
-                f"date UNINDEXED, tokenize = '{FTS5_TOKENIZER}')"
-            )
-            self._db.executemany(
-                "INSERT INTO para(uid, title, text, date) VALUES (?, ?, ?, ?)",
-                ((p.uid, p.title, p.text, p.date) for p in paragraphs),
-            )
-
-    def open(self, path: Path) -> None:
-        self._db = sqlite3.connect(path / "index.sqlite")
-
-    def search(self, text: str, k: int) -> list[str]:
-        assert self._db is not None
-        match = fts5_match(text)
-        if match is None:
-            return []
-        rows = self._db.execute(
-            "SELECT uid, text FROM para WHERE para MATCH ? ORDER BY rank LIMIT ?", (match, k)
-        )
-        return [uid for uid, _ in rows]
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-
-
-class Bm25s:
-    """bm25s (Lucene BM25) on folded, stopword-filtered, Snowball-stemmed title + text."""
-
-    name = "bm25s"
-
-    def __init__(self) -> None:
-        self._tokens = FrenchBm25sTokens()
-        self._bm25s = self._tokens.bm25s
-        self._model: Any = None
-        self._corpus: Any = None
-
-    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
-        self._corpus = [
-            {"id": p.uid, "title": p.title, "text": p.text, "date": p.date} for p in paragraphs
-        ]
-        self._model = self._bm25s.BM25()
-        tokens = [self._tokens(f"{p.title} {p.text}") for p in paragraphs]
-        self._model.index(tokens, show_progress=False)
-        self._model.save(str(path), corpus=self._corpus, show_progress=False)
-
-    def open(self, path: Path) -> None:
-        self._model = self._bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
-        self._corpus = self._model.corpus
-
-    def search(self, text: str, k: int) -> list[str]:
-        tokens = [t for t in self._tokens(text) if t in self._model.vocab_dict]
-        if not tokens:
-            return []
-        k = min(k, len(self._corpus))
-        # A loaded model returns its saved corpus entries, a fresh one returns row numbers.
-        docs, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
-        return [
-            (d if isinstance(d, dict) else self._corpus[int(d)])["id"]
-            for d, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
-
-    def close(self) -> None:
-        self._model = self._corpus = None
-
-
-class Tantivy:
-    """tantivy-py with an fr_stem analyzer built from its own filters; default writer."""
-
-    name = "tantivy"
-
-    def __init__(self) -> None:
-        try:
-            import tantivy
-        except ImportError as e:
-            raise SystemUnavailable(f"cannot import tantivy: {e}") from e
-        self._t = tantivy
-        self._ix: Any = None
-        self._searcher: Any = None
-
-    def _analyzer(self) -> Any:
-        t = self._t
-        return (
-            t.TextAnalyzerBuilder(t.Tokenizer.simple())
-            .filter(t.Filter.remove_long(40))
-            .filter(t.Filter.lowercase())
-            .filter(t.Filter.stopword("french"))
-            .filter(t.Filter.stemmer("french"))
-            .filter(t.Filter.ascii_fold())
-            .build()
-        )
-
-    def build(self, paragraphs: Sequence[Paragraph], path: Path) -> None:
-        t = self._t
-        sb = t.SchemaBuilder()
-        sb.add_text_field("id", stored=True, tokenizer_name="raw")
-        sb.add_text_field("title", stored=True, tokenizer_name="fr_stem")
-        sb.add_text_field("text", stored=True, tokenizer_name="fr_stem")
-        sb.add_text_field("date", stored=True, tokenizer_name="raw")
-        path.mkdir(parents=True)
-        self._ix = t.Index(sb.build(), path=str(path), reuse=False)
-        self._ix.register_tokenizer("fr_stem", self._analyzer())
-        writer = self._ix.writer()
-        for p in paragraphs:
-            writer.add_document(t.Document(id=p.uid, title=p.title, text=p.text, date=p.date or ""))
-        writer.commit()
-        writer.wait_merging_threads()
-        self._ix.reload()
-        self._searcher = self._ix.searcher()
-
-    def open(self, path: Path) -> None:
-        self._ix = self._t.Index.open(str(path))
-        self._ix.register_tokenizer("fr_stem", self._analyzer())
-        self._searcher = self._ix.searcher()
-
-    def search(self, text: str, k: int) -> list[str]:
-        words = distinct_words(text)  # lowercase: no AND/OR/NOT operators, no syntax characters
-        if not words:
-            return []
-        query = self._ix.parse_query(" ".join(words), ["title", "text"])
-        out = []
-        for _, address in self._searcher.search(query, k).hits:
-            doc = self._searcher.doc(address)
-            doc["text"]  # read the stored text, as a caller would
-            out.append(doc["id"][0])
-        return out
-
-    def close(self) -> None:
-        self._searcher = self._ix = None
-
-
-ADAPTERS = {
-    "nato-search": NatoSearch,
+# nato-search makes every hit's snippet, as the app does; bm25s as its figures were measured.
+ADAPTERS: dict[str, Callable[[], Peer]] = {
+    "nato-search": functools.partial(NatoSearch, snippets=True),
     "whoosh-fr": WhooshFrench,
     "sqlite-fts5": SqliteFts5,
-    "bm25s": Bm25s,
+    "bm25s": functools.partial(Bm25s, threads=1),
     "tantivy": Tantivy,
 }
 XAPIAN_SYSTEM = "nato-search-xapian-"
@@ -603,13 +275,14 @@ VECTORS_SYSTEM = "nato-search-vectors"
 """The row for nato-search with word vectors (``--vectors``; the ``vectors`` extra)."""
 
 
-def adapter(system: str) -> Any:
+def adapter(system: str) -> Peer:
     if system == VECTORS_SYSTEM:
-        return NatoSearch(vectors=True)
+        return NatoSearch(vectors="", snippets=True)
     if system.startswith(XAPIAN_SYSTEM):
-        return NatoSearch(shards=int(system[len(XAPIAN_SYSTEM) :]))
+        shards = int(system[len(XAPIAN_SYSTEM) :])
+        return NatoSearch(shards=shards, serve_shards=True, snippets=True)
     if system.startswith(WORKERS_SYSTEM):
-        return NatoSearch(workers=int(system[len(WORKERS_SYSTEM) :]))
+        return NatoSearch(workers=int(system[len(WORKERS_SYSTEM) :]), snippets=True)
     return ADAPTERS[system]()
 
 
@@ -787,6 +460,7 @@ def run_worker(spec: dict) -> dict:
         }
 
     if job == "add":
+        assert isinstance(system, NatoSearch)  # the only system with an add job
         system.open(path)
         try:
             corpus = Path(spec["corpus"])
