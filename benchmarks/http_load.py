@@ -40,25 +40,22 @@ import argparse
 import http.client
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py and soak.py, beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py, soak.py, http_client.py
+from http_client import Clients, ErrorLog, answers, free_port, percentile, stop_process  # noqa: E402
 from soak import (  # noqa: E402
     SEEDS,
-    ErrorLog,
     PooledServer,
     SearchHandler,
     checkout_env,
@@ -86,77 +83,53 @@ START_TIMEOUT_S = 120.0
 # --------------------------------------------------------------------------- load
 
 
-class Load:
-    """``clients`` threads sending ``send(query)`` in a loop; latencies of those that worked."""
+def load_row(
+    send: Callable[[Any, str], tuple[str, int]],
+    connect: Callable[[], Any],
+    pid: int,
+    args: argparse.Namespace,
+    queries: Sequence[str],
+) -> dict[str, Any]:
+    """``--clients`` threads sending ``send(connection, query)``: ``--warm`` seconds not
+    counted, then ``--seconds`` measured; process ``pid``'s open files and RSS around them."""
 
-    def __init__(self, send: Callable[[Any, str], Any], connect: Callable[[], Any], clients: int):
-        self._send, self._connect, self._clients = send, connect, clients
+    def run(seconds: float, seed: int) -> Clients:
+        return Clients(
+            lambda rng: rng.choice(queries), send, args.clients, seconds, seed, connect
+        ).run()
 
-    def run(self, queries: Sequence[str], seconds: float, seed: int) -> dict[str, Any]:
-        latencies: list[list[float]] = [[] for _ in range(self._clients)]
-        errors = ErrorLog("clients")
-        sizes: list[int] = []
-        deadline = time.monotonic() + seconds
-
-        def client(i: int) -> None:
-            rng = random.Random(seed + i)
-            connection = self._connect()
-            while time.monotonic() < deadline:
-                query = rng.choice(queries)
-                started = time.perf_counter()
-                try:
-                    size = self._send(connection, query)
-                except Exception as exc:  # counted, never fatal: the run goes on
-                    errors.record(f"{type(exc).__name__}: {exc}")
-                    connection = self._connect()
-                    continue
-                latencies[i].append((time.perf_counter() - started) * 1000)
-                if i == 0:
-                    sizes.append(size)
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(self._clients)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
-        served = sorted(ms for per_client in latencies for ms in per_client)
-        return {
-            "requests": len(served),
-            "elapsed_s": round(elapsed, 2),
-            "requests_per_s": round(len(served) / elapsed, 1),
-            "errors": errors.total,
-            "error_messages": dict(errors.counts.most_common(5)),
-            "p50_ms": percentile(served, 50),
-            "p99_ms": percentile(served, 99),
-            "bytes_per_answer": round(statistics.mean(sizes)) if sizes else None,
-        }
+    run(args.warm, args.seed - 1)
+    start = measure(pid)
+    clients = run(args.seconds, args.seed)
+    end = measure(pid)
+    served = sorted(clients.latencies_ms)
+    elapsed = clients.ended - clients.started
+    return {
+        "requests": len(served),
+        "elapsed_s": round(elapsed, 2),
+        "requests_per_s": round(len(served) / elapsed, 1),
+        "errors": clients.errors.total,
+        "error_messages": dict(clients.errors.counts.most_common(5)),
+        "p50_ms": percentile(served, 50),
+        "p99_ms": percentile(served, 99),
+        "bytes_per_answer": round(statistics.mean(clients.sizes)) if clients.sizes else None,
+        "start": start,
+        "end": end,
+    }
 
 
-def percentile(values: Sequence[float], q: int) -> float | None:
-    if len(values) < 2:
-        return round(values[0], 2) if values else None
-    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 2)
-
-
-def http_load(port: int, clients: int) -> Load:
-    def connect() -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
-
-    def send(connection: http.client.HTTPConnection, query: str) -> int:
-        params = urllib.parse.urlencode({"q": query, "limit": LIMIT})
-        connection.request("GET", f"/search?{params}")
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
-        answer = json.loads(body)
-        if "total" not in answer or "hits" not in answer:
-            raise RuntimeError(f"malformed answer: {body[:200]!r}")
-        return len(body)
-
-    return Load(send, connect, clients)
+def http_send(connection: http.client.HTTPConnection, query: str) -> tuple[str, int]:
+    """GET /search for ``query``: a well-formed answer's kind and size."""
+    params = urllib.parse.urlencode({"q": query, "limit": LIMIT})
+    connection.request("GET", f"/search?{params}")
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
+    answer = json.loads(body)
+    if "total" not in answer or "hits" not in answer:
+        raise RuntimeError(f"malformed answer: {body[:200]!r}")
+    return "search", len(body)
 
 
 # --------------------------------------------------------------------------- processes
@@ -192,37 +165,6 @@ def measure(pid: int) -> dict[str, Any]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/search?q=otan")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server on port {port} did not start")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def http_row(
     name: str, command: list[str], port: int | None, args: argparse.Namespace, queries: list[str]
 ) -> dict[str, Any]:
@@ -233,15 +175,16 @@ def http_row(
         if port is None:
             assert process.stdout is not None
             port = int(process.stdout.readline())
-        wait_until_up(port, process)
-        load = http_load(port, args.clients)
-        load.run(queries, args.warm, args.seed - 1)
-        start = measure(process.pid)
-        row = load.run(queries, args.seconds, args.seed)
-        end = measure(process.pid)
+        if not answers(f"http://127.0.0.1:{port}/search?q=otan", process, START_TIMEOUT_S):
+            raise RuntimeError(f"the server on port {port} did not start")
+
+        def connect() -> http.client.HTTPConnection:
+            return http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+
+        row = load_row(http_send, connect, process.pid, args, queries)
     finally:
-        stop(process)
-    return {"server": name, **row, "start": start, "end": end}
+        stop_process(process, grace=30)
+    return {"server": name, **row}
 
 
 def direct_row(index: Path, args: argparse.Namespace, queries: list[str]) -> dict[str, Any]:
@@ -269,16 +212,12 @@ def run_direct(args: argparse.Namespace) -> int:
     queries = json.loads(sys.stdin.read())
     with nato_search.open_index(args.index) as ix:
 
-        def send(_: None, query: str) -> int:
+        def send(_: None, query: str) -> tuple[str, int]:
             answer = results_json(ix.search(query, LIMIT))
-            return len(json.dumps(answer, ensure_ascii=False).encode())
+            return "search", len(json.dumps(answer, ensure_ascii=False).encode())
 
-        load = Load(send, lambda: None, args.clients)
-        load.run(queries, args.warm, args.seed - 1)
-        start = measure(os.getpid())
-        row = load.run(queries, args.seconds, args.seed)
-        end = measure(os.getpid())
-    print(json.dumps({"server": "direct", **row, "start": start, "end": end}))
+        row = load_row(send, lambda: None, os.getpid(), args, queries)
+    print(json.dumps({"server": "direct", **row}))
     return 0
 
 

@@ -67,6 +67,7 @@ reported, not judged, except as a safety stop: if the server's RSS passes
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import multiprocessing
@@ -75,14 +76,11 @@ import queue
 import random
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -92,7 +90,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py, beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py, http_client.py
+from http_client import (  # noqa: E402
+    KEEP_ERRORS,
+    SHOW_ERRORS,
+    Clients,
+    ErrorLog,
+    HttpError,
+    answers,
+    free_port,
+    percentile,
+    stop_process,
+)
 from speed import (  # noqa: E402
     DEFAULT_CORPUS,
     REPO_ROOT,
@@ -121,8 +130,6 @@ DEFAULT_SEED = 1789
 LIMIT = 10
 REQUEST_TIMEOUT_S = 30.0
 WRITER_GRACE_S = 60.0  # for the writer to finish its round (a rebuild) once told to stop
-SHOW_ERRORS = 5  # distinct error messages echoed to stderr, per side
-KEEP_ERRORS = 50  # distinct error messages kept for the report, per side
 
 
 # --------------------------------------------------------------------------- sources
@@ -394,37 +401,6 @@ class Writer:
 # ---------------------------------------------------------------------------- server
 
 
-class ErrorLog:
-    """Counts error messages from many threads; echoes the first few distinct ones to stderr."""
-
-    def __init__(self, side: str):
-        self.side = side
-        self.counts: Counter[str] = Counter()
-        self._tracebacks: set[str] = set()
-        self._lock = threading.Lock()
-
-    def record(self, message: str, exc: BaseException | None = None) -> None:
-        message = message[:500]
-        with self._lock:
-            new = message not in self.counts
-            if new and len(self.counts) >= KEEP_ERRORS:
-                message, new = "(other messages)", False
-            self.counts[message] += 1
-            show = new and len(self.counts) <= SHOW_ERRORS
-            trace = exc is not None and type(exc).__name__ not in self._tracebacks
-            if trace:
-                self._tracebacks.add(type(exc).__name__)
-        if show:
-            print(f"[{self.side}] {message}", file=sys.stderr, flush=True)
-        if trace and len(self._tracebacks) <= SHOW_ERRORS:
-            assert exc is not None
-            print("".join(traceback.format_exception(exc)).rstrip(), file=sys.stderr, flush=True)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
 class SearchHandler(BaseHTTPRequestHandler):
     server: SoakServer
 
@@ -545,9 +521,7 @@ class AppServer:
     mode = "app"
 
     def __init__(self, index: Path, log: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.log = log
         command = [sys.executable, "-m", "nato_search", "serve", "--http", f"127.0.0.1:{port}"]
@@ -563,16 +537,8 @@ class AppServer:
         self.errors = ErrorLog("server")
 
     def warm(self, query: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/health", timeout=5) as answer:
-                    answer.read()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {self.log}") from None
-                time.sleep(0.1)
+        if not answers(f"{self.base}/health", self.process, timeout):
+            raise RuntimeError(f"the server did not start; see {self.log}")
 
     def count_errors(self) -> None:
         """The app logs each failed request with its traceback: count them."""
@@ -582,13 +548,7 @@ class AppServer:
                 self.errors.record(line)
 
     def shutdown(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace=15)
 
     stop_workers = server_close = shutdown
 
@@ -636,91 +596,40 @@ def well_formed(kind: str, body: bytes) -> bool:
     return isinstance(answer, dict) and "total" in answer and "hits" in answer
 
 
-class Clients:
-    """``n`` client threads, each requesting queries in a loop until the deadline."""
+def soak_clients(
+    base: str,
+    queries: Sequence[str],
+    n: int,
+    seconds: float,
+    seed: int,
+    docs: Sequence[tuple[str, int | None]] = (),
+) -> Clients:
+    """``n`` client threads requesting ``base`` over ``queries``, a new connection each time;
+    with ``docs``, the (id, year) of the documents, the app's mix of requests."""
 
-    def __init__(
-        self,
-        base: str,
-        queries: Sequence[str],
-        n: int,
-        seconds: float,
-        seed: int,
-        docs: Sequence[tuple[str, int | None]] = (),
-    ):
-        self.base, self.queries, self.seconds, self.seed = base, list(queries), seconds, seed
-        self.docs = list(docs)  # (id, year) of the documents: the app's mix of requests
-        self.kinds: Counter[str] = Counter()
-        self.stop_event = threading.Event()
-        self.errors = ErrorLog("client")
-        self.latencies_ms: list[float] = []
-        self.served = 0
-        self._lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._run, args=(i,), name=f"soak-client-{i}", daemon=True)
-            for i in range(n)
-        ]
-        self.started = self.ended = 0.0
+    def pick(rng: random.Random) -> tuple[str, str, dict[str, str]]:
+        if docs:
+            return app_request(base, rng, queries, docs)
+        return "search", f"{base}/search?" + urllib.parse.urlencode({"q": rng.choice(queries)}), {}
 
-    def start(self) -> None:
-        self.started = time.monotonic()
-        self.deadline = self.started + self.seconds
-        for t in self._threads:
-            t.start()
-
-    def wait(self, tick: Callable[[], None]) -> None:
-        """Until every client has stopped; ``tick`` runs about once a second meanwhile."""
-        for t in self._threads:
-            while t.is_alive():
-                t.join(1.0)
-                tick()
-        self.ended = time.monotonic()
-
-    def stop(self, timeout: float = REQUEST_TIMEOUT_S + 5) -> None:
-        self.stop_event.set()
-        deadline = time.monotonic() + timeout
-        for t in self._threads:
-            if t.is_alive():
-                t.join(max(0.0, deadline - time.monotonic()))
-        self.ended = self.ended or time.monotonic()
-
-    def _run(self, i: int) -> None:
-        rng = random.Random(self.seed + i)
-        latencies: list[float] = []
-        served = 0
-        kinds: Counter[str] = Counter()
-        while not self.stop_event.is_set() and time.monotonic() < self.deadline:
-            if self.docs:
-                kind, url, headers = app_request(self.base, rng, self.queries, self.docs)
-            else:
-                kind, headers = "search", {}
-                url = f"{self.base}/search?" + urllib.parse.urlencode(
-                    {"q": rng.choice(self.queries)}
-                )
-            t0 = time.perf_counter()
+    def send(_: None, request: tuple[str, str, dict[str, str]]) -> tuple[str, int]:
+        kind, url, headers = request
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(url, headers=headers), timeout=REQUEST_TIMEOUT_S
+            ) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
             try:
-                request = urllib.request.Request(url, headers=headers)
-                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
-                    body = response.read()
-                if not well_formed(kind, body):
-                    raise ValueError(f"malformed {kind} answer: {body[:100]!r}")
-            except urllib.error.HTTPError as exc:
-                try:
-                    detail = json.loads(exc.read()).get("error", "")
-                except Exception:
-                    detail = exc.reason
-                self.errors.record(f"HTTP {exc.code}: {detail}")
-                continue
-            except Exception as exc:  # connection errors, timeouts, bad bodies
-                self.errors.record(f"{type(exc).__name__}: {exc}")
-                continue
-            latencies.append((time.perf_counter() - t0) * 1000)
-            served += 1
-            kinds[kind] += 1
-        with self._lock:
-            self.latencies_ms.extend(latencies)
-            self.served += served
-            self.kinds.update(kinds)
+                detail = json.loads(exc.read()).get("error", "")
+            except Exception:
+                detail = exc.reason
+            raise HttpError(f"HTTP {exc.code}: {detail}") from None
+        if not well_formed(kind, body):
+            raise ValueError(f"malformed {kind} answer: {body[:100]!r}")
+        return kind, len(body)
+
+    return Clients(pick, send, n, seconds, seed)
 
 
 # --------------------------------------------------------------------------- process
@@ -745,14 +654,6 @@ def measure(index_path: Path, pid: int | None = None) -> dict:
         "rss_mib": round(rss_mib(pid), 1),
         "segments": len(list(index_path.glob("*.seg"))),
     }
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 # ---------------------------------------------------------------------------- report
@@ -867,8 +768,8 @@ def shutdown(
 ) -> None:
     """Stop whatever was started, each step even if an earlier one failed; remove ``workdir``."""
     steps: list[Callable[[], None]] = []
-    if clients is not None:
-        steps.append(clients.stop)
+    if clients is not None:  # a request in flight ends within its timeout
+        steps.append(functools.partial(clients.stop, REQUEST_TIMEOUT_S + 5))
     steps += [writer.stop for writer in writers]
     if server is not None:
         if serving is not None and serving.is_alive():
@@ -1060,7 +961,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for writer in writers:
             writer.start()
         mix = docs if args.server == "app" else ()
-        clients = Clients(base, query_texts, args.clients, args.seconds, args.seed, mix)
+        clients = soak_clients(base, query_texts, args.clients, args.seconds, args.seed, mix)
         say(
             f"serving {base} to {args.clients} clients for {args.seconds:g} s "
             f"({server.mode}); writer pids {[w.process.pid for w in writers]} ..."
@@ -1148,9 +1049,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "aborted": aborted,
         "machine": machine_info(),
     }
-    for key in ("p50_ms", "p99_ms"):
-        if report[key] is not None:
-            report[key] = round(report[key], 2)
     report["failures"] = verdict(report)
     report["ok"] = not report["failures"]
 

@@ -15,6 +15,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from http_client import free_port  # beside peers/, on the path whenever peers is
+
 from .base import Passage, SystemUnavailable, temporary_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,9 +163,7 @@ class NatoSearch:
             return
         lines = []
         for shard in sorted(path.glob("shard-*")):
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
+            port = free_port()
             command = [server, "--interface", "127.0.0.1", "--port", str(port), "--writable"]
             process = subprocess.Popen(
                 [*command, str(shard)],
