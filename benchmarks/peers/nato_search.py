@@ -57,6 +57,7 @@ VECTOR_SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def parse_date(value: str | None) -> dt.date | None:
+    """The date an ISO string starts with; None for an empty or malformed one, not an error."""
     if not value:
         return None
     try:
