@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import traceback
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -163,6 +162,8 @@ def free_port() -> int:
 
 def answers(url: str, process: subprocess.Popen, timeout: float) -> bool:
     """Whether ``url`` answers with a success before ``process`` exits or ``timeout`` passes."""
+    import urllib.request  # not on import: speed.py's peers import this module, and count RSS
+
     deadline = time.monotonic() + timeout
     while True:
         try:
