@@ -76,8 +76,10 @@ def orangesum_articles(path: Path, count: int) -> list[Article]:
                     break
                 previous = row["doc"]
                 date = dt.date.fromisoformat(row["date"]) if row.get("date") else None
-                articles.append(Article(f"a{len(articles):04d}", row["title"], date, []))
-            articles[-1].paragraphs.append(row["text"])
+                title = " ".join(row["title"].split())  # a few end with a newline
+                articles.append(Article(f"a{len(articles):04d}", title, date, []))
+            if text := row["text"].strip():
+                articles[-1].paragraphs.append(text)
     return articles
 
 
