@@ -24,8 +24,8 @@ the best of ``--repeat`` reads. A format whose reader cannot be imported (not wr
 yet, or its library missing), or whose files cannot be written here, is a row "not
 available", and the others go on.
 
-Note: python-docx's default template carries a 350 KB ``word/styles.xml`` (Word's own files
-carry a tenth of that), and parsing it is most of the time a ``.docx`` takes to read.
+Note: python-docx's default template carries a 350 KB ``word/styles.xml`` (a file saved by
+Word usually carries far less), and parsing it is most of the time a ``.docx`` takes to read.
 """
 
 from __future__ import annotations
