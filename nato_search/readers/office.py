@@ -11,6 +11,7 @@ Deleted tracked changes, field codes and notes are not read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -75,7 +76,7 @@ class _Body:
 def read_docx(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
     with _archive(path, data, "DOCX") as archive:
         body = _part(archive, "word/document.xml", path)
-        styles = _docx_styles(archive, path)
+        styles = _docx_styles(archive, path, body)
         core = _optional_part(archive, "docProps/core.xml", path)
     found = _Body()
     container = body.find(f"{_W}body")
@@ -86,8 +87,16 @@ def read_docx(path: Path, data: bytes, doc_id: str, options: ReadOptions) -> lis
     return [found.document(doc_id, title, date)]
 
 
-def _docx_styles(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
-    """Style ids (``Titre1`` in a French Word) to their built-in names (``heading 1``)."""
+_BUILT_IN = re.compile(r"^(?:Title|Heading\d)$")
+
+
+def _docx_styles(archive: zipfile.ZipFile, path: Path, body: ElementTree.Element) -> dict[str, str]:
+    """The styles the body uses, by id, to their built-in names (``Titre1`` in a French
+    Word is ``heading 1``). Word in English names them by their ids (``Heading1``): then
+    the style sheet, often hundreds of kilobytes, is not parsed."""
+    used = {style.get(f"{_W}val", "") for style in body.iter(f"{_W}pStyle")}
+    if all(_BUILT_IN.match(style) for style in used):
+        return {style: re.sub(r"(\d)$", r" \1", style).lower() for style in used}
     styles = _optional_part(archive, "word/styles.xml", path)
     names: dict[str, str] = {}
     if styles is not None:

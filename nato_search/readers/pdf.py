@@ -214,6 +214,10 @@ def lines_document(
     if heading and (not title or title.casefold() == texts[0].casefold()):
         title = title or texts[0]
         texts, starts = texts[1:], starts[1:]
+    elif title:  # the Title property set on the page too, under a running header say
+        same = [i for i, text in enumerate(texts[:2]) if text.casefold() == title.casefold()]
+        if same:
+            del texts[same[0]], starts[same[0]]
     title = title or (short_title(texts[0]) if texts else doc_id)
     date = _pdf_date(properties.get("CreationDate")) or _pdf_date(properties.get("ModDate"))
     return Document(id=doc_id, title=title, date=date, paragraphs=texts, pages=starts)

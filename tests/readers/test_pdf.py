@@ -150,6 +150,14 @@ def test_a_placeholder_title_gives_way_to_the_opening_sentence():
     assert document.title == "Les marines ont mené trois exercices"
 
 
+def test_the_property_title_printed_under_a_one_page_header_is_not_repeated():
+    pages = [["Bilan naval", "", "Les marines ont mené trois exercices."]]
+    document = read(make_pdf(pages, title="Bilan naval", header="Lettre de la Défense"))
+    assert document.title == "Bilan naval"
+    # One page cannot show a header repeating: it stays, the title line does not.
+    assert document.paragraphs == ["Lettre de la Défense", "Les marines ont mené trois exercices."]
+
+
 def test_a_heading_stays_a_paragraph_under_a_property_title():
     pages = [[("Introduction", 16), "", "Les marines ont mené trois exercices."]]
     document = read(make_pdf(pages, title="Bilan naval"))
