@@ -35,14 +35,20 @@ def record_sources(
     sources: Sources, manifest: dict[str, dict[str, Any]], options: ReadOptions, strict: bool
 ) -> Iterator[Document]:
     """The documents of ``sources``, noting in ``manifest`` which file held which ids; a
-    file that cannot be read is skipped with a warning (an error if ``strict``)."""
+    file that cannot be read is skipped with a warning (an error if ``strict``), and an id
+    two files give (``rapport.pdf``, ``rapport.docx``) is an error naming both."""
+    holders: dict[str, str] = {}
     for item in source_items(sources):
         if isinstance(item, Document):
             yield item
             continue
         read = read_recorded(*item, options=options, strict=strict)
         if read is not None:
-            manifest[str(item[0].resolve())] = read[0]
+            key = str(item[0].resolve())
+            for document in read[1]:
+                if holders.setdefault(document.id, key) != key:
+                    raise id_taken(document.id, key, holders[document.id])
+            manifest[key] = read[0]
             yield from read[1]
 
 

@@ -4,7 +4,8 @@
 - YAML front matter gives the ``title`` and the ``date``; its other keys are metadata.
 - Each paragraph, list item, table row and heading is a paragraph of the document; a
   heading is its own paragraph (short, but what a reader scans for). The first
-  heading is the title when the front matter gives none, and is then not repeated.
+  heading is the title when the front matter gives none, and is then not repeated
+  (nor when it repeats the front matter's title).
 - Code blocks and raw HTML are not indexed; inline code is kept as text; links keep
   their text, images their alternative text; emphasis and other markup go.
 - Without markdown-it-py, a simpler reading in the core does the same for the common
@@ -58,7 +59,7 @@ def read_markdown(path: Path, data: bytes, doc_id: str, options: ReadOptions) ->
             continue
         if is_heading and first_heading is None and not paragraphs:
             first_heading = line
-            if title is None:
+            if title is None or clean_line(str(title)).casefold() == line.casefold():
                 continue  # the title, not repeated as a paragraph
         if date is None and is_dateline(line):
             date = find_date(line)

@@ -85,6 +85,11 @@ def test_the_first_heading_is_the_title_and_a_dateline_the_date(tmp_path, readin
     [doc] = nato_search.read_documents(tmp_path / "note.md")
     assert (doc.title, doc.date) == ("Aide à l’Ukraine", dt.date(2024, 4, 3))
     assert doc.paragraphs == ["Les ministres se sont réunis.", "Suite", "Un second paragraphe."]
+    (tmp_path / "note.md").write_text(
+        "---\ntitle: Aide à l’Ukraine\n---\n# Aide à l’Ukraine\n\nTexte.\n"
+    )
+    [doc] = nato_search.read_documents(tmp_path / "note.md")
+    assert (doc.title, doc.paragraphs) == ("Aide à l’Ukraine", ["Texte."])
 
 
 def test_code_and_html_are_not_searchable(tmp_path):

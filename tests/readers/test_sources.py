@@ -179,3 +179,13 @@ def test_a_missing_extra_is_named(tmp_path, monkeypatch):
     ):
         list(nato_search.read_documents(tmp_path / "page.html", strict=True))
     shutil.rmtree(tmp_path)
+
+
+def test_two_files_giving_one_id_are_named(tmp_path):
+    (tmp_path / "rapport.txt").write_text("Un titre assez long\n\nLes frégates.\n", "utf-8")
+    (tmp_path / "rapport.md").write_text("# Rapport\n\nLes corvettes.\n", "utf-8")
+    with pytest.raises(
+        CorpusError, match=r"rapport\.txt: document id 'rapport' is already held by .*rapport\.md"
+    ):
+        nato_search.build_index(tmp_path, tmp_path.parent / "ix")
+    assert not (tmp_path.parent / "ix").exists()
