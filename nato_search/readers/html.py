@@ -50,7 +50,7 @@ _READ_ALSO = re.compile(
 _DECLARED = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|encoding=["']([\w.:-]+)""", re.I
 )
-_WHATWG = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252", "iso-8859-15": "cp1252"}
+_WHATWG = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
 """Labels that browsers read as Windows-1252 (the WHATWG Encoding Standard)."""
 _BLOCK_TAGS = frozenset({"p", "head", "item", "list", "quote", "table", "row", "code", "div"})
 _PAGE_BLOCKS = (

@@ -27,7 +27,7 @@ from nato_search.readers.text import clean_line, short_title
 if TYPE_CHECKING:
     from nato_search.readers.formats import ReadOptions
 
-MAX_PART_BYTES = 256 * 1024 * 1024
+MAX_PART_BYTES = 64 * 1024 * 1024
 """A part of the archive inflates to at most this: a small file cannot fill the memory."""
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

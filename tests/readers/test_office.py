@@ -137,3 +137,16 @@ def test_a_docx_named_txt_is_read_as_a_docx(tmp_path):
     write_zip(tmp_path / "mal-nommé.txt", {"word/document.xml": body})
     [doc] = read(tmp_path / "mal-nommé.txt")
     assert doc.paragraphs == ["Texte du fichier Word."]
+
+
+def test_a_part_that_inflates_past_the_limit_is_not_read(tmp_path, monkeypatch):
+    from nato_search.readers import office
+
+    monkeypatch.setattr(office, "MAX_PART_BYTES", 1000)
+    body = f"<w:document {W}><w:body><w:p><w:r><w:t>{'a' * 2000}</w:t></w:r></w:p></w:body></w:document>"
+    write_zip(tmp_path / "gros.docx", {"word/document.xml": body})
+    with pytest.raises(
+        CorpusError,
+        match=r"gros\.docx: word/document\.xml inflates to 2,\d{3} bytes, over 1,000; not read",
+    ):
+        read(tmp_path / "gros.docx")

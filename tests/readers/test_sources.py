@@ -189,3 +189,23 @@ def test_two_files_giving_one_id_are_named(tmp_path):
     ):
         nato_search.build_index(tmp_path, tmp_path.parent / "ix")
     assert not (tmp_path.parent / "ix").exists()
+
+
+def test_the_http_app_gives_pages(tmp_path):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from nato_search.web import create_app
+
+    paged = nato_search.Document(
+        "rapport", "Rapport", paragraphs=["Les frégates.", "Les corvettes."], pages=[1, 2]
+    )
+    with (
+        nato_search.build_index([paged], tmp_path / "ix") as ix,
+        TestClient(create_app(ix)) as client,
+    ):
+        [hit] = client.get("/search", params={"q": "corvettes"}).json()["hits"]
+        assert (hit["paragraph"], hit["page"]) == (1, 2)
+        assert client.get("/documents/rapport").json()["pages"] == [1, 2]
+        page = client.get("/documents/rapport", headers={"accept": "text/html"}).text
+        assert '<p id="p-1" data-page="2" title="page 2">' in page
