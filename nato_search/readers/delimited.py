@@ -62,10 +62,7 @@ def read_delimited(
     text, _ = guessed_text(path, data)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _delimiter(text)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(rows, None)
-    except csv.Error as exc:
-        raise CorpusError(f"{shown(path)}:1: not a CSV header ({exc})") from None
+    _, header = _next_row(rows, path)
     if header is None:
         return
     header = [name.strip() for name in header]
@@ -87,11 +84,7 @@ def read_delimited(
         )
     number = 0
     while True:
-        line = rows.line_num + 1
-        try:
-            row = next(rows, None)
-        except csv.Error as exc:
-            raise CorpusError(f"{shown(path)}:{line}: {exc}") from None
+        line, row = _next_row(rows, path)
         if row is None:
             return
         if not any(cell.strip() for cell in row):
@@ -105,6 +98,15 @@ def read_delimited(
             record["paragraphs"] = record["paragraphs"].replace("\r\n", "\n").split("\n\n")
         record.setdefault("id", f"{doc_id}:{number}")
         yield record_document(record, where)
+
+
+def _next_row(rows: Any, path: Path) -> tuple[int, list[str] | None]:
+    """The line where the next row starts, and the row (None at the end)."""
+    line = rows.line_num + 1
+    try:
+        return line, next(rows, None)
+    except csv.Error as exc:
+        raise CorpusError(f"{shown(path)}:{line}: {exc}") from None
 
 
 def _delimiter(text: str) -> str:
