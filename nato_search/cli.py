@@ -298,6 +298,25 @@ def _http_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="close a connection that has not sent a request's headers in time (default 10)",
     )
+    parser.add_argument(
+        "--cors-origin",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="an origin whose pages may call the API from a browser, such as "
+        "https://app.example.org; repeatable (default: none)",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="a file holding the API key (else $NATO_SEARCH_API_KEY): with it, requests "
+        "need it (or the search key) as Authorization: Bearer KEY",
+    )
+    parser.add_argument(
+        "--search-key-file",
+        metavar="PATH",
+        help="a file holding the search key (else $NATO_SEARCH_SEARCH_KEY), for front ends",
+    )
     return parser
 
 
@@ -554,6 +573,7 @@ def _files(count: int) -> str:
 
 def _serve_http(args: argparse.Namespace) -> int:
     try:
+        from nato_search.web.access import KEY_VARIABLES, access_middleware, check_key
         from nato_search.web.server import serve
     except ImportError:
         raise ImportError(
@@ -561,6 +581,13 @@ def _serve_http(args: argparse.Namespace) -> int:
         ) from None
     if args.vectors:
         WordVectors.from_package()  # missing vectors fail here, not in each worker
+    for kind, variable in zip(("api", "search"), KEY_VARIABLES, strict=True):
+        chosen = getattr(args, f"{kind}_key_file")
+        if chosen is not None:  # the workers read keys from the environment, not from argv
+            os.environ[variable] = Path(chosen).read_text(encoding="utf-8").strip()
+        check_key(variable, os.environ.get(variable) or None)
+    for origin in args.cors_origin:
+        access_middleware([origin], None, None)  # a bad origin fails here, not in each worker
     with open_index(args.index) as ix:  # a missing index fails here, the default one is built
         path = ix.path
     host, port = args.http
@@ -572,6 +599,7 @@ def _serve_http(args: argparse.Namespace) -> int:
         vectors=args.vectors,
         allowed_hosts=args.allowed_host,
         header_timeout=args.header_timeout,
+        cors_origins=args.cors_origin,
     )
     return 0
 

@@ -55,6 +55,7 @@ from nato_search.indexing import open_index
 from nato_search.settings import POOL_SIZE
 from nato_search.text.snippets import mark
 from nato_search.vectors import WordVectors
+from nato_search.web.access import KEY_VARIABLES, access_middleware
 
 __all__ = [
     "INDEX_VARIABLE",
@@ -91,6 +92,8 @@ VECTORS_VARIABLE = "NATO_SEARCH_VECTORS"
 """``1``: :func:`app_from_environment` searches with word vectors (``serve --vectors``)."""
 HOSTS_VARIABLE = "NATO_SEARCH_ALLOWED_HOSTS"
 """Comma-separated ``Host`` names :func:`app_from_environment` answers (``serve`` sets it)."""
+CORS_VARIABLE = "NATO_SEARCH_CORS_ORIGINS"
+"""Comma-separated origins :func:`app_from_environment` lets call it from a browser."""
 
 STATIC = files("nato_search.web") / "static"
 _SECURITY_HEADERS = {
@@ -176,6 +179,9 @@ def create_app(
     *,
     vectors: WordVectors | None = None,
     allowed_hosts: Sequence[str] | None = None,
+    cors_origins: Sequence[str] | None = None,
+    api_key: str | None = None,
+    search_key: str | None = None,
 ) -> Starlette:
     """The search API and page over an open :class:`Index` (left open: it is yours; its
     own ``vectors`` serve) or the index at a path (opened on the first request with
@@ -185,11 +191,17 @@ def create_app(
     ``allowed_hosts`` (``"localhost"``, ``"[::1]"``, ``"*.example.org"``) are the ``Host``
     headers answered, others get a 400: a server on a loopback address must name them, or
     any web page could read it through DNS rebinding. ``None`` checks nothing, for an app
-    mounted behind a server that does."""
+    mounted behind a server that does.
+
+    ``cors_origins`` (``"https://app.example.org"``) may call it from a browser; none by
+    default. With ``api_key`` or ``search_key`` (16 characters or more), the JSON routes
+    but ``/health`` answer only ``Authorization: Bearer KEY`` with one of them, else 401
+    (see :mod:`nato_search.web.access`)."""
     if isinstance(allowed_hosts, str):
         raise TypeError("allowed_hosts is a list of host names, not one string")
     for pattern in allowed_hosts or ():
         check_host_pattern(pattern)
+    access = access_middleware(cors_origins, api_key, search_key)
     searcher = _Searcher(index_or_path, vectors)
     logged: list[str] = [""]  # the last 503's detail: logged once, not on every request
 
@@ -304,9 +316,12 @@ def create_app(
             Exception: server_error,
         },
         lifespan=lifespan,
-        middleware=[]
-        if allowed_hosts is None
-        else [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
+        middleware=(
+            []
+            if allowed_hosts is None
+            else [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+        )
+        + access,
     )
 
 
@@ -323,10 +338,15 @@ def app_from_environment() -> Starlette:
     ``uvicorn --factory nato_search.web:app_from_environment`` and each of its workers."""
     vectors = WordVectors.from_package() if os.environ.get(VECTORS_VARIABLE) == "1" else None
     hosts = os.environ.get(HOSTS_VARIABLE)
+    origins = os.environ.get(CORS_VARIABLE)
+    api_key, search_key = (os.environ.get(name) or None for name in KEY_VARIABLES)
     return create_app(
         os.environ.get(INDEX_VARIABLE) or None,
         vectors=vectors,
         allowed_hosts=None if hosts is None else hosts.split(","),
+        cors_origins=origins.split(",") if origins else None,
+        api_key=api_key,
+        search_key=search_key,
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from nato_search.web.app import HOSTS_VARIABLE, INDEX_VARIABLE, VECTORS_VARIABLE
+from nato_search.web.app import CORS_VARIABLE, HOSTS_VARIABLE, INDEX_VARIABLE, VECTORS_VARIABLE
 
 __all__ = ["HEADER_TIMEOUT", "KEEP_ALIVE", "MAX_CONNECTIONS", "DeadlineProtocol", "serve"]
 
@@ -73,6 +73,7 @@ def serve(
     vectors: bool = False,
     allowed_hosts: Sequence[str] = (),
     header_timeout: float = HEADER_TIMEOUT,
+    cors_origins: Sequence[str] = (),
 ) -> None:
     """Serve the index until interrupted. ``Host`` headers answered: the loopback names,
     the address bound and ``allowed_hosts`` (``"*"`` answers any)."""
@@ -83,6 +84,7 @@ def serve(
     os.environ[VECTORS_VARIABLE] = "1" if vectors else "0"
     os.environ[HOSTS_VARIABLE] = ",".join(hosts)
     os.environ[TIMEOUT_VARIABLE] = str(header_timeout)
+    os.environ[CORS_VARIABLE] = ",".join(cors_origins)
     uvicorn.run(
         "nato_search.web:app_from_environment",
         factory=True,
