@@ -2,7 +2,8 @@
 
 Keys follow Meilisearch's model, simplified: the *search key* is what a front end holds
 to read, the *API key* what a back end holds, which reads too. With either set, every
-JSON route needs one, except ``/health`` (a load balancer's probe: counts, no path).
+JSON route needs one, except ``/health`` (a load balancer's probe: counts, no path)
+and ``/openapi.json`` (what a client generator reads).
 The search page and its static files hold no document and stay open, but the page
 itself sends no key: serve it without keys, or call the API from your own front end.
 Keys are compared in constant time and never logged. CORS is Starlette's middleware,
@@ -19,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-OPEN_PATHS = ("/", "/health")
+OPEN_PATHS = ("/", "/health", "/openapi.json")
 OPEN_PREFIXES = ("/static/",)
 KEY_VARIABLES = ("NATO_SEARCH_API_KEY", "NATO_SEARCH_SEARCH_KEY")
 """What ``serve --http`` and :func:`~nato_search.web.app_from_environment` read the keys from."""

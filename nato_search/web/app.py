@@ -56,6 +56,7 @@ from nato_search.settings import POOL_SIZE
 from nato_search.text.snippets import mark
 from nato_search.vectors import WordVectors
 from nato_search.web.access import KEY_VARIABLES, access_middleware
+from nato_search.web.openapi import openapi
 
 __all__ = [
     "INDEX_VARIABLE",
@@ -273,6 +274,10 @@ def create_app(
 
         return _json(await searcher.run(run))
 
+    async def described(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        return _json(openapi(root, MAX_LIMIT, MAX_OFFSET, keys=bool(api_key or search_key)))
+
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))
         return HTMLResponse(_page("index.html", root=root), headers=_SECURITY_HEADERS)
@@ -303,6 +308,7 @@ def create_app(
             Route("/search", search),
             Route("/documents/{doc_id:path}", document),
             Route("/health", health),
+            Route("/openapi.json", described),
             Mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static"),
         ],
         exception_handlers={

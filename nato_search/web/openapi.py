@@ -1,0 +1,209 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/openapi.json``.
+
+Written beside the routes from the same names (``SEARCH_PARAMETERS``, ``MAX_LIMIT``…),
+and held true by a test that validates it and finds every route and parameter in it.
+A mounted app describes itself under its mount point (``servers``), so FastAPI's or a
+gateway's tools reach it where it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nato_search import __version__
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "What is wrong, in one line."},
+        "parameter": {"type": "string", "description": "The parameter at fault (400s)."},
+    },
+}
+_DATE = {"type": ["string", "null"], "format": "date"}
+_SPANS = {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}
+_HIT = {
+    "type": "object",
+    "properties": {
+        "doc_id": {"type": "string"},
+        "title": {"type": "string"},
+        "date": _DATE,
+        "paragraph": {"type": "integer", "description": "0-based, in its document."},
+        "page": {"type": ["integer", "null"], "description": "PDF: the page it starts on."},
+        "score": {"type": "number"},
+        "matched_all": {"type": "boolean"},
+        "text": {"type": "string"},
+        "highlights": _SPANS,
+        "title_highlights": _SPANS,
+        "snippet": {"type": "string"},
+        "snippet_html": {"type": "string", "description": "Escaped; <mark> the only markup."},
+        "title_html": {"type": "string", "description": "Escaped; <mark> the only markup."},
+        "metadata": {"type": "object"},
+    },
+}
+_RESULTS = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "total": {"type": "integer"},
+        "offset": {"type": "integer"},
+        "suggestion": {"type": ["string", "null"]},
+        "partial": {"type": "boolean"},
+        "facets": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+        "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+        "took_ms": {"type": "number"},
+    },
+}
+_DOCUMENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "date": _DATE,
+        "metadata": {"type": "object"},
+        "paragraphs": {"type": "array", "items": {"type": "string"}},
+        "pages": {"type": ["array", "null"], "items": {"type": "integer"}},
+    },
+}
+
+
+def _parameter(name: str, schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description, **more}
+
+
+def search_parameters(max_limit: int, max_offset: int) -> dict[str, dict[str, Any]]:
+    boolean = {"type": "boolean"}
+    return {
+        "q": _parameter(
+            "q", {"type": "string", "minLength": 1}, "The words to search.", required=True
+        ),
+        "limit": _parameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": max_limit, "default": 10},
+            "Hits a page.",
+        ),
+        "offset": _parameter(
+            "offset",
+            {"type": "integer", "minimum": 0, "maximum": max_offset, "default": 0},
+            "Hits skipped.",
+        ),
+        "filter": _parameter(
+            "filter",
+            {"type": "array", "items": {"type": "string"}},
+            "key:value, ANDed across keys, ORed for one key given twice.",
+            style="form",
+            explode=True,
+        ),
+        "sort": _parameter(
+            "sort", {"enum": ["relevance", "date", "-date"]}, "The order of the hits."
+        ),
+        "per_document": _parameter(
+            "per_document",
+            {"type": "integer", "minimum": 1, "maximum": max_limit},
+            "At most this many paragraphs a document; total counts documents.",
+        ),
+        "facets": _parameter(
+            "facets",
+            {"type": "array", "items": {"type": "string"}},
+            "Names to count values of (comma-separated or repeated).",
+            style="form",
+            explode=False,
+        ),
+        "prefix": _parameter("prefix", boolean, "The last word also matches the words it starts."),
+        "vectors": _parameter(
+            "vectors", boolean, "false: words only, where the server has word vectors."
+        ),
+    }
+
+
+def document_parameters() -> dict[str, dict[str, Any]]:
+    return {
+        "q": _parameter("q", {"type": "string"}, "For the HTML page: the words to mark."),
+        "prefix": _parameter("prefix", {"type": "boolean"}, "As in /search."),
+        "paragraph": _parameter(
+            "paragraph",
+            {"type": "integer", "minimum": 0},
+            "For the HTML page: the paragraph to show.",
+        ),
+    }
+
+
+def openapi(root_path: str, max_limit: int, max_offset: int, keys: bool) -> dict[str, Any]:
+    """The description, for an app served at ``root_path`` (``""`` at the root)."""
+    errors = {
+        "400": {"description": "A parameter that cannot be used.", "content": _json("Error")},
+        "503": {"description": "The index cannot be opened now.", "content": _json("Error")},
+    }
+    if keys:
+        errors["401"] = {"description": "No key, or a wrong one.", "content": _json("Error")}
+    secured: list[dict[str, list[str]]] = [{"bearer": []}] if keys else []
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "nato-search",
+            "version": __version__,
+            "description": "French full-text search: ranked paragraphs with highlights.",
+        },
+        "servers": [{"url": root_path or "/"}],
+        "paths": {
+            "/search": {
+                "get": {
+                    "operationId": "search",
+                    "summary": "Ranked paragraphs for a query.",
+                    "parameters": list(search_parameters(max_limit, max_offset).values()),
+                    "responses": {
+                        "200": {"description": "The results.", "content": _json("Results")},
+                        **errors,
+                    },
+                    "security": secured,
+                }
+            },
+            "/documents/{doc_id}": {
+                "get": {
+                    "operationId": "document",
+                    "summary": "A document whole (JSON; HTML for a browser).",
+                    "parameters": [
+                        {
+                            "name": "doc_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        *document_parameters().values(),
+                    ],
+                    "responses": {
+                        "200": {"description": "The document.", "content": _json("Document")},
+                        "404": {"description": "No such document.", "content": _json("Error")},
+                        **errors,
+                    },
+                    "security": secured,
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "Counts and version, for a probe (never a path).",
+                    "responses": {
+                        "200": {
+                            "description": "Serving.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "503": errors["503"],
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {"Error": _ERROR, "Hit": _HIT, "Results": _RESULTS, "Document": _DOCUMENT},
+        },
+    }
+    if keys:
+        spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    return spec
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
