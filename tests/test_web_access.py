@@ -109,10 +109,116 @@ def test_cors_allows_only_the_origins_named(index):
 
 
 def test_serve_refuses_a_bad_key_or_origin_before_serving(tmp_path, capsys, monkeypatch):
+    for name in ("NATO_SEARCH_API_KEY", "NATO_SEARCH_SEARCH_KEY"):  # serve sets them: undone after
+        monkeypatch.setenv(name, "")  # (delenv of an unset name would record nothing to undo)
     (tmp_path / "key").write_text("court\n", "utf-8")
     args = ["serve", "--http", "1", "--api-key-file", str(tmp_path / "key")]
     assert main(args) == 2
     assert "NATO_SEARCH_API_KEY: a key is at least 16" in capsys.readouterr().err
-    monkeypatch.delenv("NATO_SEARCH_API_KEY", raising=False)
+    monkeypatch.setenv("NATO_SEARCH_API_KEY", "")
     assert main(["serve", "--http", "1", "--cors-origin", "example.org"]) == 2
     assert "CORS origin 'example.org'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def writable(tmp_path):
+    with nato_search.build_index(DOCS, tmp_path / "ix") as ix:
+        with TestClient(create_app(ix, api_key=API, search_key=SEARCH)) as web:
+            yield web
+
+
+def test_writes_exist_only_with_an_api_key(index):
+    with client(index, search_key=SEARCH) as web:
+        answer = web.put("/documents/b", json={"paragraphs": ["x"]}, headers=bearer(SEARCH))
+        assert answer.status_code == 405
+    with client(index) as web:
+        assert web.delete("/documents/a").status_code == 405
+
+
+def test_a_write_needs_the_api_key_and_is_seen_by_the_next_search(writable):
+    doc = {
+        "title": "Brest",
+        "date": "2024-06-13",
+        "paragraphs": ["Les corvettes patrouillent."],
+        "source": "AFP",
+    }
+    refused = writable.put("/documents/b", json=doc, headers=bearer(SEARCH))
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"error": "the search key reads; writing needs the API key"},
+    )
+    assert writable.put("/documents/b", json=doc).status_code == 401
+    written = writable.put("/documents/b", json=doc, headers=bearer(API))
+    assert written.json() == {"documents": 1, "paragraphs": 1}
+    [hit] = writable.get("/search", params={"q": "corvettes"}, headers=bearer(SEARCH)).json()[
+        "hits"
+    ]
+    assert (hit["doc_id"], hit["date"], hit["metadata"]) == ("b", "2024-06-13", {"source": "AFP"})
+    # PUT replaces the whole document
+    writable.put("/documents/b", json={"text": "Les sous-marins plongent."}, headers=bearer(API))
+    assert (
+        writable.get("/search", params={"q": "corvettes"}, headers=bearer(API)).json()["total"] == 0
+    )
+    gone = writable.delete("/documents/b", headers=bearer(API))
+    assert gone.json() == {"deleted": "b", "paragraphs": 1}
+    assert writable.delete("/documents/b", headers=bearer(API)).status_code == 404
+    assert (
+        writable.get("/search", params={"q": "sous-marins"}, headers=bearer(API)).json()["total"]
+        == 0
+    )
+
+
+def test_a_batch_in_one_commit_as_json_or_json_lines(writable):
+    batch = [{"id": "c1", "text": "Les drones volent."}, {"id": "a", "text": "Les chars avancent."}]
+    answer = writable.post("/documents", json=batch, headers=bearer(API))
+    assert answer.json() == {"documents": 2, "paragraphs": 2}
+
+    def search(q):
+        answer = writable.get("/search", params={"q": q}, headers=bearer(API))
+        return [h["doc_id"] for h in answer.json()["hits"]]
+
+    assert (search("drones"), search("chars"), search("frégates")) == (["c1"], ["a"], [])
+    lines = b'{"id": "l1", "text": "Les radars veillent."}\n{"id": "l2", "text": "Les radars dorment."}\n'
+    headers = bearer(API) | {"Content-Type": "application/x-ndjson"}
+    assert writable.post("/documents", content=lines, headers=headers).json()["documents"] == 2
+    assert sorted(search("radars")) == ["l1", "l2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "message"),
+    [
+        (
+            b'[{"id": "x", "text": "a"},\n {"id": null, "text": "b"}]',
+            "application/json",
+            "body:2: 'id' must be a string",
+        ),
+        (
+            b'{"id": "x"}\n{"id": "y", "text": 3}\n',
+            "application/x-ndjson",
+            "body:1: expected 'text'",
+        ),
+        (b"[]", "application/json", "no document in it"),
+        (b"[{", "application/json", "body:1:"),
+    ],
+)
+def test_a_malformed_batch_is_a_400_naming_the_line_and_changes_nothing(
+    writable, body, kind, message
+):
+    answer = writable.post("/documents", content=body, headers=bearer(API) | {"Content-Type": kind})
+    assert answer.status_code == 400 and answer.json()["parameter"] == "body"
+    assert message in answer.json()["error"]
+    assert (
+        writable.get("/search", params={"q": "frégates"}, headers=bearer(API)).json()["total"] == 1
+    )
+
+
+def test_a_body_too_large_or_not_an_object_is_refused(writable, monkeypatch):
+    from nato_search.web import app as web_app
+
+    monkeypatch.setattr(web_app, "MAX_BODY_BYTES", 100)
+    big = writable.post("/documents", content=b"[" + b" " * 200 + b"]", headers=bearer(API))
+    assert (big.status_code, big.json()["error"]) == (400, "body: at most 100 bytes")
+    wrong = writable.put("/documents/z", json=["x"], headers=bearer(API))
+    assert wrong.status_code == 400 and "a JSON object" in wrong.json()["error"]
+    other = writable.put("/documents/z", json={"id": "y", "text": "t"}, headers=bearer(API))
+    assert other.json()["error"] == "body: 'id' is 'y', not the path's 'z'"

@@ -55,3 +55,12 @@ def test_a_mounted_app_describes_itself_under_its_mount_point_and_its_keys(index
     assert spec["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert spec["paths"]["/search"]["get"]["security"] == [{"bearer": []}]
     assert "security" not in spec["paths"]["/health"]["get"]
+    app = create_app(index, api_key=key)  # writes exist: described, every method
+    routes = {
+        (r.path.replace("{doc_id:path}", "{doc_id}"), m.lower())
+        for r in app.routes
+        if isinstance(r, Route)
+        for m in r.methods - {"HEAD"}
+    }
+    described = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert described == routes - {("/", "get"), ("/openapi.json", "get")}

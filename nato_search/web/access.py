@@ -61,38 +61,56 @@ def access_middleware(
                 max_age=600,
             )
         )
-    keys = [k for k in (check_key("api_key", api_key), check_key("search_key", search_key)) if k]
-    if keys:
-        layers.append(Middleware(RequireKey, keys=keys))
+    api_key, search_key = check_key("api_key", api_key), check_key("search_key", search_key)
+    if api_key or search_key:
+        layers.append(Middleware(RequireKey, api_key=api_key, search_key=search_key))
     return layers
 
 
 class RequireKey:
-    """An ASGI layer that answers 401 unless the request carries one of ``keys``."""
+    """An ASGI layer that answers 401 unless a read carries one of the keys, and a write
+    the API key (403 for the search key: it is known, but may not write). Without an API
+    key there are no writes: the app answers them 405."""
 
-    def __init__(self, app: ASGIApp, keys: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, api_key: str | None, search_key: str | None) -> None:
         self.app = app
-        self.keys = [key.encode() for key in keys]
+        self.api_key = api_key.encode() if api_key else None
+        self.search_key = search_key.encode() if search_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._open(scope):
+        path = _path(scope) if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)
+        is_api = token is not None and _same(token, self.api_key)
+        is_search = token is not None and _same(token, self.search_key)
         if token is None:
-            await _unauthorized(send, "this server needs a key: send Authorization: Bearer KEY")
-        elif not any(hmac.compare_digest(token, key) for key in self.keys):
-            await _unauthorized(send, "the key is not one this server takes", invalid=True)
+            await _refused(send, 401, "this server needs a key: send Authorization: Bearer KEY")
+        elif not (is_api or is_search):
+            await _refused(send, 401, "the key is not one this server takes", invalid=True)
+        elif scope["method"] in WRITES and path not in READ_POSTS and not is_api and self.api_key:
+            await _refused(send, 403, "the search key reads; writing needs the API key")
         else:
             await self.app(scope, receive, send)
 
-    @staticmethod
-    def _open(scope: Scope) -> bool:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
-        return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+def _path(scope: Scope) -> str:
+    """The path within the app (a mounted app's scope holds the whole path)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :] or "/"
+    return path
+
+
+WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+"""Methods that change the index (``POST /search`` reads: it is listed with the reads)."""
+READ_POSTS = ("/search", "/multi-search")
+
+
+def _same(token: bytes, key: bytes | None) -> bool:
+    return key is not None and hmac.compare_digest(token, key)
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -103,20 +121,18 @@ def _bearer(scope: Scope) -> bytes | None:
     return None
 
 
-async def _unauthorized(send: Send, message: str, invalid: bool = False) -> None:
-    challenge = b'Bearer realm="nato-search"' + (b', error="invalid_token"' if invalid else b"")
+async def _refused(send: Send, status: int, message: str, invalid: bool = False) -> None:
     body = json.dumps({"error": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge),
-                (b"cache-control", b"no-store"),
-                (b"x-content-type-options", b"nosniff"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if status == 401:
+        challenge = b'Bearer realm="nato-search"'
+        headers.append(
+            (b"www-authenticate", challenge + (b', error="invalid_token"' if invalid else b""))
+        )
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import json
 import logging
 import os
 import re
@@ -43,8 +44,10 @@ from starlette.staticfiles import StaticFiles
 
 from nato_search import __version__
 from nato_search.errors import (
+    CorpusError,
     IndexClosedError,
     IndexDamagedError,
+    IndexLockedError,
     IndexNotFoundError,
     IndexVersionError,
     OptionError,
@@ -52,6 +55,8 @@ from nato_search.errors import (
 )
 from nato_search.index import Index, Results
 from nato_search.indexing import open_index
+from nato_search.readers.corpus import DEFAULT_OPTIONS, Document
+from nato_search.readers.records import read_json, read_jsonl, record_document
 from nato_search.settings import POOL_SIZE
 from nato_search.text.snippets import mark
 from nato_search.vectors import WordVectors
@@ -71,6 +76,8 @@ MAX_LIMIT = 100
 """Hits one request may ask for."""
 MAX_OFFSET = 10_000
 """Hits one request may skip: the engine ranks ``offset + limit`` paragraphs to page."""
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""A write's body: larger batches go in several requests (or through ``update_index``)."""
 SORTS = {"relevance": None, "date": "date", "-date": "-date"}
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 BOOLEANS |= {"no": False, "off": False}
@@ -274,9 +281,44 @@ def create_app(
 
         return _json(await searcher.run(run))
 
+    async def put_document(request: Request) -> Response:
+        doc_id = request.path_params["doc_id"]
+        record = _json_body(await _body(request), "an object: title, date, paragraphs or text")
+        if not isinstance(record, dict):
+            raise BadParameter("body", "a JSON object: title, date, paragraphs or text, metadata")
+        if record.setdefault("id", doc_id) != doc_id:
+            raise BadParameter(
+                "body", f"'id' is {record['id']!r:.60}, not the path's {doc_id!r:.60}"
+            )
+        written = _read_records(lambda: [record_document(record, "body")])
+        return await _write(lambda ix: ix.update(written), len(written))
+
+    async def post_documents(request: Request) -> Response:
+        data = await _body(request)
+        kind = request.headers.get("content-type", "")
+        written = _read_records(lambda: _records(data, kind))
+        return await _write(lambda ix: ix.update(written), len(written))
+
+    async def delete_document(request: Request) -> Response:
+        doc_id = request.path_params["doc_id"]
+        removed = await searcher.run(lambda ix: ix.delete([doc_id]))
+        if not removed:
+            return _error(404, f"no document {doc_id!r}")
+        return _json({"deleted": doc_id, "paragraphs": removed})
+
+    async def _write(work: Callable[[Index], int], documents: int) -> Response:
+        try:
+            paragraphs = await searcher.run(work)
+        except IndexLockedError as exc:
+            raise Unavailable("the index is busy with another write; retry") from exc
+        except ValueError as exc:  # an id given twice in one body
+            raise BadParameter("body", str(exc)) from exc
+        return _json({"documents": documents, "paragraphs": paragraphs})
+
     async def described(request: Request) -> Response:
         root = request.scope.get("root_path", "")
-        return _json(openapi(root, MAX_LIMIT, MAX_OFFSET, keys=bool(api_key or search_key)))
+        keys = bool(api_key or search_key)
+        return _json(openapi(root, MAX_LIMIT, MAX_OFFSET, keys=keys, writes=bool(api_key)))
 
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))
@@ -309,6 +351,20 @@ def create_app(
             Route("/documents/{doc_id:path}", document),
             Route("/health", health),
             Route("/openapi.json", described),
+            *(
+                [
+                    Route("/documents", post_documents, methods=["POST"]),
+                    Route("/documents/{doc_id:path}", put_document, methods=["PUT"], name="put"),
+                    Route(
+                        "/documents/{doc_id:path}",
+                        delete_document,
+                        methods=["DELETE"],
+                        name="delete",
+                    ),
+                ]
+                if api_key
+                else []
+            ),
             Mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static"),
         ],
         exception_handlers={
@@ -400,6 +456,48 @@ def _search_parameters(request: Request) -> dict[str, Any]:
         if name in request.query_params:
             params[name] = _boolean(request, name)
     return params
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused past :data:`MAX_BODY_BYTES` as it arrives."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise BadParameter("body", f"at most {MAX_BODY_BYTES:,} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY_BYTES:
+            raise BadParameter("body", f"at most {MAX_BODY_BYTES:,} bytes")
+    return bytes(data)
+
+
+def _json_body(data: bytes, expected: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadParameter(
+            "body", f"not JSON ({type(exc).__name__}); expected {expected}"
+        ) from None
+
+
+JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
+
+
+def _records(data: bytes, content_type: str) -> list[Document]:
+    """A JSON array of records (or one), or JSON Lines by its content type, read as
+    :mod:`nato_search.readers.records` reads files: errors name the body's line."""
+    lines = content_type.split(";")[0].strip().lower() in JSON_LINES_TYPES
+    read = read_jsonl if lines else read_json
+    return list(read(Path("body"), data, "body", DEFAULT_OPTIONS))
+
+
+def _read_records(read: Callable[[], list[Document]]) -> list[Document]:
+    try:
+        documents = read()
+    except CorpusError as exc:
+        raise BadParameter("body", str(exc)) from None
+    if not documents:
+        raise BadParameter("body", "no document in it")
+    return documents
 
 
 def _refuse_unknown(request: Request, known: tuple[str, ...]) -> None:

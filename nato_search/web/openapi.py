@@ -131,8 +131,11 @@ def document_parameters() -> dict[str, dict[str, Any]]:
     }
 
 
-def openapi(root_path: str, max_limit: int, max_offset: int, keys: bool) -> dict[str, Any]:
-    """The description, for an app served at ``root_path`` (``""`` at the root)."""
+def openapi(
+    root_path: str, max_limit: int, max_offset: int, keys: bool, writes: bool = False
+) -> dict[str, Any]:
+    """The description, for an app served at ``root_path`` (``""`` at the root); the
+    write routes where they exist (with an API key)."""
     errors = {
         "400": {"description": "A parameter that cannot be used.", "content": _json("Error")},
         "503": {"description": "The index cannot be opened now.", "content": _json("Error")},
@@ -202,7 +205,59 @@ def openapi(root_path: str, max_limit: int, max_offset: int, keys: bool) -> dict
     }
     if keys:
         spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    if writes:
+        _add_writes(spec, errors, secured)
     return spec
+
+
+def _add_writes(spec: dict[str, Any], errors: dict[str, Any], secured: list[Any]) -> None:
+    written = {
+        "200": {
+            "description": "Committed: the next search sees it.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **errors,
+        "403": {"description": "The search key may not write.", "content": _json("Error")},
+    }
+    record = {
+        "type": "object",
+        "description": "title, date (ISO), paragraphs (a list) or text; other keys are metadata.",
+    }
+    doc_id = {"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    one = spec["paths"]["/documents/{doc_id}"]
+    one["put"] = {
+        "operationId": "put_document",
+        "summary": "Add or replace one document.",
+        "parameters": [doc_id],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": record}}},
+        "responses": written,
+        "security": secured,
+    }
+    one["delete"] = {
+        "operationId": "delete_document",
+        "summary": "Remove one document.",
+        "parameters": [doc_id],
+        "responses": {
+            **written,
+            "404": {"description": "No such document.", "content": _json("Error")},
+        },
+        "security": secured,
+    }
+    spec["paths"]["/documents"] = {
+        "post": {
+            "operationId": "post_documents",
+            "summary": "Add or replace documents in one commit.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "array", "items": record}},
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                },
+            },
+            "responses": written,
+            "security": secured,
+        }
+    }
 
 
 def _json(schema: str) -> dict[str, Any]:
