@@ -64,3 +64,13 @@ def test_a_mounted_app_describes_itself_under_its_mount_point_and_its_keys(index
     }
     described = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert described == routes - {("/", "get"), ("/openapi.json", "get")}
+
+
+def test_the_multi_search_bound_is_the_apps(index):
+    with TestClient(create_app(index)) as web:
+        spec = web.get("/openapi.json").json()
+    many = spec["paths"]["/multi-search"]["post"]["requestBody"]["content"]["application/json"]
+    assert many["schema"]["properties"]["queries"]["maxItems"] == web_app.MAX_QUERIES
+    assert set(spec["components"]["schemas"]["Search"]["properties"]) == set(
+        web_app.SEARCH_PARAMETERS
+    )

@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -34,6 +35,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -76,6 +78,8 @@ MAX_LIMIT = 100
 """Hits one request may ask for."""
 MAX_OFFSET = 10_000
 """Hits one request may skip: the engine ranks ``offset + limit`` paragraphs to page."""
+MAX_QUERIES = 20
+"""Searches one ``POST /multi-search`` may ask for."""
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """A write's body: larger batches go in several requests (or through ``update_index``)."""
 SORTS = {"relevance": None, "date": "date", "-date": "-date"}
@@ -137,6 +141,7 @@ class BadParameter(ValueError):
     def __init__(self, parameter: str, message: str):
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
+        self.reason = message
 
 
 class Unavailable(RuntimeError):
@@ -219,23 +224,50 @@ def create_app(
         searcher.close()
 
     async def search(request: Request) -> Response:
-        params = _search_parameters(request)
+        if request.method == "POST":
+            fields = _json_body(await _body(request), "an object of search parameters")
+            params = _search_parameters(_posted(fields, ""))
+        else:
+            params = _search_parameters(request)
+        return _json((await _searches([params]))[0])
 
-        def run(ix: Index) -> dict[str, Any]:
-            started = time.perf_counter()
-            results = ix.search(params.pop("q"), params.pop("limit"), **params)
-            answer = results_json(results)
-            answer["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            return answer
+    async def multi_search(request: Request) -> Response:
+        body = _json_body(await _body(request), '{"queries": [{...}, ...]}')
+        queries = body.get("queries") if isinstance(body, dict) else None
+        if not isinstance(queries, list) or not 1 <= len(queries) <= MAX_QUERIES:
+            raise BadParameter("queries", f"a list of 1 to {MAX_QUERIES} search objects")
+        if set(body) - {"queries"}:
+            raise BadParameter(sorted(set(body) - {"queries"})[0], "unknown; expected queries")
+        each = []
+        for number, fields in enumerate(queries):
+            where = f"queries[{number}]."
+            try:
+                each.append(_search_parameters(_posted(fields, where)))
+            except BadParameter as exc:
+                if exc.parameter.startswith(where):
+                    raise
+                raise BadParameter(where + exc.parameter, exc.reason) from None
+        return _json({"results": await _searches(each, "queries[{}].")})
 
-        try:
-            return _json(await searcher.run(run))
-        except (Unavailable, BadParameter):
-            raise
-        except OptionError as exc:  # an option the index refused: a filter key, a facet name
-            raise BadParameter(exc.option, str(exc)) from exc
-        except ValueError as exc:  # the query: a bad date, an empty query
-            raise BadParameter("q", str(exc)) from exc
+    async def _searches(each: list[dict[str, Any]], where: str = "") -> list[dict[str, Any]]:
+        """The answers to searches, in order, on one search thread."""
+
+        def run(ix: Index) -> list[dict[str, Any]]:
+            answers = []
+            for number, params in enumerate(each):
+                started = time.perf_counter()
+                try:
+                    results = ix.search(params.pop("q"), params.pop("limit"), **params)
+                except OptionError as exc:  # refused by the index: a filter key, a facet
+                    raise BadParameter(where.format(number) + exc.option, str(exc)) from exc
+                except ValueError as exc:  # the query: a bad date, an empty query
+                    raise BadParameter(where.format(number) + "q", str(exc)) from exc
+                answer = results_json(results)
+                answer["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
+                answers.append(answer)
+            return answers
+
+        return await searcher.run(run)
 
     async def document(request: Request) -> Response:
         _refuse_unknown(request, DOCUMENT_PARAMETERS)
@@ -347,7 +379,8 @@ def create_app(
     return Starlette(
         routes=[
             Route("/", home),
-            Route("/search", search),
+            Route("/search", search, methods=["GET", "POST"]),
+            Route("/multi-search", multi_search, methods=["POST"]),
             Route("/documents/{doc_id:path}", document),
             Route("/health", health),
             Route("/openapi.json", described),
@@ -428,7 +461,7 @@ def _unavailable(exc: BaseException) -> str:
     return _UNAVAILABLE.get(kind, "the index is unavailable; the server's log says why")
 
 
-def _search_parameters(request: Request) -> dict[str, Any]:
+def _search_parameters(request: Request | _Posted) -> dict[str, Any]:
     """Keyword arguments of :meth:`Index.search` from the query string, each checked."""
     _refuse_unknown(request, SEARCH_PARAMETERS)
     query = request.query_params.get("q", "")
@@ -500,7 +533,34 @@ def _read_records(read: Callable[[], list[Document]]) -> list[Document]:
     return documents
 
 
-def _refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
+@dataclass(frozen=True)
+class _Posted:
+    """A JSON body's search fields as a query string, checked by the same code as a GET."""
+
+    query_params: QueryParams
+
+
+def _posted(fields: Any, prefix: str) -> _Posted:
+    """``{"q": "otan", "limit": 5, "facets": ["year"], "filter": {"source": "AFP"}}`` as the
+    query string ``q=otan&limit=5&facets=year&filter=source:AFP``."""
+    if not isinstance(fields, dict):
+        raise BadParameter(prefix.rstrip(".") or "body", "an object of search parameters")
+    pairs: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        if name == "filter" and isinstance(value, dict):
+            value = [f"{key}:{v}" for key, values in value.items() for v in _listed(values)]
+        for item in _listed(value) if name in REPEATABLE else [value]:
+            if isinstance(item, (dict, list)) or item is None:
+                raise BadParameter(prefix + name, f"a string, number or boolean, not {item!r:.60}")
+            pairs.append((name, json.dumps(item) if not isinstance(item, str) else item))
+    return _Posted(QueryParams(pairs))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _refuse_unknown(request: Request | _Posted, known: tuple[str, ...]) -> None:
     """Unknown names (a typo would otherwise be ignored) and single values given twice."""
     for name in request.query_params:
         if name not in known:
@@ -510,7 +570,7 @@ def _refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
 
 
 def _integer(
-    request: Request, name: str, default: int | None, low: int, high: int | None
+    request: Request | _Posted, name: str, default: int | None, low: int, high: int | None
 ) -> int | None:
     value = request.query_params.get(name)
     if value is None:
@@ -521,7 +581,7 @@ def _integer(
     return int(value)
 
 
-def _boolean(request: Request, name: str) -> bool:
+def _boolean(request: Request | _Posted, name: str) -> bool:
     value = request.query_params.get(name, "false")
     if value.lower() not in BOOLEANS:
         raise BadParameter(name, f"true or false, not {value!r}")

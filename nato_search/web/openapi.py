@@ -205,9 +205,69 @@ def openapi(
     }
     if keys:
         spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    _add_posted_searches(spec, errors, secured, max_limit, max_offset)
     if writes:
         _add_writes(spec, errors, secured)
     return spec
+
+
+def _add_posted_searches(
+    spec: dict[str, Any], errors: dict[str, Any], secured: list[Any], limit: int, offset: int
+) -> None:
+    """POST /search takes the query string's fields as a JSON object; /multi-search a list."""
+    fields = {
+        name: parameter["schema"] for name, parameter in search_parameters(limit, offset).items()
+    }
+    fields["filter"] = {"oneOf": [fields["filter"], {"type": "string"}, {"type": "object"}]}
+    body = {
+        "type": "object",
+        "required": ["q"],
+        "properties": fields,
+        "additionalProperties": False,
+    }
+    spec["components"]["schemas"]["Search"] = body
+    spec["paths"]["/search"]["post"] = {
+        "operationId": "search_posted",
+        "summary": "Ranked paragraphs for a query given as a JSON object.",
+        "requestBody": {"required": True, "content": _json("Search")},
+        "responses": {
+            "200": {"description": "The results.", "content": _json("Results")},
+            **errors,
+        },
+        "security": secured,
+    }
+    many = {
+        "type": "object",
+        "required": ["queries"],
+        "properties": {
+            "queries": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Search"},
+                "maxItems": 20,
+            }
+        },
+    }
+    answers = {
+        "type": "object",
+        "properties": {
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Results"}}
+        },
+    }
+    spec["paths"]["/multi-search"] = {
+        "post": {
+            "operationId": "multi_search",
+            "summary": "Several searches in one round trip, answered in order.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": many}}},
+            "responses": {
+                "200": {
+                    "description": "One result a query.",
+                    "content": {"application/json": {"schema": answers}},
+                },
+                **errors,
+            },
+            "security": secured,
+        }
+    }
 
 
 def _add_writes(spec: dict[str, Any], errors: dict[str, Any], secured: list[Any]) -> None:
