@@ -258,6 +258,8 @@ def create_app(
                 started = time.perf_counter()
                 try:
                     results = ix.search(params.pop("q"), params.pop("limit"), **params)
+                except IndexClosedError:
+                    raise  # a 503, as run() says
                 except OptionError as exc:  # refused by the index: a filter key, a facet
                     raise BadParameter(where.format(number) + exc.option, str(exc)) from exc
                 except ValueError as exc:  # the query: a bad date, an empty query
