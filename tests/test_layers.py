@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "nato_search"
 
 FACADE = {"index", "indexing", "folders", "sources", "default_index", "highlight", "rerank"}
-FACES = {"cli", "web", "__main__"}
+FACES = {"cli", "web", "integrations", "__main__"}
 FLOOR = {"settings", "errors", "durable"}
 PRIVATE_WHOOSH = ("whoosh.codec.whoosh3", "whoosh.filedb.filetables", "whoosh.filedb.structfile")
 PRIVATE_WHOOSH += ("whoosh.system", "whoosh.util.numeric")
@@ -92,6 +92,7 @@ def test_the_package_has_the_layout_the_docs_describe():
         "engines.xapian.translate",
         "web.app",
         "web.server",
+        "integrations.langchain",
         *FACADE,
         *FLOOR,
     ]:
