@@ -26,7 +26,7 @@ try:
     from langchain_core.documents import Document
     from langchain_core.retrievers import BaseRetriever
     from pydantic import Field, field_validator
-except ImportError as error:  # pragma: no cover - exercised by a test that hides the package
+except ImportError as error:  # no langchain extra (tests/test_langchain.py hides it)
     raise ImportError(
         "nato_search.integrations.langchain needs langchain-core: "
         "pip install 'nato-search[langchain]'"
