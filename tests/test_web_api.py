@@ -257,8 +257,10 @@ def test_hostile_text_is_escaped_in_every_html(client: TestClient) -> None:
     ).text
     body = page.split("<body>", 1)[1]
     assert re.findall(r"<(\w+)", body) == [
-        "nav", "a", "main", "article", "h1", "p", "dl", "dt", "dd", "p", "p", "mark", "mark",
+        "nav", "a", "main", "article", "h1", "p", "dl", "dt", "dd", "dt", "dd", "p", "p", "mark",
+        "mark",
     ]  # fmt: skip
+    assert "<dd>javascript:alert(1)</dd>" in page  # text, never a link
     assert html.escape(web_fixture.HOSTILE_TITLE) in page
     assert "<dd>&lt;i&gt;source&lt;/i&gt;</dd>" in page
 

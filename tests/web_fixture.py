@@ -40,9 +40,14 @@ def documents() -> list[nato_search.Document]:
         title=HOSTILE_TITLE,
         date=dt.date(2020, 1, 1),
         paragraphs=["Un premier paragraphe sans rien de spécial.", HOSTILE_TEXT],
-        metadata={"source": "<i>source</i>"},
+        metadata={"source": "<i>source</i>", "url": "javascript:alert(1)"},
     )
-    seeds = list(nato_search.read_documents(SEEDS))
+    seeds = [
+        nato_search.Document(
+            **{**vars(seed), "metadata": {"url": f"https://example.org/{seed.id}"}}
+        )
+        for seed in nato_search.read_documents(SEEDS)
+    ]
     return [*seeds, *(convoy(n) for n in range(CONVOYS)), hostile]
 
 

@@ -628,6 +628,15 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+
+
+def french_date(date: dt.date) -> str:
+    """``12 juillet 2023``, ``1er mai 2024``: as the search page writes dates."""
+    day = "1er" if date.day == 1 else str(date.day)
+    return f"{day} {MONTHS.split()[date.month - 1]} {date.year}"
+
+
 def _page(name: str, **values: str) -> str:
     """A page of ``static`` with its ``$placeholders`` filled (values already escaped)."""
     return Template((STATIC / name).read_text(encoding="utf-8")).substitute(values)
@@ -668,7 +677,7 @@ def _document_page(
         back=html.escape(back),
         title=html.escape(document.title or document.id),
         doc_id=html.escape(document.id),
-        date=html.escape(document.date.isoformat() if document.date else "sans date"),
+        date=html.escape(french_date(document.date) if document.date else "sans date"),
         metadata=f"<dl>{metadata}</dl>" if metadata else "",
         paragraphs="\n".join(paragraphs),
     )

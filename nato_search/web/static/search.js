@@ -150,14 +150,45 @@ function hitItem(hit) {
   heading.append(link);
   const meta = document.createElement("p");
   meta.className = "meta";
-  const where = [hit.date || "sans date", hit.doc_id, "paragraphe " + (hit.paragraph + 1)];
+  const where = [frenchDate(hit.date), hit.doc_id, "paragraphe " + (hit.paragraph + 1)];
   if (hit.page) where.push("page " + hit.page);
   meta.textContent = where.join(" · ");
+  const source = sourceUrl(hit.metadata && hit.metadata.url);
+  if (source) {
+    const out = document.createElement("a");
+    out.className = "source";
+    out.href = source.href;
+    out.rel = "noopener noreferrer";
+    out.textContent = source.host;
+    meta.append(" · ", out);
+  }
   const snippet = document.createElement("p");
   snippet.className = "snippet";
   snippet.innerHTML = hit.snippet_html; // escaped by the server, <mark> only
   item.append(heading, meta, snippet);
   return item;
+}
+
+const MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+  "septembre", "octobre", "novembre", "décembre"];
+
+function frenchDate(iso) {
+  // "2023-07-12" → "12 juillet 2023"; 1 is "1er" in French
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  if (!match) return "sans date";
+  const day = Number(match[3]);
+  return (day === 1 ? "1er" : String(day)) + " " + MONTHS[Number(match[2]) - 1] + " " + match[1];
+}
+
+function sourceUrl(value) {
+  // a document's url metadata, as a link only for http(s): never javascript: or data:
+  if (typeof value !== "string") return null;
+  try {
+    const url = new URL(value);
+    return ["http", "https"].includes(url.protocol.slice(0, -1)) ? url : null;
+  } catch {
+    return null;
+  }
 }
 
 function documentUrl(hit) {
