@@ -20,6 +20,9 @@ that its open files and RSS are its own (summed over a server's worker processes
   without HTTP.
 * ``serve --http, N worker(s)``: ``nato-search serve --http`` (uvicorn running
   ``nato_search.web``), for each N of ``--workers``.
+* ``serve --http, 1 worker: POST /search`` and ``…: POST /multi-search, 3 queries``: the
+  same server asked by a JSON body, one search or three (a page's hits, its next page
+  and a facet) a request.
 * ``stdlib, pool of C threads``: soak.py's ``ThreadingHTTPServer`` with a fixed
   pool of ``--clients`` handler threads, answering the same JSON body as the app.
 
@@ -132,6 +135,40 @@ def http_send(connection: http.client.HTTPConnection, query: str) -> tuple[str, 
     return "search", len(body)
 
 
+def posted(
+    path: str, body: Callable[[str], Any], key: str
+) -> Callable[[Any, str], tuple[str, int]]:
+    """POST ``body(query)`` as JSON to ``path``; a well-formed answer holds ``key``."""
+
+    def send(connection: http.client.HTTPConnection, query: str) -> tuple[str, int]:
+        payload = json.dumps(body(query))
+        connection.request("POST", path, payload, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200 or key not in json.loads(answer):
+            raise RuntimeError(f"HTTP {response.status}: {answer[:200]!r}")
+        return path, len(answer)
+
+    return send
+
+
+POSTED = {
+    "POST /search": posted("/search", lambda q: {"q": q, "limit": LIMIT}, "hits"),
+    # a page with three blocks: the hits, the next page, the facets alone
+    "POST /multi-search, 3 queries": posted(
+        "/multi-search",
+        lambda q: {
+            "queries": [
+                {"q": q, "limit": LIMIT},
+                {"q": q, "limit": LIMIT, "offset": LIMIT},
+                {"q": q, "limit": 1, "facets": ["year"]},
+            ]
+        },
+        "results",
+    ),
+}
+
+
 # --------------------------------------------------------------------------- processes
 
 
@@ -166,7 +203,12 @@ def measure(pid: int) -> dict[str, Any]:
 
 
 def http_row(
-    name: str, command: list[str], port: int | None, args: argparse.Namespace, queries: list[str]
+    name: str,
+    command: list[str],
+    port: int | None,
+    args: argparse.Namespace,
+    queries: list[str],
+    send: Callable[[Any, str], tuple[str, int]] = http_send,
 ) -> dict[str, Any]:
     """A server started by ``command`` on ``port`` (None: the server prints the port it got)."""
     output = subprocess.PIPE if port is None else subprocess.DEVNULL
@@ -181,7 +223,7 @@ def http_row(
         def connect() -> http.client.HTTPConnection:
             return http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
 
-        row = load_row(http_send, connect, process.pid, args, queries)
+        row = load_row(send, connect, process.pid, args, queries)
     finally:
         stop_process(process, grace=30)
     return {"server": name, **row}
@@ -346,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             command += ["--http", f"127.0.0.1:{port}", "--workers", str(workers)]
             name = f"serve --http, {workers} worker{'s' if workers > 1 else ''}"
             rows.append(http_row(name, command, port, args, queries))
+            if workers == 1:  # the same server, asked by POST
+                for request, send in POSTED.items():
+                    say(f"{request} ...")
+                    rows.append(http_row(f"{name}: {request}", command, port, args, queries, send))
         say("stdlib ...")
         command = [sys.executable, __file__, "--role", "stdlib", "--index", str(index)]
         command += ["--clients", str(args.clients)]
