@@ -22,7 +22,17 @@ def test_every_row_serves_without_errors_and_reports_its_process() -> None:
     report = json.loads(run.stdout)
     assert report["paragraphs"] == 21 and report["clients"] == 4
     rows = {row["server"]: row for row in report["rows"]}
-    assert list(rows) == ["direct", "serve --http, 1 worker", "stdlib, pool of 4 threads"]
+    assert list(rows) == [
+        "direct",
+        "serve --http, 1 worker",
+        "serve --http, 1 worker: POST /search",
+        "serve --http, 1 worker: POST /multi-search, 3 queries",
+        "stdlib, pool of 4 threads",
+    ]
+    multi = rows["serve --http, 1 worker: POST /multi-search, 3 queries"]
+    assert (
+        multi["bytes_per_answer"] > rows["serve --http, 1 worker: POST /search"]["bytes_per_answer"]
+    )
     for row in rows.values():
         assert row["requests"] > 0 and row["errors"] == 0
         assert 0 < row["p50_ms"] <= row["p99_ms"]
