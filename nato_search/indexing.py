@@ -384,8 +384,17 @@ def _reachable_records(shards: list[Shard], path: Path) -> list[dict[str, Any]]:
 
 
 def _holds_whoosh_index(path: Path) -> bool:
-    try:  # a commit in another process may replace the table of contents as it is read
-        return bool(_retry_replaced(str(path), lambda: windex.exists_in(str(path))))
+    def attempt() -> bool:
+        # A commit in another process may replace the table of contents as it is read, or
+        # as the folder is listed (a listing can then show none): look again before "no".
+        if not windex.exists_in(str(path)):
+            raise windex.EmptyIndexError(str(path))
+        return True
+
+    try:
+        return _retry_replaced(str(path), attempt)
+    except windex.EmptyIndexError:
+        return False
     except Exception as exc:  # a table of contents that cannot be read
         raise _damaged(path, exc) from exc
 
