@@ -48,6 +48,8 @@ from nato_search.indexing import (
     open_index,
     update_index,
 )
+from nato_search.query.filters import parse as parse_filter
+from nato_search.query.filters import quote
 from nato_search.readers.delimited import parse_columns
 from nato_search.text.snippets import escape_controls, mark
 from nato_search.vectors import WordVectors
@@ -84,12 +86,12 @@ def _search_parser() -> argparse.ArgumentParser:
     parser.add_argument("--offset", type=_whole, default=0, help="hits to skip (default 0)")
     parser.add_argument(
         "--filter",
-        metavar="KEY=VALUE",
+        metavar="EXPR",
         action="append",
         default=[],
         type=_filter,
-        help="only documents whose metadata (or doc_id) KEY holds VALUE, exactly; "
-        "several values with commas (any of them); repeat for more keys (all of them)",
+        help="a filter expression, such as 'source = AFP AND pages >= 10' "
+        "(KEY=V1,V2 is KEY IN [V1, V2]); repeat for more (all of them)",
     )
     parser.add_argument(
         "--sort", choices=("date", "-date"), help="oldest (date) or newest (-date) first"
@@ -251,11 +253,19 @@ def _bad_whole(value: str) -> int:
     raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {value!r}")
 
 
-def _filter(value: str) -> tuple[str, list[str]]:
-    key, equals, values = value.partition("=")
-    if not equals or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE[,VALUE...], got {value!r}")
-    return key, values.split(",")
+_VALUES = re.compile(r"([^\s=<>!()\[\],'\"]+)=([^\s=<>!()\[\],'\"]+(?:,[^\s=<>!()\[\],'\"]+)+)")
+"""The older ``KEY=V1,V2`` form (any of the values), read as ``KEY IN [V1, V2]``."""
+
+
+def _filter(value: str) -> str:
+    """The expression, its syntax checked here (a usage error)."""
+    if found := _VALUES.fullmatch(value):
+        value = f"{quote(found[1])} IN [{', '.join(map(quote, found[2].split(',')))}]"
+    try:
+        parse_filter(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def _http_parser() -> argparse.ArgumentParser:
@@ -458,9 +468,7 @@ def _silence_stdout() -> None:
 
 def _search(args: argparse.Namespace) -> int:
     expand = not args.exact
-    filters: dict[str, list[str]] = {}
-    for key, values in args.filter:
-        filters.setdefault(key, []).extend(values)
+    filters = " AND ".join(f"({expression})" for expression in args.filter)
     vectors = WordVectors.from_package() if args.vectors else None
     with open_index(args.index, synonyms=args.synonyms, vectors=vectors) as ix:
         results = ix.search(

@@ -28,8 +28,9 @@ from nato_search.errors import (
     OptionError,
 )
 from nato_search.highlight import Highlighter
+from nato_search.query import filters
 from nato_search.query.expansion import Expander, Expansion, Synonyms
-from nato_search.query.plan import DATE_FACETS, SORTS, Page, Plan, Row, key_term, value_text
+from nato_search.query.plan import DATE_FACETS, SORTS, Page, Plan, Row, key_term
 from nato_search.query.syntax import Clause, Query, Terms, Variants, parse
 from nato_search.readers.corpus import Document, Sources, read_documents
 from nato_search.rerank import reordered
@@ -239,7 +240,7 @@ class Index:
         limit: int = 10,
         *,
         offset: int = 0,
-        filter: Mapping[str, Any] | None = None,
+        filter: str | Mapping[str, Any] | None = None,
         sort: str | None = None,
         per_document: int | None = None,
         facets: Iterable[str] | None = (),
@@ -253,9 +254,10 @@ class Index:
         """Paragraphs matching ``query`` (see :mod:`nato_search.query.syntax` for the syntax).
 
         ``offset`` skips that many hits (``search(q, 10, offset=10)`` is
-        ``search(q, 20)[10:]``, same total). ``filter`` keeps paragraphs whose metadata (or
-        ``doc_id``) holds, for every key, the value or one of the list of values given,
-        compared exactly; an unknown key matches nothing. ``sort`` is None (relevance),
+        ``search(q, 20)[10:]``, same total). ``filter`` is an expression
+        (``"source = AFP AND pages >= 10"``; see :mod:`nato_search.query.filters`) or a
+        dict, which keeps paragraphs holding, for every key, its value or one of its list
+        of values, exactly; a field no paragraph has is an :class:`OptionError`. ``sort`` is None (relevance),
         ``"date"`` or ``"-date"`` (undated last). ``per_document`` keeps each document's
         best that many paragraphs, and ``total`` then counts documents. ``facets`` names
         what to count over every match (``year``, ``month``, ``doc_id``, metadata keys) in
@@ -268,12 +270,14 @@ class Index:
         ``allow_partial`` (sharded indexes) answers from the shards that are up,
         with ``Results.partial`` set, instead of raising.
         """
-        page = _page(limit, offset, filter, sort, per_document, facets)
+        page = _page(limit, offset, sort, per_document, facets)
+        expression = _expression(filter)
         switches = dict(prefix=prefix, fuzzy=fuzzy, synonyms=synonyms, names=names)
         for name, value in {**switches, "vectors": vectors, "allow_partial": allow_partial}.items():
             if not isinstance(value, bool):
                 raise OptionError(name, f"{name} must be True or False, not {value!r:.60}")
         with self._snapshot(allow_partial) as snapshot:
+            page = _resolved(page, expression, snapshot)
             options = Expansion(fuzzy, synonyms, names)
             plan, expander = self._plan(snapshot, query, options, prefix=prefix)
             if plan is None:
@@ -298,7 +302,7 @@ class Index:
         """Paragraphs of other documents like that paragraph (or the whole document): a
         search for its ``settings.more_like_terms`` most distinctive terms (tf × idf), ranked by
         BM25 like any search; ``Results.query`` lists them. No hits for an unknown id."""
-        page = _page(limit, 0, None, None, None, ())
+        page = _page(limit, 0, None, None, ())
         with self._snapshot() as snapshot:
             document = _document(snapshot.document(doc_id))
             if document is None:
@@ -423,7 +427,6 @@ def _document(paragraphs: list[dict[str, Any]]) -> Document | None:
 def _page(
     limit: int,
     offset: int,
-    filter: Mapping[str, Any] | None,
     sort: str | None,
     per_document: int | None,
     facets: Iterable[str] | None,
@@ -451,7 +454,7 @@ def _page(
     return Page(
         int(limit),
         int(offset),
-        _filters(filter),
+        None,
         sort,
         None if per_document is None else int(per_document),
         tuple(dict.fromkeys(names)),
@@ -463,28 +466,33 @@ def _whole(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-_FILTER_VALUES = (str, int, float, bool)
-
-
-def _filters(filter: Mapping[str, Any] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _expression(filter: str | Mapping[str, Any] | None) -> filters.Expression | None:
+    """The filter parsed (its syntax checked before the index is read)."""
     if filter is None:
-        return ()
-    if not isinstance(filter, Mapping):
+        return None
+    if isinstance(filter, Mapping):
+        return filters.from_mapping(filter)
+    if not isinstance(filter, str):
         raise OptionError(
-            "filter", f"filter must be a dict of key: value(s), not {type(filter).__name__}"
+            "filter",
+            f"filter is an expression or a dict of key: value(s), not {type(filter).__name__}",
         )
-    checked = []
-    for key, value in filter.items():
-        if not isinstance(key, str) or not key or "=" in key or key in DATE_FACETS:
-            raise OptionError("filter", f"filter keys are doc_id or metadata keys, not {key!r:.60}")
-        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-        for item in values:
-            if not isinstance(item, _FILTER_VALUES):
+    return filters.parse(filter)
+
+
+def _resolved(page: Page, expression: filters.Expression | None, snapshot: Snapshot) -> Page:
+    """The page with its filter resolved on ``snapshot``, and its facet names checked."""
+    if wanted := [f for f in page.facets if f not in ("doc_id", *DATE_FACETS)]:
+        names = snapshot.key_names()
+        for facet in wanted:
+            if facet not in names:
+                known = filters.listed(["doc_id", *DATE_FACETS, *names])
                 raise OptionError(
-                    "filter", f"filter {key!r}: values are str, numbers or bools, not {item!r:.60}"
+                    "facets", f"facets: unknown name {filters.shown(facet)}; known names: {known}"
                 )
-        checked.append((key, tuple(dict.fromkeys(value_text(v) for v in values))))
-    return tuple(checked)
+    if expression is None:
+        return page
+    return replace(page, filter=filters.resolve(expression, snapshot))
 
 
 _LAST_WORD = re.compile(r"(?:^|[\s(])(\w[\w'’-]*)$")

@@ -216,7 +216,8 @@ def test_terminal_output_marks_the_title_and_lists_facets(capsys, app_index_path
     ("flag", "message"),
     [
         (["--offset", "-1"], "expected a whole number, 0 or more, got '-1'"),
-        (["--filter", "source"], "expected KEY=VALUE[,VALUE...], got 'source'"),
+        (["--filter", "source"], "filter: expected an operator (=, !=, >, >=, <, <=, IN, EXISTS)"),
+        (["--filter", "pages >= "], "filter: expected a value after '>=' at position 10"),
         (["--sort", "title"], "invalid choice: 'title'"),
         (["--per-document", "0"], "expected a positive whole number, got '0'"),
     ],

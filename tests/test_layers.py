@@ -79,6 +79,7 @@ def test_the_package_has_the_layout_the_docs_describe():
         "query.syntax",
         "query.expansion",
         "query.plan",
+        "query.filters",
         "engines.base",
         "engines.pool",
         "engines.fields",

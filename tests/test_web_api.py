@@ -103,7 +103,14 @@ def test_filters(client: TestClient) -> None:
     assert found("doc_id:convoi-01", "doc_id:convoi-02") == {"convoi-01", "convoi-02"}
     assert found("tags:lot-0") == {f"convoi-{n:02d}" for n in range(0, 24, 3)}
     assert found("tags:lot-0", "source:AFP") == {f"convoi-{n:02d}" for n in (3, 9, 15, 21)}
-    assert found("color:red") == set()  # an unknown key matches nothing
+    assert found("source = AFP AND tags IN [lot-0, lot-1]") == {
+        f"convoi-{n:02d}" for n in range(1, 24, 2) if n % 3 != 2
+    }
+    assert found("tags:lot-0", "NOT source = AFP") == {f"convoi-{n:02d}" for n in (0, 6, 12, 18)}
+    assert found("year:2023") == found("year = 2023") == found("date >= 2023-01-01")
+    unknown = client.get("/search", params={"q": "ravitaillement", "filter": "color:red"})
+    assert unknown.status_code == 400 and unknown.json()["parameter"] == "filter"
+    assert unknown.json()["error"].startswith("filter: unknown field 'color'")
     assert found("doc_id:piège/1") == set()
     slash = client.get("/search", params={"q": "balise", "filter": "doc_id:piège/1"}).json()
     assert hits(slash) == [(web_fixture.HOSTILE_ID, 1)]
@@ -167,7 +174,10 @@ def test_prefix(client: TestClient) -> None:
         ("q=x&per_document=0", "per_document"),
         ("q=x&facets=year,,doc_id", "facets"),
         ("q=x&facets=a=b", "facets"),
-        ("q=x&filter=year:2020", "filter"),
+        ("q=x&filter=", "filter"),
+        ("q=x&filter=pages%20%3E%3D", "filter"),
+        ("q=x&filter=source%20%3E%20AFP", "filter"),
+        ("q=x&facets=colour", "facets"),
         ("q=x&filter=month:2020-01", "filter"),
         ("q=x&filter=a%3Db:c", "filter"),
         ("q=x&prefix=maybe", "prefix"),

@@ -13,13 +13,15 @@ from typing import Any, Protocol
 from whoosh.analysis import Analyzer
 
 from nato_search.query.expansion import Lexicon
+from nato_search.query.filters import Fields
 from nato_search.query.plan import Page, Plan, Ranking
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
 
 
-class Snapshot(Lexicon, Protocol):
-    """One consistent state of an engine's index, lent to one search at a time."""
+class Snapshot(Lexicon, Fields, Protocol):
+    """One consistent state of an engine's index, lent to one search at a time (its
+    :class:`~nato_search.query.filters.Fields` resolve filter expressions)."""
 
     partial: bool
     analyzer: Analyzer

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nato_search.query.syntax import Query
+
+if TYPE_CHECKING:
+    from nato_search.query.filters import Filter
 
 
 def idf(paragraphs: int, holding: int) -> float:
@@ -64,16 +67,15 @@ class Page:
     """Which of a plan's matches an engine returns, and what it counts, the same way for all.
 
     The matches, best first (``sort``: None for relevance; ``"date"``/``"-date"`` for oldest
-    or newest first, undated last either way, then relevance), restricted by ``filter``:
-    ``(key, values)`` pairs, where a paragraph must hold, for every key, one of its values
-    (exact ``keys`` terms ``key=value``; ``doc_id`` is a key). With ``per_document``, only
+    or newest first, undated last either way, then relevance), restricted by ``filter``
+    (a resolved :mod:`~nato_search.query.filters` tree; None: none). With ``per_document``, only
     each document's best that many, and ``total`` counts documents. ``offset`` and ``limit``
     cut the page; ``facets`` count values over every match (documents with ``per_document``).
     """
 
     limit: int = 10
     offset: int = 0
-    filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    filter: Filter | None = None
     sort: str | None = None
     per_document: int | None = None
     facets: tuple[str, ...] = ()

@@ -57,6 +57,7 @@ from nato_search.errors import (
 )
 from nato_search.index import Index, Results
 from nato_search.indexing import open_index
+from nato_search.query.filters import quote
 from nato_search.readers.corpus import DEFAULT_OPTIONS, Document
 from nato_search.readers.records import read_json, read_jsonl, record_document
 from nato_search.settings import POOL_SIZE
@@ -261,7 +262,8 @@ def create_app(
                 except IndexClosedError:
                     raise  # a 503, as run() says
                 except OptionError as exc:  # refused by the index: a filter key, a facet
-                    raise BadParameter(where.format(number) + exc.option, str(exc)) from exc
+                    message = str(exc).removeprefix(f"{exc.option}: ")
+                    raise BadParameter(where.format(number) + exc.option, message) from exc
                 except ValueError as exc:  # the query: a bad date, an empty query
                     raise BadParameter(where.format(number) + "q", str(exc)) from exc
                 answer = results_json(results)
@@ -590,15 +592,25 @@ def _boolean(request: Request | _Posted, name: str) -> bool:
     return BOOLEANS[value.lower()]
 
 
-def _filters(values: list[str]) -> dict[str, str | list[str]]:
-    """``key:value`` pairs: several values of one key are alternatives (OR)."""
-    filters: dict[str, list[str]] = {}
+_PAIR = re.compile(r"([^\s:=<>!()\[\],'\"]+):([^\s=<>!]+)")
+"""The older ``key:value`` form: no spaces, no operator, so never a valid expression."""
+
+
+def _filters(values: list[str]) -> str | None:
+    """Every ``filter`` parameter, ANDed: an expression, or an older ``key:value`` pair
+    (the values of one key's pairs are alternatives, as they were)."""
+    pairs: dict[str, list[str]] = {}
+    expressions = []
     for value in values:
-        key, colon, wanted = value.partition(":")
-        if not colon or not key:
-            raise BadParameter("filter", f"key:value, such as doc_id:abc, not {value!r}")
-        filters.setdefault(key, []).append(wanted)
-    return {key: wanted[0] if len(wanted) == 1 else wanted for key, wanted in filters.items()}
+        if not value.strip():
+            raise BadParameter("filter", "an expression, such as source = AFP, not empty")
+        if pair := _PAIR.fullmatch(value):
+            pairs.setdefault(pair[1], []).append(pair[2])
+        else:
+            expressions.append(f"({value})")
+    for key, wanted in pairs.items():
+        expressions.append(f"{quote(key)} IN [{', '.join(map(quote, wanted))}]")
+    return " AND ".join(expressions) or None
 
 
 def results_json(results: Results) -> dict[str, Any]:

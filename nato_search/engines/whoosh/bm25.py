@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from nato_search.engines.whoosh.arrays import FieldPostings, Kept, SegmentArrays
+from nato_search.query.filters import And, Days, Filter, Has, Not, Or
+from nato_search.query.filters import Terms as KeyTerms
 from nato_search.query.plan import (
     ALL_WORDS_TIER,
     DATE_FACETS,
@@ -233,7 +235,7 @@ class Collection:
         tiered = plan.all_words_first and len(plan.query.include) > 1
         evaluator = _Evaluator(self)
         hits, full = evaluator.query(plan)
-        if page.filter:
+        if page.filter is not None:
             keep = self._filter_mask(page.filter)[hits.docs]
             hits, full = Match(hits.docs[keep], hits.scores[keep]), full[keep]
         matches = _Matches(self, hits.docs, hits.scores.copy(), full)
@@ -312,21 +314,60 @@ class Collection:
         rank[by_owner] = np.arange(len(order)) - np.repeat(starts, sizes)
         return order[rank < page.per_document], len(starts)
 
-    def _filter_mask(
-        self, filters: tuple[tuple[str, tuple[str, ...]], ...]
-    ) -> npt.NDArray[np.bool_]:
-        """True for the paragraphs that hold, for every key, one of its values."""
-        mask = np.ones(self.size, np.bool_)
-        for key, values in filters:
-            held = np.zeros(self.size, np.bool_)
-            for segment in self.segments:
-                keys = segment.arrays.keys
-                for value in values:
-                    i = keys.lookup(f"{key}={value}")
-                    if i >= 0:
-                        held[keys.postings(i)[0] + segment.base] = True
-            mask &= held
-        return mask
+    def _filter_mask(self, node: Filter) -> npt.NDArray[np.bool_]:
+        """True for the paragraphs the filter keeps (a NOT keeps live paragraphs only)."""
+        if isinstance(node, And | Or):
+            parts = [self._filter_mask(part) for part in node.parts]
+            start = np.full(self.size, isinstance(node, And), np.bool_)
+            return functools.reduce(
+                np.logical_and if isinstance(node, And) else np.logical_or, parts, start
+            )
+        if isinstance(node, Not):
+            return ~self._filter_mask(node.part) & self.live
+        if isinstance(node, Days):
+            return (self.day >= node.low) & (self.day <= node.high) & (self.day > 0)
+        held = np.zeros(self.size, np.bool_)
+        for segment in self.segments:
+            keys = segment.arrays.keys
+            if isinstance(node, Has):
+                lo, hi = keys.prefix_range(f"{node.key}=")
+                held[keys.docs[keys.post_off[lo] : keys.post_off[hi]] + segment.base] = True
+                continue
+            assert isinstance(node, KeyTerms)
+            for value in node.values:
+                i = keys.lookup(f"{node.key}={value}")
+                if i >= 0:
+                    held[keys.postings(i)[0] + segment.base] = True
+        return held
+
+    @functools.cached_property
+    def key_names(self) -> list[str]:
+        """The metadata keys some live paragraph holds: one jump per key over each
+        segment's sorted ``key=value`` terms, past every value of the key."""
+        found: set[str] = set()
+        for segment in self.segments:
+            keys, i = segment.arrays.keys, 0
+            while i < len(keys):
+                name = keys.term_bytes(i).partition(b"=")[0].decode("utf-8")
+                end = keys.prefix_range(f"{name}=")[1]
+                docs = keys.docs[keys.post_off[i] : keys.post_off[end]]
+                if segment.whole or segment.live[docs].any():
+                    found.add(name)
+                i = max(end, i + 1)
+        found.discard("doc_id")
+        return sorted(found)
+
+    def key_values(self, key: str) -> list[str]:
+        """The distinct values of ``key`` that live paragraphs hold."""
+        found: set[str] = set()
+        skip = len(key) + 1
+        for segment in self.segments:
+            keys = segment.arrays.keys
+            lo, hi = keys.prefix_range(f"{key}=")
+            for i in range(lo, hi):
+                if segment.whole or segment.live[keys.postings(i)[0]].any():
+                    found.add(keys.term(i)[skip:])
+        return sorted(found)
 
     def document_ranks(self, numbers: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int32]:
         """The document of each paragraph (index-wide numbers) as its id's rank among the ids

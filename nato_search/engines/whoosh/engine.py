@@ -325,6 +325,12 @@ class WhooshSnapshot:
     def completions(self, prefix: str, limit: int) -> list[str]:
         return self.collection.completions(prefix, limit)
 
+    def key_names(self) -> list[str]:
+        return self.collection.key_names
+
+    def key_values(self, key: str) -> list[str]:
+        return self.collection.key_values(key)
+
     def written(self, terms: Iterable[str]) -> set[str] | None:
         return self.collection.written(terms)
 

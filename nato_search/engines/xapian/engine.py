@@ -38,6 +38,7 @@ from nato_search.engines.xapian.translate import (
     translate,
 )
 from nato_search.errors import ShardError
+from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Terms
 from nato_search.query.plan import ALL_WORDS_TIER, Page, Plan, Ranking, Row, key_term, sorted_counts
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
@@ -338,6 +339,25 @@ class XapianSnapshot:
     def written(self, terms: Iterable[str]) -> set[str] | None:
         return None  # Xapian keeps no record of the words as written
 
+    def key_names(self) -> list[str]:
+        """One skip per key over the ``keys`` terms: past ``K{name}=…`` is ``K{name}>``."""
+        found = []
+        terms = self.db.allterms(KEYS)
+        item = next(terms, None)
+        while item is not None:
+            name = item.term.decode("utf-8")[len(KEYS) :].partition("=")[0]
+            found.append(name)
+            try:
+                item = terms.skip_to(f"{KEYS}{name}>")
+            except StopIteration:
+                item = None
+        return sorted(set(found) - {"doc_id"})
+
+    def key_values(self, key: str) -> list[str]:
+        """The values of ``key`` (one too long for a Xapian term comes back cut)."""
+        prefix = _keys_term(f"{key}=")
+        return [item.term.decode("utf-8")[len(prefix) :] for item in self.db.allterms(prefix)]
+
     def surface(self, term: str) -> str | None:
         for posting in self.db.postlist(term):
             text: str = json.loads(self.db.get_document(posting.docid).get_data())["text"]
@@ -533,18 +553,8 @@ class XapianSnapshot:
                 xapian.Query.OP_VALUE_RANGE, DAY_SLOT, day_key(period.start), day_key(period.end)
             )
             query = xapian.Query(xapian.Query.OP_FILTER, query, dates)
-        if page.filter:
-            # AND across keys, OR within one; no values, or a key no paragraph has: nothing.
-            allowed = [
-                xapian.Query(
-                    xapian.Query.OP_OR,
-                    [xapian.Query(_keys_term(key_term(key, value))) for value in values],
-                )
-                for key, values in page.filter
-            ]
-            query = xapian.Query(
-                xapian.Query.OP_FILTER, query, xapian.Query(xapian.Query.OP_AND, allowed)
-            )
+        if page.filter is not None:
+            query = xapian.Query(xapian.Query.OP_FILTER, query, _filter_query(page.filter))
         return query
 
     def _enquire(self, query: xapian.Query) -> xapian.Enquire:
@@ -582,6 +592,29 @@ def tie_key(doc_id: str, paragraph: int) -> bytes:
     bytes): each NUL of the id escaped, the id ended by two NULs, then the number."""
     escaped = doc_id.encode("utf-8").replace(b"\x00", b"\x00\xff")
     return escaped + b"\x00\x00" + paragraph.to_bytes(4, "big")
+
+
+def _filter_query(node: Filter) -> xapian.Query:
+    """A resolved filter as a boolean query (a NOT is every paragraph but its part's)."""
+    if isinstance(node, And):
+        parts = [_filter_query(part) for part in node.parts]
+        return xapian.Query(xapian.Query.OP_AND, parts) if parts else xapian.Query.MatchAll
+    if isinstance(node, Or):
+        parts = [_filter_query(part) for part in node.parts]
+        return xapian.Query(xapian.Query.OP_OR, parts) if parts else xapian.Query.MatchNothing
+    if isinstance(node, Not):
+        return xapian.Query(
+            xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, _filter_query(node.part)
+        )
+    if isinstance(node, Days):
+        return xapian.Query(
+            xapian.Query.OP_VALUE_RANGE, DAY_SLOT, f"{node.low:08d}", f"{node.high:08d}"
+        )
+    if isinstance(node, Has):
+        return xapian.Query(xapian.Query.OP_WILDCARD, _keys_term(f"{node.key}="))
+    assert isinstance(node, Terms)
+    terms = [xapian.Query(_keys_term(key_term(node.key, value))) for value in node.values]
+    return xapian.Query(xapian.Query.OP_OR, terms) if terms else xapian.Query.MatchNothing
 
 
 def _card_entry(term: str) -> str | list[str]:
