@@ -468,7 +468,7 @@ def _silence_stdout() -> None:
 
 def _search(args: argparse.Namespace) -> int:
     expand = not args.exact
-    filters = " AND ".join(f"({expression})" for expression in args.filter)
+    filters = " AND ".join(f"({e})" if len(args.filter) > 1 else e for e in args.filter)
     vectors = WordVectors.from_package() if args.vectors else None
     with open_index(args.index, synonyms=args.synonyms, vectors=vectors) as ix:
         results = ix.search(

@@ -255,3 +255,15 @@ def test_serve_with_vectors_missing_fails_before_serving(capsys, monkeypatch):
     code, out, err = run(capsys, "serve", "--http", "127.0.0.1:1", "--vectors")
     assert code == 1 and out == ""
     assert "the word vectors package no_such_vectors_package is not installed" in err
+
+
+def test_filter_expressions_and_unknown_fields(capsys, app_index_path):
+    base = ["--index", app_index_path, "--jsonl", "--limit", "20", "ukraine"]
+    code, out, _ = run(capsys, *base, "--filter", "pages >= 3 AND NOT source = AFP")
+    assert {json.loads(line)["doc_id"] for line in out.splitlines()} == {"washington"}
+    code, out, _ = run(capsys, *base, "--filter", "year < 2023", "--filter", "tags=défense,x")
+    assert {json.loads(line)["doc_id"] for line in out.splitlines()} == {"kyiv"}
+    code, out, err = run(capsys, *base, "--filter", "sourc = AFP")
+    assert code == 2 and "filter: unknown field 'sourc' at position 1; known fields:" in err
+    code, out, err = run(capsys, *base, "--facets", "sourc")
+    assert code == 2 and "facets: unknown name 'sourc'" in err

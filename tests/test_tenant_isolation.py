@@ -7,6 +7,7 @@ import pytest
 from backends import built
 
 from nato_search import Document, build_index
+from nato_search.query.filters import quote
 
 VICTIM = Document(
     "victim", "Rapport interne", None, ["Les munitions du client."], {"tenant": "acme"}
@@ -101,3 +102,20 @@ def test_jsonl_records_forging_a_filter_pass_only_their_own(tmp_path):
         assert [h.doc_id for h in ix.search("munitions", filter={"doc_id": "victim"})] == ["victim"]
         assert ix.document("victim").metadata == {"tenant": "acme"}
         assert ix.documents == 3
+
+
+def test_expressions_match_hostile_values_and_keys_as_whole_exact_terms(shared):
+    def found(expression):
+        return sorted(h.doc_id for h in shared.search("munitions", limit=100, filter=expression))
+
+    assert found("tenant = acme") == ["victim"]
+    assert found('tenant = "acme\\" OR doc_id = \\"victim"') == []  # a value, not an operator
+    for n, forged in enumerate(FORGERIES):
+        assert found(f"tags = {quote(forged)}") == [f"attacker-{n}"]
+        assert found(f"tags IN [{quote(forged)}, x]") == [f"attacker-{n}"]
+        assert found(f"doc_id = {quote(f'key-{n}{forged}')}") == [f"key-{n}{forged}"]
+        key = f"a{forged.removesuffix('=victim')}"
+        assert found(f"{quote(key)} = victim") == [f"meta-key-{n}"]
+        assert found(f"{quote(key)} EXISTS") == [f"meta-key-{n}"]
+    everyone = len(found("doc_id EXISTS"))
+    assert len(found("NOT tenant = acme")) == everyone - 1

@@ -607,10 +607,12 @@ def _filters(values: list[str]) -> str | None:
         if pair := _PAIR.fullmatch(value):
             pairs.setdefault(pair[1], []).append(pair[2])
         else:
-            expressions.append(f"({value})")
+            expressions.append(value)
     for key, wanted in pairs.items():
         expressions.append(f"{quote(key)} IN [{', '.join(map(quote, wanted))}]")
-    return " AND ".join(expressions) or None
+    if len(expressions) == 1:
+        return expressions[0]  # as given, so that error positions count in it
+    return " AND ".join(f"({expression})" for expression in expressions) or None
 
 
 def results_json(results: Results) -> dict[str, Any]:
