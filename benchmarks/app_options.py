@@ -33,6 +33,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "plain": {},
     "offset=50": {"offset": 50},
     "filter doc_id (10 ids)": {"filter": "ids"},
+    "filter expression (date, NOT 10 ids)": {"filter": "expression"},
     "sort=-date": {"sort": "-date"},
     "per_document=1": {"per_document": 1},
     "facets year,month,doc_id": {"facets": ["year", "month", "doc_id"]},
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ids = sorted({p.doc for p in paragraphs})[:: max(1, len({p.doc for p in paragraphs}) // 10)][
         :10
     ]
+    listed = ", ".join(f'"{doc_id}"' for doc_id in ids)
     timings: dict[str, list[float]] = {name: [] for name in OPTIONS}
     with nato_search.open_index(path) as ix:
         for query in queries[:5]:  # warm up
@@ -80,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, options in OPTIONS.items():
                 if options.get("filter") == "ids":
                     options = {"filter": {"doc_id": ids}}
+                elif options.get("filter") == "expression":
+                    options = {"filter": f"date >= 2015-01-01 AND doc_id NOT IN [{listed}]"}
                 started = time.perf_counter()
                 ix.search(query, limit=10, **options)
                 timings[name].append((time.perf_counter() - started) * 1000)

@@ -29,6 +29,7 @@ def test_every_option_gets_a_row(tmp_path, extra):
         "plain",
         "offset=50",
         "filter doc_id (10 ids)",
+        "filter expression (date, NOT 10 ids)",
         "sort=-date",
         "per_document=1",
         "facets year,month,doc_id",
