@@ -93,7 +93,7 @@ def search_parameters(max_limit: int, max_offset: int) -> dict[str, dict[str, An
         "filter": _parameter(
             "filter",
             {"type": "array", "items": {"type": "string"}},
-            "key:value, ANDed across keys, ORed for one key given twice.",
+            "A filter expression (source = AFP AND year >= 2023), ANDed when repeated; a lone key:value is source = value.",
             style="form",
             explode=True,
         ),
