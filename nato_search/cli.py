@@ -581,7 +581,7 @@ def _files(count: int) -> str:
 
 def _serve_http(args: argparse.Namespace) -> int:
     try:
-        from nato_search.web.access import KEY_VARIABLES, access_middleware, check_key
+        from nato_search.web.access import KEY_VARIABLES, check_key, check_origin
         from nato_search.web.server import serve
     except ImportError:
         raise ImportError(
@@ -595,7 +595,7 @@ def _serve_http(args: argparse.Namespace) -> int:
             os.environ[variable] = Path(chosen).read_text(encoding="utf-8").strip()
         check_key(variable, os.environ.get(variable) or None)
     for origin in args.cors_origin:
-        access_middleware([origin], None, None)  # a bad origin fails here, not in each worker
+        check_origin(origin)  # a bad origin fails here, not in each worker
     with open_index(args.index) as ix:  # a missing index fails here, the default one is built
         path = ix.path
     host, port = args.http

@@ -38,6 +38,12 @@ def check_key(name: str, key: str | None) -> str | None:
     return key
 
 
+def check_origin(origin: str) -> str:
+    if origin != "*" and not origin.startswith(("http://", "https://")):
+        raise ValueError(f"CORS origin {origin!r}: a scheme and host, such as https://example.org")
+    return origin
+
+
 def access_middleware(
     cors_origins: Sequence[str] | None, api_key: str | None, search_key: str | None
 ) -> list[Middleware]:
@@ -48,10 +54,7 @@ def access_middleware(
     layers: list[Middleware] = []
     if cors_origins:
         for origin in cors_origins:
-            if origin != "*" and not origin.startswith(("http://", "https://")):
-                raise ValueError(
-                    f"CORS origin {origin!r}: a scheme and host, such as https://example.org"
-                )
+            check_origin(origin)
         layers.append(
             Middleware(
                 CORSMiddleware,

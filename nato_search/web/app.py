@@ -354,7 +354,8 @@ def create_app(
     async def described(request: Request) -> Response:
         root = request.scope.get("root_path", "")
         keys = bool(api_key or search_key)
-        return _json(openapi(root, MAX_LIMIT, MAX_OFFSET, keys=keys, writes=bool(api_key)))
+        bounds = (MAX_LIMIT, MAX_OFFSET, MAX_QUERIES)
+        return _json(openapi(root, *bounds, keys=keys, writes=bool(api_key)))
 
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))

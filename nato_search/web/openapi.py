@@ -132,7 +132,12 @@ def document_parameters() -> dict[str, dict[str, Any]]:
 
 
 def openapi(
-    root_path: str, max_limit: int, max_offset: int, keys: bool, writes: bool = False
+    root_path: str,
+    max_limit: int,
+    max_offset: int,
+    max_queries: int,
+    keys: bool,
+    writes: bool = False,
 ) -> dict[str, Any]:
     """The description, for an app served at ``root_path`` (``""`` at the root); the
     write routes where they exist (with an API key)."""
@@ -205,14 +210,19 @@ def openapi(
     }
     if keys:
         spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-    _add_posted_searches(spec, errors, secured, max_limit, max_offset)
+    _add_posted_searches(spec, errors, secured, max_limit, max_offset, max_queries)
     if writes:
         _add_writes(spec, errors, secured)
     return spec
 
 
 def _add_posted_searches(
-    spec: dict[str, Any], errors: dict[str, Any], secured: list[Any], limit: int, offset: int
+    spec: dict[str, Any],
+    errors: dict[str, Any],
+    secured: list[Any],
+    limit: int,
+    offset: int,
+    queries: int,
 ) -> None:
     """POST /search takes the query string's fields as a JSON object; /multi-search a list."""
     fields = {
@@ -243,7 +253,7 @@ def _add_posted_searches(
             "queries": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/Search"},
-                "maxItems": 20,
+                "maxItems": queries,
             }
         },
     }
