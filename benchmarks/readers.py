@@ -299,9 +299,8 @@ class Row:
 def reader_missing(name: str) -> str | None:
     """Why the format's reader cannot be imported, None when it can (imported here, so that
     a reader's first import, trafilatura's for HTML, is not timed)."""
-    module = format_named(name).reader.split(":")[0]
     try:
-        importlib.import_module(f"nato_search.readers.{module}")
+        importlib.import_module(format_named(name).module)
     except ImportError as exc:
         return f"not available: no reader ({exc.name or exc})"
     return None

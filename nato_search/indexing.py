@@ -122,7 +122,7 @@ def build_index(
     path = Path(path)
     options = read_options(clean, columns)
     if backend == "xapian" and _is_cluster(path):
-        documents = _counted(read_documents(sources, clean=clean, columns=columns, strict=strict))
+        documents = _Counted(read_documents(sources, clean=clean, columns=columns, strict=strict))
         return _build_cluster(
             documents, sources, path, stemmer, progress, synonyms, vectors, settings
         )
@@ -135,7 +135,7 @@ def build_index(
     remove_abandoned_builds(path)
     with building_folder(path) as building:
         manifest: dict[str, dict[str, Any]] = {}
-        documents = _counted(record_sources(sources, manifest, options, strict))
+        documents = _Counted(record_sources(sources, manifest, options, strict))
         record = _format_record(stemmer, backend, shards)
         chosen.build(
             building,
@@ -247,7 +247,7 @@ def _is_cluster(path: Path) -> bool:
     return path.suffix.lower() == ".toml"
 
 
-class _counted(Iterator[Document]):  # noqa: N801 (used as a function)
+class _Counted(Iterator[Document]):
     """Documents passed through, counting their paragraphs."""
 
     def __init__(self, documents: Iterable[Document]) -> None:
@@ -280,7 +280,7 @@ def _named(sources: Sources) -> str:
 
 
 def _build_cluster(
-    documents: _counted,
+    documents: _Counted,
     sources: Sources,
     path: Path,
     stemmer: str,

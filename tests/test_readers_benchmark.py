@@ -52,7 +52,7 @@ def test_each_available_format_reads_every_article(results: dict[str, Any], name
     if name in GENERATORS:
         pytest.importorskip(GENERATORS[name])
     try:
-        importlib.import_module(f"nato_search.readers.{format_named(name).reader.split(':')[0]}")
+        importlib.import_module(format_named(name).module)
     except ImportError as exc:
         pytest.skip(f"no {name} reader here ({exc.name})")
     row = next(row for row in results["rows"] if row["format"] == name)

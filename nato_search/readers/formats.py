@@ -45,10 +45,14 @@ class Format:
     needs: str | None = None
     """The third-party module the reader imports (from the ``formats`` extra)."""
 
+    @property
+    def module(self) -> str:
+        """The reader's module (``nato_search.readers.pdf``)."""
+        return f"nato_search.readers.{self.reader.split(':')[0]}"
+
     def read(self, path: Path, data: bytes, doc_id: str, options: ReadOptions) -> list[Document]:
-        module_name, function = self.reader.split(":")
         try:
-            module = importlib.import_module(f"nato_search.readers.{module_name}")
+            module = importlib.import_module(self.module)
         except ImportError as exc:
             if self.needs is None or exc.name is None or exc.name.split(".")[0] != self.needs:
                 raise
@@ -56,7 +60,7 @@ class Format:
                 f"{shown(path)}: reading {self.name.upper()} files needs the optional extra: "
                 "pip install 'nato-search[formats]'"
             ) from None
-        read: Reader = getattr(module, function)
+        read: Reader = getattr(module, self.reader.split(":")[1])
         return list(read(path, data, doc_id, options))
 
 
