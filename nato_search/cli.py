@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ from nato_search.errors import (
     IndexNotFoundError,
     IndexVersionError,
     NothingToIndexError,
+    OptionError,
     ShardError,
     VectorsUnavailableError,
 )
@@ -79,7 +81,12 @@ def _search_parser() -> argparse.ArgumentParser:
             "nato-search serve-shard PATH --port N."
         ),
     )
-    parser.add_argument("query", nargs="+", help='words, "phrases", -excluded, OR, date:2024')
+    parser.add_argument(
+        "query",
+        nargs="*",
+        help='words, "phrases", -excluded, OR, date:2024 (none, with --filter or --sort: '
+        "every paragraph)",
+    )
     parser.add_argument("--version", action="version", version=f"nato-search {__version__}")
     parser.add_argument("--limit", type=_positive, default=10, help="hits to show (default 10)")
     parser.add_argument("--index", metavar="PATH", help="index folder (default: the bundled seeds)")
@@ -94,7 +101,18 @@ def _search_parser() -> argparse.ArgumentParser:
         "(KEY=V1,V2 is KEY IN [V1, V2]); repeat for more (all of them)",
     )
     parser.add_argument(
-        "--sort", choices=("date", "-date"), help="oldest (date) or newest (-date) first"
+        "--sort",
+        metavar="FIELD",
+        action="append",
+        default=[],
+        help="date, year, doc_id or a metadata key, -FIELD for descending (-date: newest "
+        "first); repeat to break ties (default: relevance)",
+    )
+    parser.add_argument(
+        "--recency",
+        metavar="DAYS",
+        type=_days,
+        help="prefer recent paragraphs: relevance halves every DAYS days of age",
     )
     parser.add_argument(
         "--per-document", type=_positive, metavar="N", help="at most N hits per document"
@@ -370,6 +388,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _days(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number of days above 0, got {value!r}")
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors are one line on stderr and an exit code, never a traceback."""
     with warnings.catch_warnings():
@@ -470,15 +498,20 @@ def _search(args: argparse.Namespace) -> int:
     expand = not args.exact
     filters = " AND ".join(f"({e})" if len(args.filter) > 1 else e for e in args.filter)
     vectors = WordVectors.from_package() if args.vectors else None
+    if not " ".join(args.query).strip() and not (filters or args.sort or args.facets):
+        raise OptionError(
+            "query", "empty query: give words to search, or --filter, --sort or --facets to list"
+        )
     with open_index(args.index, synonyms=args.synonyms, vectors=vectors) as ix:
         results = ix.search(
             " ".join(args.query),
             limit=args.limit,
             offset=args.offset,
             filter=filters or None,
-            sort=args.sort,
+            sort=args.sort or None,
             per_document=args.per_document,
             facets=args.facets,
+            recency=args.recency,
             prefix=args.prefix,
             fuzzy=expand,
             synonyms=expand,

@@ -30,7 +30,15 @@ from nato_search.errors import (
 from nato_search.highlight import Highlighter
 from nato_search.query import filters
 from nato_search.query.expansion import Expander, Expansion, Synonyms
-from nato_search.query.plan import DATE_FACETS, SORTS, Page, Plan, Row, key_term
+from nato_search.query.plan import (
+    DATE_FACETS,
+    SORT_BUILT_IN,
+    Page,
+    Plan,
+    Row,
+    key_term,
+    sort_field,
+)
 from nato_search.query.syntax import Clause, Query, Terms, Variants, parse
 from nato_search.readers.corpus import Document, Sources, read_documents
 from nato_search.rerank import reordered
@@ -236,14 +244,15 @@ class Index:
 
     def search(
         self,
-        query: str,
+        query: str | None,
         limit: int = 10,
         *,
         offset: int = 0,
         filter: str | Mapping[str, Any] | None = None,
-        sort: str | None = None,
+        sort: str | Sequence[str] | None = None,
         per_document: int | None = None,
         facets: Iterable[str] | None = (),
+        recency: float | None = None,
         prefix: bool = False,
         fuzzy: bool = True,
         synonyms: bool = True,
@@ -257,8 +266,18 @@ class Index:
         ``search(q, 20)[10:]``, same total). ``filter`` is an expression
         (``"source = AFP AND pages >= 10"``; see :mod:`nato_search.query.filters`) or a
         dict, which keeps paragraphs holding, for every key, its value or one of its list
-        of values, exactly; a field no paragraph has is an :class:`OptionError`. ``sort`` is None (relevance),
-        ``"date"`` or ``"-date"`` (undated last). ``per_document`` keeps each document's
+        of values, exactly; a field no paragraph has is an :class:`OptionError`.
+
+        An empty ``query`` (``""``, blanks or None) is a placeholder search: every paragraph
+        the filter keeps, in index order (document id, then paragraph) or the ``sort``'s,
+        with ``total`` and facets. ``sort`` is None (relevance), a field (``"date"``,
+        ``"year"``, ``"doc_id"``, a metadata key) or ``"-field"`` for descending, or a
+        list of them (``["source", "-date"]``): each tie is broken by the next, then by
+        relevance; numbers sort numerically, a paragraph without a value comes last either
+        way, one with several values sorts by its least (ascending) or greatest. ``recency``
+        (days, > 0) halves each paragraph's relevance for every that many days it is older
+        than the index's newest dated paragraph (undated ones count as the oldest).
+        ``per_document`` keeps each document's
         best that many paragraphs, and ``total`` then counts documents. ``facets`` names
         what to count over every match (``year``, ``month``, ``doc_id``, metadata keys) in
         ``Results.facets``. ``prefix`` also matches words that start with the query's last
@@ -270,7 +289,11 @@ class Index:
         ``allow_partial`` (sharded indexes) answers from the shards that are up,
         with ``Results.partial`` set, instead of raising.
         """
-        page = _page(limit, offset, sort, per_document, facets)
+        if query is None:
+            query = ""
+        if not isinstance(query, str):
+            raise OptionError("q", f"the query is a str or None, not {type(query).__name__}")
+        page = _page(limit, offset, sort, per_document, facets, recency)
         expression = _expression(filter)
         switches = dict(prefix=prefix, fuzzy=fuzzy, synonyms=synonyms, names=names)
         for name, value in {**switches, "vectors": vectors, "allow_partial": allow_partial}.items():
@@ -283,7 +306,9 @@ class Index:
             if plan is None:
                 return Results([], 0, query, offset=offset, facets={f: {} for f in page.facets})
             words = (
-                self.vectors if vectors and page.sort is None and not page.per_document else None
+                self.vectors
+                if vectors and query.strip() and not page.sort and not page.per_document
+                else None
             )
             if words is None:
                 ranking = snapshot.ranked(plan, page)
@@ -302,7 +327,7 @@ class Index:
         """Paragraphs of other documents like that paragraph (or the whole document): a
         search for its ``settings.more_like_terms`` most distinctive terms (tf × idf), ranked by
         BM25 like any search; ``Results.query`` lists them. No hits for an unknown id."""
-        page = _page(limit, 0, None, None, ())
+        page = _page(limit, 0, None, None, (), None)
         with self._snapshot() as snapshot:
             document = _document(snapshot.document(doc_id))
             if document is None:
@@ -352,6 +377,8 @@ class Index:
 
         settings = self.settings
         expander = Expander(snapshot, self.synonyms, name_keys, options, settings)
+        if not query.strip():  # a placeholder search: every paragraph
+            return Plan(Query(query), all_words_first=settings.all_words_first), expander
         parsed = parse(query, words)
         if not (parsed.include or parsed.exclude or parsed.dates):
             return None, expander
@@ -427,17 +454,24 @@ def _document(paragraphs: list[dict[str, Any]]) -> Document | None:
 def _page(
     limit: int,
     offset: int,
-    sort: str | None,
+    sort: str | Sequence[str] | None,
     per_document: int | None,
     facets: Iterable[str] | None,
+    recency: float | None,
 ) -> Page:
     """The search options, checked (a bad one is an :class:`OptionError` naming it)."""
     if not _whole(limit) or limit < 1:
         raise OptionError("limit", f"limit must be a positive whole number, not {limit!r:.60}")
     if not _whole(offset) or offset < 0:
         raise OptionError("offset", f"offset must be a whole number, 0 or more, not {offset!r:.60}")
-    if sort is not None and sort not in SORTS:
-        raise OptionError("sort", f"sort must be None, 'date' or '-date', not {sort!r:.60}")
+    if recency is not None and not (
+        isinstance(recency, numbers.Real)
+        and not isinstance(recency, bool)
+        and 0 < float(recency) < math.inf
+    ):
+        raise OptionError(
+            "recency", f"recency must be None or a number of days above 0, not {recency!r:.60}"
+        )
     if per_document is not None and (not _whole(per_document) or per_document < 1):
         raise OptionError(
             "per_document",
@@ -455,10 +489,31 @@ def _page(
         int(limit),
         int(offset),
         None,
-        sort,
+        _sort(sort),
         None if per_document is None else int(per_document),
         tuple(dict.fromkeys(names)),
+        None if recency is None else float(recency),
     )
+
+
+def _sort(sort: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The sort fields, checked for their form (their names are checked on the index)."""
+    if sort is None:
+        return ()
+    specs = [sort] if isinstance(sort, str) else sort
+    if not isinstance(specs, Sequence) or not specs:
+        raise OptionError("sort", f"sort is a field, '-field' or a list of them, not {sort!r:.60}")
+    seen: set[str] = set()
+    for spec in specs:
+        if not isinstance(spec, str) or spec in ("", "-") or spec.startswith("--"):
+            raise OptionError(
+                "sort", f"sort fields are names, '-' before for descending, not {spec!r:.60}"
+            )
+        name = sort_field(spec)[0]
+        if name in seen:
+            raise OptionError("sort", f"sort: {filters.shown(name)} is given twice")
+        seen.add(name)
+    return tuple(specs)
 
 
 def _whole(value: object) -> bool:
@@ -489,6 +544,14 @@ def _resolved(page: Page, expression: filters.Expression | None, snapshot: Snaps
                 known = filters.listed(["doc_id", *DATE_FACETS, *names])
                 raise OptionError(
                     "facets", f"facets: unknown name {filters.shown(facet)}; known names: {known}"
+                )
+    if wanted := [n for n, _ in map(sort_field, page.sort) if n not in SORT_BUILT_IN]:
+        names = snapshot.key_names()
+        for name in wanted:
+            if name not in names:
+                known = filters.listed([*SORT_BUILT_IN, *names])
+                raise OptionError(
+                    "sort", f"sort: unknown field {filters.shown(name)}; known fields: {known}"
                 )
     if expression is None:
         return page

@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 from app_corpus import DOCUMENTS
 from backends import BACKENDS, built
+from unidecode import unidecode
 
 import nato_search
 from nato_search import CorpusError, Document
@@ -153,7 +154,17 @@ def test_an_unknown_key_is_an_error_and_an_empty_list_matches_nothing(app_index)
         ({"facets": ["sourc"]}, r"facets: unknown name 'sourc'; known names: 'doc_id', 'month'"),
         ({"offset": -1}, r"offset must be a whole number, 0 or more, not -1"),
         ({"offset": True}, r"offset must be"),
-        ({"sort": "title"}, r"sort must be None, 'date' or '-date', not 'title'"),
+        (
+            {"sort": "title"},
+            r"sort: unknown field 'title'; known fields: 'date', 'doc_id', 'pages'",
+        ),
+        ({"sort": ["date", "-date"]}, r"sort: 'date' is given twice"),
+        ({"sort": []}, r"sort is a field, '-field' or a list of them"),
+        ({"sort": ["-"]}, r"sort fields are names"),
+        ({"sort": 3}, r"sort is a field"),
+        ({"recency": 0}, r"recency must be None or a number of days above 0, not 0"),
+        ({"recency": float("inf")}, r"recency must be"),
+        ({"recency": True}, r"recency must be"),
         ({"per_document": 0}, r"per_document must be None or a positive whole number"),
         ({"facets": ["a=b"]}, r"facets must be names without '='"),
     ],
@@ -209,6 +220,154 @@ def test_sort_by_date_puts_undated_last_both_ways(app_index):
     ]
     # within a day, relevance
     assert where(oldest)[1:4] == [("kyiv", 0), ("kyiv", 2), ("kyiv", 1)]
+
+
+def test_sort_by_a_number_field_numerically_missing_last_both_ways(app_index):
+    most = app_index.search("ukraine", sort="-pages", limit=20)
+    assert [h.metadata.get("pages") for h in most] == [12, 3, 3, 3, 3, 2, 2, 1.5, None]
+    least = app_index.search("ukraine", sort="pages", limit=20)
+    assert [h.metadata.get("pages") for h in least] == [1.5, 2, 2, 3, 3, 3, 3, 12, None]
+    # equal values: relevance, as without a sort
+    threes = [(h.doc_id, h.paragraph) for h in least if h.metadata.get("pages") == 3]
+    assert threes == [
+        w for w in where(app_index.search("ukraine", limit=20)) if w[0] in ("kyiv", "patriot")
+    ]
+
+
+def test_sort_by_several_fields_breaks_ties_with_the_next(app_index):
+    results = app_index.search("munitions", sort=["source", "-date"], limit=20)
+    assert [(h.metadata.get("source"), h.doc_id) for h in results] == [
+        ("AFP", "patriot"),
+        ("AFP", "kyiv"),
+        ("AFP", "kyiv"),
+        ("AFP", "kyiv"),
+        ("Le Monde", "washington"),
+        ("Reuters", "vilnius"),
+        (None, "note"),
+    ]
+
+
+def test_a_list_field_sorts_by_its_least_or_greatest_value(app_index):
+    up = app_index.search("", sort=["tags", "doc_id"], per_document=1, limit=20)
+    assert [h.doc_id for h in up] == [
+        "kyiv",
+        "patriot",
+        "vilnius",
+        "washington",
+        "bruxelles",
+        "note",
+    ]
+    down = app_index.search("", sort=["-tags", "doc_id"], per_document=1, limit=20)
+    assert [h.doc_id for h in down] == [
+        "kyiv",
+        "washington",
+        "vilnius",
+        "patriot",
+        "bruxelles",
+        "note",
+    ]
+
+
+def test_sort_by_doc_id_and_year(app_index):
+    ids = app_index.search("ukraine", sort="-doc_id", per_document=1, limit=20)
+    assert [h.doc_id for h in ids] == [
+        "washington",
+        "vilnius",
+        "patriot",
+        "note",
+        "kyiv",
+        "bruxelles",
+    ]
+    years = app_index.search("ukraine", sort=["year", "-doc_id"], per_document=1, limit=20)
+    assert [h.doc_id for h in years] == [
+        "bruxelles",
+        "kyiv",
+        "vilnius",
+        "patriot",
+        "washington",
+        "note",
+    ]
+
+
+def _model_key(hit, spec):
+    """A hit's sort key for ``spec`` as the docs define it, computed here from the hit."""
+    name, descending = (spec[1:], True) if spec.startswith("-") else (spec, False)
+    if name in ("date", "year"):
+        values = (
+            [] if hit.date is None else [hit.date.toordinal() if name == "date" else hit.date.year]
+        )
+    elif name == "doc_id":
+        values = [hit.doc_id.encode("utf-8")]
+    else:
+        held = hit.metadata.get(name)
+        held = held if isinstance(held, list) else [] if held is None else [held]
+        values = [
+            (0, v, "")
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else (1, unidecode(json.dumps(v) if not isinstance(v, str) else v).casefold(), v)
+            for v in held
+        ]
+    if not values:
+        return (1, 0)
+    chosen = max(values) if descending else min(values)
+    return (0, _Reversed(chosen) if descending else chosen)
+
+
+class _Reversed:
+    def __init__(self, value):
+        self.value = value
+
+    def __lt__(self, other):
+        return other.value < self.value
+
+    def __eq__(self, other):
+        return self.value == other.value
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_sorts_order_the_relevance_list_as_the_model(app_index, seed):
+    chance = random.Random(seed)
+    fields = ["date", "year", "doc_id", "source", "tags", "pages", "urgent"]
+    specs = [
+        ("-" if chance.random() < 0.5 else "") + f
+        for f in chance.sample(fields, chance.randint(1, 3))
+    ]
+    query = chance.choice(["ukraine", "munitions OR russie", "", "alliance -russie", "otan"])
+    relevance = list(app_index.search(query, limit=50))
+    sorted_hits = app_index.search(query, sort=specs, limit=50)
+    expected = sorted(relevance, key=lambda h: [_model_key(h, spec) for spec in specs])
+    assert where(sorted_hits) == where(expected), specs
+    assert sorted_hits.total == len(relevance)
+
+
+def test_a_placeholder_search_lists_every_paragraph_with_total_and_facets(app_index):
+    everything = app_index.search("", limit=100, facets=["source", "year"])
+    assert everything.total == len(app_index) == 16 == len(everything)
+    assert where(everything) == sorted(where(everything))  # index order: id, paragraph
+    assert everything.facets["source"] == {"AFP": 7, "Le Monde": 4, "Reuters": 3}
+    newest = app_index.search(None, filter="source = AFP", sort="-date", per_document=1)
+    assert [h.doc_id for h in newest] == ["patriot", "kyiv", "bruxelles"] and newest.total == 3
+    paged = app_index.search("", limit=5, offset=5)
+    assert where(paged) == where(everything)[5:10] and paged.total == 16
+
+
+def test_recency_halves_relevance_per_half_life_from_the_newest_date(app_index):
+    plain = {(h.doc_id, h.paragraph): h.score for h in app_index.search("russie", limit=20)}
+    recent = app_index.search("russie", recency=365, limit=20)
+    newest = dt.date(2024, 4, 4)
+    for hit in recent:
+        age = (newest - (hit.date or dt.date(2021, 6, 14))).days
+        assert hit.score == pytest.approx(plain[(hit.doc_id, hit.paragraph)] * 0.5 ** (age / 365))
+    assert recent[0].doc_id == "washington"
+    scores = [h.score for h in recent]
+    assert scores == sorted(scores, reverse=True) and recent.total == len(plain)
+
+
+def test_recency_keeps_all_words_first(app_index):
+    results = app_index.search("munitions ukraine", recency=30, limit=20)
+    assert [h.matched_all for h in results] == [True] * 7 + [False] * 2
+    scores = [h.score for h in results]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_a_date_filter_alone_sorted_newest_first(app_index):

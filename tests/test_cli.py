@@ -212,13 +212,30 @@ def test_terminal_output_marks_the_title_and_lists_facets(capsys, app_index_path
     ]
 
 
+def test_sort_by_fields_recency_and_listing_without_words(capsys, app_index_path):
+    base = ("--index", str(app_index_path), "--json", "--limit", "50")
+    code, out, _ = run(capsys, *base, "--sort", "-pages", "--sort", "doc_id", "ukraine")
+    pages = [h["metadata"].get("pages") for h in json.loads(out)["hits"]]
+    assert code == 0 and pages == [12, 3, 3, 3, 3, 2, 2, 1.5, None]
+    code, out, _ = run(capsys, *base, "--filter", "source = AFP", "--per-document", "1")
+    assert code == 0 and [h["doc_id"] for h in json.loads(out)["hits"]] == [
+        "bruxelles",
+        "kyiv",
+        "patriot",
+    ]
+    code, out, _ = run(capsys, *base, "--recency", "365", "russie")
+    assert code == 0 and json.loads(out)["hits"][0]["doc_id"] == "washington"
+    code, out, err = run(capsys, "--index", str(app_index_path), "ukraine", "--sort", "colour")
+    assert code == 2 and out == "" and "sort: unknown field 'colour'" in err
+
+
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
         (["--offset", "-1"], "expected a whole number, 0 or more, got '-1'"),
         (["--filter", "source"], "filter: expected an operator (=, !=, >, >=, <, <=, IN, EXISTS)"),
         (["--filter", "pages >= "], "filter: expected a value after '>=' at position 10"),
-        (["--sort", "title"], "invalid choice: 'title'"),
+        (["--recency", "0"], "expected a number of days above 0, got '0'"),
         (["--per-document", "0"], "expected a positive whole number, got '0'"),
     ],
 )

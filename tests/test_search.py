@@ -187,10 +187,18 @@ def test_title_words_are_searchable_and_weigh_more(seeds_index):
     assert {h.doc_id[:3] for h in results} == {"001"} and results.total == 4
 
 
-@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
-def test_empty_query_is_a_clear_value_error(seeds_index, query):
-    with pytest.raises(ValueError, match="empty query"):
-        seeds_index.search(query)
+@pytest.mark.parametrize("query", ["", "   ", "\n\t", None])
+def test_empty_query_lists_every_paragraph_in_index_order(seeds_index, query):
+    results = seeds_index.search(query, limit=1000)
+    assert results.total == len(seeds_index) == len(results)
+    assert [(h.doc_id, h.paragraph) for h in results] == sorted(
+        (h.doc_id, h.paragraph) for h in results
+    )
+    assert {h.score for h in results} == {0.0} and all(h.highlights == [] for h in results)
+
+
+def test_a_query_of_stopwords_only_still_finds_nothing(seeds_index):
+    assert seeds_index.search("le la les").total == 0
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,29 @@ def test_sort(client: TestClient) -> None:
     assert dates("relevance") == dates(None)
 
 
+def test_sort_by_fields_recency_and_placeholder_as_the_library(
+    client: TestClient, index: nato_search.Index
+) -> None:
+    def same(params: dict[str, str], **options: object) -> dict:  # type: ignore[type-arg]
+        answer = client.get("/search", params=params | {"limit": "50"}).json()
+        library = index.search(params.get("q"), 50, **options)  # type: ignore[arg-type]
+        assert hits(answer) == [(h.doc_id, h.paragraph) for h in library]
+        assert answer["total"] == library.total
+        return answer
+
+    by_source = same({"q": "ravitaillement", "sort": "source,-date"}, sort=["source", "-date"])
+    sources = [hit["metadata"]["source"] for hit in by_source["hits"]]
+    assert sources == ["AFP"] * 12 + ["Reuters"] * 12
+    assert same({"q": "convoi", "recency": "30"}, recency=30)["hits"][0]["date"] == "2023-05-10"
+    listed = same({"q": "", "sort": "-date", "per_document": "1"}, sort="-date", per_document=1)
+    assert listed["total"] == 30 and listed["hits"][0]["date"] == "2024-08-28"
+    posted = client.post("/search", json={"sort": ["-date"], "per_document": 1, "limit": 50})
+    assert hits(posted.json()) == hits(listed)
+    unknown = client.get("/search", params={"q": "x", "sort": "colour"})
+    assert unknown.status_code == 400 and unknown.json()["parameter"] == "sort"
+    assert unknown.json()["error"].startswith("sort: unknown field 'colour'; known fields:")
+
+
 def test_one_hit_per_document(client: TestClient) -> None:
     params = {"q": "ravitaillement OR camions", "limit": MAX_LIMIT}
     assert client.get("/search", params=params).json()["total"] == 48
@@ -159,10 +182,11 @@ def test_prefix(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        ("", "q"),
-        ("q=", "q"),
-        ("q=%20%20", "q"),
         ("q=x&limit=0", "limit"),
+        ("q=x&sort=-date,,year", "sort"),
+        ("q=x&sort=date,-date", "sort"),
+        ("q=x&recency=0", "recency"),
+        ("q=x&recency=soon", "recency"),
         (f"q=x&limit={MAX_LIMIT + 1}", "limit"),
         ("q=x&limit=ten", "limit"),
         ("q=x&offset=-1", "offset"),

@@ -62,7 +62,7 @@ def test_a_posted_search_answers_as_the_same_get(web):
         ({"q": "x", "lmit": 3}, "lmit"),
         ({"q": "x", "limit": [1]}, "limit"),
         ({"q": "x", "facets": [{"a": 1}]}, "facets"),
-        ({"limit": 3}, "q"),
+        ({"q": "x", "sort": [1]}, "sort"),
         (["q"], "body"),
     ],
 )

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
 from nato_search.errors import OptionError
-from nato_search.query.plan import value_text
+from nato_search.query.plan import NUMBER, value_text
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,6 @@ _TOKEN = re.compile(
     r"""\s*(?:(?P<op>!=|>=|<=|=|>|<)|(?P<punct>[()\[\],])|(?P<quoted>(?P<q>['"])(?:\\.|(?!(?P=q)).)*(?P=q))|(?P<bare>[^\s=!<>()\[\],'"]+)|(?P<bad>\S))""",
     re.DOTALL,
 )
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"\d{1,4}")
 
@@ -348,13 +347,13 @@ def _condition(node: Condition, fields: Fields) -> Filter:
     bound = node.values[0]
     if field == "doc_id":
         raise _error(f"doc_id compares with =, !=, IN, not {op}{_where(node)}")
-    if not _NUMBER.fullmatch(bound):
+    if not NUMBER.fullmatch(bound):
         raise _error(f"{shown(field)} {op} needs a number, not {shown(bound)}{_where(node)}")
     compare = _COMPARE[op]
     limit = Decimal(bound)
     held = fields.key_values(field)
     return Terms(
-        field, tuple(v for v in held if _NUMBER.fullmatch(v) and compare(Decimal(v), limit))
+        field, tuple(v for v in held if NUMBER.fullmatch(v) and compare(Decimal(v), limit))
     )
 
 

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from unidecode import unidecode
 
 from nato_search.query.syntax import Query
 
@@ -54,8 +59,45 @@ class Plan:
     coarse_weight: float = 0.5
 
 
-SORTS = ("date", "-date")
-"""``Page.sort`` values besides None (relevance)."""
+SORT_BUILT_IN = ("date", "year", "doc_id")
+"""Fields every index sorts by; metadata keys sort too (``Page.sort``)."""
+
+
+def sort_field(spec: str) -> tuple[str, bool]:
+    """``("pages", True)`` for ``"-pages"`` (descending), ``("source", False)`` for ``"source"``."""
+    return (spec[1:], True) if spec.startswith("-") else (spec, False)
+
+
+NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+"""A metadata value that filters and sorts compare as a number (as JSON writes one)."""
+
+
+def value_ranks(values: Iterable[str]) -> dict[str, int]:
+    """Each distinct metadata value's place in sort order, alike in every engine: numbers
+    first, numerically (``9`` before ``10``; ``1`` and ``1.0`` share a place), then the
+    other values (``false``/``true`` among them) as a French reader orders them: accents
+    and case aside (``défense`` before ``diplomatie``, ``Zurich`` after ``avril``), then by
+    code point."""
+
+    def key(value: str) -> tuple[int, Decimal, str, str]:
+        if NUMBER.fullmatch(value):
+            return (0, Decimal(value), "", "")
+        return (1, Decimal(0), unidecode(value).casefold(), value)
+
+    ranks: dict[str, int] = {}
+    previous: tuple[int, Decimal, str, str] | None = None
+    for value in sorted(set(values), key=key):
+        place = key(value)
+        if place != previous:
+            rank = len(ranks)
+        ranks[value] = rank
+        previous = place
+    return ranks
+
+
+def decay(age_days: float, half_life: float) -> float:
+    """What recency multiplies a relevance by: ``0.5 ** (age / half_life)``."""
+    return float(0.5 ** (age_days / half_life))
 
 
 DATE_FACETS = ("year", "month")
@@ -66,19 +108,24 @@ DATE_FACETS = ("year", "month")
 class Page:
     """Which of a plan's matches an engine returns, and what it counts, the same way for all.
 
-    The matches, best first (``sort``: None for relevance; ``"date"``/``"-date"`` for oldest
-    or newest first, undated last either way, then relevance), restricted by ``filter``
-    (a resolved :mod:`~nato_search.query.filters` tree; None: none). With ``per_document``, only
-    each document's best that many, and ``total`` counts documents. ``offset`` and ``limit``
-    cut the page; ``facets`` count values over every match (documents with ``per_document``).
+    The matches, best first: by relevance, or by the ``sort`` fields (``"-date"``,
+    ``"source"``; see :func:`sort_field`), each tie broken by the next, then relevance; a
+    paragraph without a value sorts last either way; a field of several values sorts by
+    its least (ascending) or greatest (descending). ``recency`` (days) halves relevance
+    every that many days of age, from the newest dated paragraph (undated: as old as the
+    oldest). Restricted by ``filter`` (a resolved :mod:`~nato_search.query.filters` tree;
+    None: none). With ``per_document``, only each document's best that many, and ``total``
+    counts documents. ``offset`` and ``limit`` cut the page; ``facets`` count values over
+    every match (documents with ``per_document``).
     """
 
     limit: int = 10
     offset: int = 0
     filter: Filter | None = None
-    sort: str | None = None
+    sort: tuple[str, ...] = ()
     per_document: int | None = None
     facets: tuple[str, ...] = ()
+    recency: float | None = None
 
 
 @dataclass

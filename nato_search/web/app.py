@@ -83,7 +83,6 @@ MAX_QUERIES = 20
 """Searches one ``POST /multi-search`` may ask for."""
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """A write's body: larger batches go in several requests (or through ``update_index``)."""
-SORTS = {"relevance": None, "date": "date", "-date": "-date"}
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False}
 BOOLEANS |= {"no": False, "off": False}
 SEARCH_PARAMETERS = (
@@ -94,6 +93,7 @@ SEARCH_PARAMETERS = (
     "sort",
     "per_document",
     "facets",
+    "recency",
     "prefix",
     "vectors",
 )
@@ -469,9 +469,7 @@ def _unavailable(exc: BaseException) -> str:
 def _search_parameters(request: Request | _Posted) -> dict[str, Any]:
     """Keyword arguments of :meth:`Index.search` from the query string, each checked."""
     _refuse_unknown(request, SEARCH_PARAMETERS)
-    query = request.query_params.get("q", "")
-    if not query.strip():
-        raise BadParameter("q", "required: the words to search")
+    query = request.query_params.get("q", "")  # empty: every paragraph (a placeholder search)
     params: dict[str, Any] = {
         "q": query,
         "limit": _integer(request, "limit", 10, 1, MAX_LIMIT),
@@ -479,10 +477,16 @@ def _search_parameters(request: Request | _Posted) -> dict[str, Any]:
     }
     if filters := _filters(request.query_params.getlist("filter")):
         params["filter"] = filters
-    if (sort := request.query_params.get("sort")) is not None:
-        if sort not in SORTS:
-            raise BadParameter("sort", f"one of relevance, date, -date, not {sort!r}")
-        params["sort"] = SORTS[sort]
+    if (sort := request.query_params.get("sort")) is not None and sort != "relevance":
+        fields = [name.strip() for name in sort.split(",")]
+        if not all(fields):
+            raise BadParameter("sort", "relevance, or comma-separated fields such as -date,source")
+        params["sort"] = fields
+    if (recency := request.query_params.get("recency")) is not None:
+        try:
+            params["recency"] = float(recency)
+        except ValueError:
+            raise BadParameter("recency", f"a number of days, not {recency!r:.60}") from None
     if (per_document := _integer(request, "per_document", None, 1, MAX_LIMIT)) is not None:
         params["per_document"] = per_document
     facets = [name for value in request.query_params.getlist("facets") for name in value.split(",")]
@@ -554,6 +558,8 @@ def _posted(fields: Any, prefix: str) -> _Posted:
     for name, value in fields.items():
         if name == "filter" and isinstance(value, dict):
             value = [f"{key}:{v}" for key, values in value.items() for v in _listed(values)]
+        if name == "sort" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
         for item in _listed(value) if name in REPEATABLE else [value]:
             if isinstance(item, (dict, list)) or item is None:
                 raise BadParameter(prefix + name, f"a string, number or boolean, not {item!r:.60}")

@@ -78,7 +78,9 @@ def search_parameters(max_limit: int, max_offset: int) -> dict[str, dict[str, An
     boolean = {"type": "boolean"}
     return {
         "q": _parameter(
-            "q", {"type": "string", "minLength": 1}, "The words to search.", required=True
+            "q",
+            {"type": "string", "default": ""},
+            "The words to search; empty lists every paragraph (filter, sort and facets apply).",
         ),
         "limit": _parameter(
             "limit",
@@ -98,7 +100,15 @@ def search_parameters(max_limit: int, max_offset: int) -> dict[str, dict[str, An
             explode=True,
         ),
         "sort": _parameter(
-            "sort", {"enum": ["relevance", "date", "-date"]}, "The order of the hits."
+            "sort",
+            {"type": "string", "default": "relevance"},
+            "relevance, or comma-separated fields (date, year, doc_id, metadata keys), "
+            "'-' before one for descending: -date,source.",
+        ),
+        "recency": _parameter(
+            "recency",
+            {"type": "number", "exclusiveMinimum": 0},
+            "Days: relevance halves for each that many days a paragraph is older than the newest.",
         ),
         "per_document": _parameter(
             "per_document",

@@ -11,11 +11,13 @@ stable hash of its id; a client searches all shards as one.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from whoosh.analysis import Analyzer
@@ -39,7 +41,18 @@ from nato_search.engines.xapian.translate import (
 )
 from nato_search.errors import ShardError
 from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Terms
-from nato_search.query.plan import ALL_WORDS_TIER, Page, Plan, Ranking, Row, key_term, sorted_counts
+from nato_search.query.plan import (
+    ALL_WORDS_TIER,
+    Page,
+    Plan,
+    Ranking,
+    Row,
+    decay,
+    key_term,
+    sort_field,
+    sorted_counts,
+    value_ranks,
+)
 from nato_search.readers.corpus import Document
 from nato_search.settings import RankingSettings
 from nato_search.text.analyzer import analyze
@@ -405,23 +418,12 @@ class XapianSnapshot:
             query = xapian.Query(xapian.Query.OP_AND_MAYBE, query, extra)
         query = self._restrict(query, plan, page, terms)
         enquire = self._enquire(query)
-        if page.sort is not None:
-            enquire.set_sort_by_value_then_relevance(
-                DAY_SLOT if page.sort == "-date" else OLDEST_SLOT, True
-            )
-        else:  # equal scores: by document id, then paragraph
-            enquire.set_sort_by_relevance_then_value(TIE_SLOT, False)
-        if page.per_document is not None:
-            enquire.set_collapse_key(DOC_SLOT, page.per_document)
-        # Checking every match makes the total exact (uncollapsed: Xapian estimates collapsed ones).
-        if page.sort is None:
-            mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
-            found = list(mset)
+        if page.sort in ((), ("date",), ("-date",)) and page.recency is None:
+            found, total = self._xapian_page(enquire, query, page)
+            ordered = None
         else:
-            mset, found = self._sorted_page(enquire, page)
-        total: int = mset.get_matches_estimated()
-        if page.per_document is not None:
-            total = self._documents(query)
+            ordered = self._ordered_page(enquire, page, tiered)
+            found, total = ordered.items, ordered.total
         facets = self._facets(query, page) if page.facets else {}
         stored = [json.loads(m.document.get_data()) for m in found]
         firsts: dict[str, dict[str, Any]] = {}
@@ -431,7 +433,9 @@ class XapianSnapshot:
                 if doc_id not in firsts:
                     firsts[doc_id] = self._first(doc_id)
                 fields["meta"] = firsts[doc_id].get("meta")
-        if tiered:
+        if ordered is not None and tiered:
+            scores, full = ordered.scores, ordered.full
+        elif tiered:
             assert every is not None
             lift = self._lift(query, self._restrict(every, plan, page, terms))
             full = [m.weight >= ALL_WORDS_TIER for m in found]
@@ -442,9 +446,90 @@ class XapianSnapshot:
         else:
             holding = self._holding(every, stored) if every is not None else None
             full = [holding is None or m.docid in holding for m in found]
-            scores = [m.weight for m in found]
+            scores = ordered.scores if ordered is not None else [m.weight for m in found]
         rows = [Row(s, score, f) for s, score, f in zip(stored, scores, full, strict=True)]
         return Ranking(rows, total, facets)
+
+    def _xapian_page(
+        self, enquire: xapian.Enquire, query: xapian.Query, page: Page
+    ) -> tuple[list[xapian.MSetItem], int]:
+        """The page ordered by Xapian (by relevance or date), and the total."""
+        if page.sort:
+            enquire.set_sort_by_value_then_relevance(
+                DAY_SLOT if page.sort == ("-date",) else OLDEST_SLOT, True
+            )
+        else:  # equal scores: by document id, then paragraph
+            enquire.set_sort_by_relevance_then_value(TIE_SLOT, False)
+        if page.per_document is not None:
+            enquire.set_collapse_key(DOC_SLOT, page.per_document)
+        # Checking every match makes the total exact (uncollapsed: Xapian estimates collapsed ones).
+        if not page.sort:
+            mset = enquire.get_mset(page.offset, page.limit, self.db.get_doccount())
+            found = list(mset)
+        else:
+            mset, found = self._sorted_page(enquire, page)
+        total: int = mset.get_matches_estimated()
+        if page.per_document is not None:
+            total = self._documents(query)
+        return found, total
+
+    def _ordered_page(self, enquire: xapian.Enquire, page: Page, tiered: bool) -> _Ordered:
+        """The page of a sort by metadata fields, or with recency, ordered here: Xapian's
+        remote backend takes no key maker, and no weight can be multiplied by a document's
+        age, so every match is read with its card (``CARD_SLOT``), in relevance order, and
+        ordered as the default engine orders them. It costs a read of every match."""
+        enquire.set_sort_by_relevance_then_value(TIE_SLOT, False)
+        everything = self.db.get_doccount()
+        mset = enquire.get_mset(0, everything, everything)
+        mset.fetch()
+        items = list(mset)
+        cards = [json.loads(m.document.get_value(CARD_SLOT)) for m in items]
+        full = [tiered and m.weight >= ALL_WORDS_TIER for m in items]
+        scores = [
+            m.weight - ALL_WORDS_TIER if f else m.weight for m, f in zip(items, full, strict=True)
+        ]
+        if page.recency is not None:
+            ages = _ages([card[1] for card in cards], self._dated_bounds())
+            scores = [s * decay(age, page.recency) for s, age in zip(scores, ages, strict=True)]
+        columns = [_sort_keys(spec, cards) for spec in page.sort]
+        ties = [m.document.get_value(TIE_SLOT) for m in items]
+        order = sorted(
+            range(len(items)),
+            key=lambda i: (*(c[i] for c in columns), not full[i], -scores[i], ties[i]),
+        )
+        total = len(order)
+        if page.per_document is not None:
+            shown: dict[str, int] = {}
+            kept = []
+            for i in order:
+                doc_id = cards[i][0]
+                shown[doc_id] = shown.get(doc_id, 0) + 1
+                if shown[doc_id] <= page.per_document:
+                    kept.append(i)
+            order, total = kept, len(shown)
+        if tiered and any(full) and not all(full):
+            lift = max(s for s, f in zip(scores, full, strict=True) if not f) - min(
+                s for s, f in zip(scores, full, strict=True) if f
+            )
+            scores = [s + max(lift, 0.0) if f else s for s, f in zip(scores, full, strict=True)]
+        chosen = order[page.offset : page.offset + page.limit]
+        return _Ordered(
+            [items[i] for i in chosen],
+            total,
+            [scores[i] for i in chosen],
+            [full[i] for i in chosen],
+        )
+
+    def _dated_bounds(self) -> tuple[str, str]:
+        """The newest and the oldest day (``YYYYMMDD``) of the live paragraphs ("" if none)."""
+        bounds = []
+        for slot in (DAY_SLOT, OLDEST_SLOT):
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(xapian.Query.MatchAll)
+            enquire.set_sort_by_value(slot, True)
+            first = list(enquire.get_mset(0, 1))
+            bounds.append(first[0].document.get_value(DAY_SLOT).decode() if first else "")
+        return bounds[0], bounds[1]
 
     def _sorted_page(
         self, enquire: xapian.Enquire, page: Page
@@ -566,6 +651,58 @@ class XapianSnapshot:
         # k3 = 0: a word repeated in the query (or its proximity pairs) counts once, as in
         # the default engine; min_normlen = 0: short paragraphs are not clamped either.
         return enquire
+
+
+@dataclass
+class _Ordered:
+    """A page ordered here: its matches, the total, their scores, and which hold every clause."""
+
+    items: list[xapian.MSetItem]
+    total: int
+    scores: list[float]
+    full: list[bool]
+
+
+_MISSING = (2,)
+"""Sort key of a card without the field's value: after any value, whichever the direction."""
+
+
+def _sort_keys(spec: str, cards: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Each card's sort key for ``spec`` (``"-pages"``), as the default engine orders them."""
+    name, descending = sort_field(spec)
+    sign = -1 if descending else 1
+    if name in ("date", "year"):
+        days = [card[1] for card in cards]
+        width = 4 if name == "year" else 8
+        return [(0, sign * int(day[:width])) if day else _MISSING for day in days]
+    if name == "doc_id":
+        ids = sorted({card[0].encode("utf-8") for card in cards})
+        rank = {doc_id: n for n, doc_id in enumerate(ids)}
+        return [(0, sign * rank[card[0].encode("utf-8")]) for card in cards]
+    prefix = f"{name}="
+    held = [
+        [_entry_text(e)[len(prefix) :] for e in card[2] if _entry_text(e).startswith(prefix)]
+        for card in cards
+    ]
+    ranks = value_ranks(itertools.chain.from_iterable(held))
+    pick = max if descending else min
+    return [(0, sign * pick(ranks[v] for v in values)) if values else _MISSING for values in held]
+
+
+def _entry_text(entry: str | list[str]) -> str:
+    """A card entry's ``keys`` term (a cut one as its cut term, without the prefix)."""
+    return entry if isinstance(entry, str) else entry[0][len(KEYS) :]
+
+
+def _ages(days: list[str], bounds: tuple[str, str]) -> list[float]:
+    """Each day's age (``YYYYMMDD``, or "" for undated: as old as the oldest), in days, from
+    the newest of ``bounds`` (the index's newest and oldest days)."""
+
+    def ordinal(day: str) -> int:
+        return dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).toordinal()
+
+    newest, oldest = (ordinal(b) if b else 0 for b in bounds)
+    return [float(newest - (ordinal(day) if day else oldest)) for day in days]
 
 
 _TIES_READ = 16
