@@ -338,6 +338,32 @@ def test_random_sorts_order_the_relevance_list_as_the_model(app_index, seed):
     expected = sorted(relevance, key=lambda h: [_model_key(h, spec) for spec in specs])
     assert where(sorted_hits) == where(expected), specs
     assert sorted_hits.total == len(relevance)
+    for per_document in (None, 1, 2):
+        kept, seen = [], Counter()
+        for hit in expected:
+            seen[hit.doc_id] += 1
+            if per_document is None or seen[hit.doc_id] <= per_document:
+                kept.append(hit)
+        whole = app_index.search(query, sort=specs, per_document=per_document, limit=50)
+        assert where(whole) == where(kept)
+        for limit, offset in ((1, 0), (2, 1), (3, 2)):  # the first key cuts the candidates
+            page = app_index.search(
+                query, limit, offset=offset, sort=specs, per_document=per_document
+            )
+            assert where(page) == where(kept)[offset : offset + limit], (specs, per_document)
+            assert page.total == whole.total
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_document_pages_by_relevance_as_the_whole_list(app_index, seed):
+    chance = random.Random(seed)
+    query = chance.choice(["ukraine", "munitions OR russie", "alliance -russie", "otan", ""])
+    for per_document in (1, 2):
+        whole = app_index.search(query, limit=50, per_document=per_document)
+        for limit, offset in ((1, 0), (2, 1), (3, 3)):
+            page = app_index.search(query, limit, offset=offset, per_document=per_document)
+            assert where(page) == where(whole)[offset : offset + limit]
+            assert page.total == whole.total
 
 
 def test_a_placeholder_search_lists_every_paragraph_with_total_and_facets(app_index):

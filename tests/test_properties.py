@@ -146,9 +146,8 @@ def test_the_analyzer_gives_nonempty_terms_with_offsets_inside_the_text(text):
 @example('-OR OR - date: date:2024-13 a:b:c "unbalanced')
 @example("Stoltemberg munition l'Ukraine")
 def test_any_query_returns_results_and_highlights_that_mark_words(seeds_index, query):
-    if not query.strip():
-        with pytest.raises(ValueError):
-            seeds_index.search(query)
+    if not query.strip():  # a placeholder search: every paragraph
+        assert seeds_index.search(query).total == len(seeds_index)
         return
     try:
         results = seeds_index.search(query)

@@ -1,10 +1,10 @@
 """Filter expressions in Meilisearch's syntax (``source = AFP AND pages >= 10``), parsed
 into a tree, then resolved against an index's fields into exact leaves that every engine
-evaluates alike: :class:`Terms` (``keys`` terms), :class:`Has` (any value of a key) and
-:class:`Days` (a range of paragraph days), under :class:`And`, :class:`Or` and :class:`Not`.
+evaluates alike: :class:`Terms` (``keys`` terms), :class:`Range` (a number comparison),
+:class:`Has` (any value of a key) and :class:`Days` (a range of paragraph days), under
+:class:`And`, :class:`Or` and :class:`Not`.
 
-Resolution is where the index is needed: a number comparison becomes the key's values that
-compare so (each engine lists them), and an unknown field is an error naming the known ones.
+Resolution is where the index is needed: an unknown field is an error naming the known ones.
 """
 
 from __future__ import annotations
@@ -26,6 +26,25 @@ class Terms:
 
     key: str
     values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Paragraphs holding a number value of ``key`` that ``op`` (``>``, ``>=``, ``<``,
+    ``<=``) ``bound``: left to the engine, which compares its own column of numbers
+    rather than listing every value that qualifies."""
+
+    key: str
+    op: str
+    bound: Decimal
+
+    def holds(self, value: str) -> bool:
+        """Whether the value (as the index holds it) is a number that compares so."""
+        return bool(NUMBER.fullmatch(value)) and _COMPARE[self.op](Decimal(value), self.bound)
+
+    def values(self, held: Iterable[str]) -> tuple[str, ...]:
+        """Those of ``held`` that compare so (for an engine that filters by terms)."""
+        return tuple(value for value in held if self.holds(value))
 
 
 @dataclass(frozen=True)
@@ -71,9 +90,9 @@ class Condition:
     position: int
 
 
-Filter: TypeAlias = Terms | Has | Days | And | Or | Not | Condition
+Filter: TypeAlias = Terms | Range | Has | Days | And | Or | Not | Condition
 """A filter tree: as parsed, of :class:`Condition` leaves; resolved, what an engine evaluates
-(``Page.filter``), of :class:`Terms`, :class:`Has` and :class:`Days` leaves."""
+(``Page.filter``), of :class:`Terms`, :class:`Range`, :class:`Has` and :class:`Days` leaves."""
 
 
 @dataclass(frozen=True)
@@ -312,7 +331,7 @@ def resolve(expression: Expression, fields: Fields) -> Filter:
                 f"unknown field {shown(node.field)}{_where(node)}; "
                 f"known fields: {listed([*BUILT_IN, *names])}"
             )
-        return _condition(node, fields)
+        return _condition(node)
 
     return walk(expression.tree)
 
@@ -328,7 +347,7 @@ def _where(node: Condition) -> str:
     return f" at position {node.position}" if node.position else ""
 
 
-def _condition(node: Condition, fields: Fields) -> Filter:
+def _condition(node: Condition) -> Filter:
     field, op = node.field, node.op
     if field in ("date", "year"):
         if op == "EXISTS":
@@ -349,12 +368,7 @@ def _condition(node: Condition, fields: Fields) -> Filter:
         raise _error(f"doc_id compares with =, !=, IN, not {op}{_where(node)}")
     if not NUMBER.fullmatch(bound):
         raise _error(f"{shown(field)} {op} needs a number, not {shown(bound)}{_where(node)}")
-    compare = _COMPARE[op]
-    limit = Decimal(bound)
-    held = fields.key_values(field)
-    return Terms(
-        field, tuple(v for v in held if NUMBER.fullmatch(v) and compare(Decimal(v), limit))
-    )
+    return Range(field, op, Decimal(bound))
 
 
 _COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {

@@ -27,11 +27,12 @@ import numpy as np
 import numpy.typing as npt
 
 from nato_search.engines.whoosh.arrays import FieldPostings, Kept, SegmentArrays
-from nato_search.query.filters import And, Days, Filter, Has, Not, Or
+from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Range
 from nato_search.query.filters import Terms as KeyTerms
 from nato_search.query.plan import (
     ALL_WORDS_TIER,
     DATE_FACETS,
+    NUMBER,
     Page,
     Plan,
     idf,
@@ -114,6 +115,9 @@ class Collection:
         self._matches: Kept[tuple[str, str], Match] = Kept(TERMS_KEPT)
         self._columns: Kept[str, npt.NDArray[np.int64]] = Kept(COLUMNS_KEPT)
         """Sort keys of recent sorts, a number per paragraph."""
+        self._number_columns: Kept[str, list[Scores]] = Kept(COLUMNS_KEPT)
+        """The numbers of the values of recent range filters' keys, per segment."""
+        self._index_order: npt.NDArray[np.int64] | None = None
         self._ages: Scores | None = None
         """Each paragraph's age in days (recency), once a search asks."""
         """Recent terms' matches: frequent words recur across queries, and cost the most."""
@@ -257,7 +261,12 @@ class Collection:
         coarse = plan.coarse if plan.coarse_weight > 0 else ()
         candidates = self.settings.near_candidates
         chosen = key >= _cut(key, candidates) if plan.near or coarse else None
-        best = chosen if chosen is not None and need <= candidates else key >= _cut(key, need)
+        if page.sort or page.per_document is not None:
+            best = None  # the page is found among every match
+        elif chosen is not None and need <= candidates:
+            best = chosen
+        else:
+            best = key >= _cut(key, need)
         if chosen is not None:
             at = np.flatnonzero(chosen)
             among = matches.docs[at]
@@ -271,7 +280,7 @@ class Collection:
         full = matches.full if tiered else np.zeros(len(matches.docs), np.bool_)
         # Ordered before the lift, which adds one number to every full match: after it, two
         # scores could round to one, and the order of the two then hang on the pool's edge.
-        order, total = self._order(matches, full, page, np.flatnonzero(best))
+        order, total = self._order(matches, full, page, best)
         if tiered and full.any() and not full.all():
             lift = float(matches.scores[~full].max() - matches.scores[full].min())
             matches.scores[full] += max(lift, 0.0)
@@ -290,29 +299,29 @@ class Collection:
         matches: _Matches,
         full: npt.NDArray[np.bool_],
         page: Page,
-        best: npt.NDArray[np.intp],
+        best: npt.NDArray[np.bool_] | None,
     ) -> tuple[npt.NDArray[np.intp], int]:
         """Match indices in page order (at least the first ``offset + limit``), and the total.
         Ranked by relevance, the page lies among ``best``, the matches the first stage put
-        first."""
+        first; None for a sorted or per-document page, found among every match."""
         need = page.offset + page.limit
-        if not page.sort and page.per_document is None:
-            among = best[_best(matches.scores[best], full[best], need)]
+        total = len(matches.docs)
+        if best is not None:
+            first = np.flatnonzero(best)
+            tie = self.index_order(matches.numbers[first])
+            among = first[_best(matches.scores[first], full[first], need, tie)]
         else:
-            among = np.arange(len(matches.docs))
+            among, total = self._first_keys(matches, full, page, need)
         # Ties go to the document whose id comes first (UTF-8 bytes), then to its earlier
         # paragraph: never to where paragraphs lie in the segments, so an index updated
         # over time pages as a fresh build of the same documents does.
         numbers = matches.numbers[among]
-        keys: list[npt.NDArray[Any]] = [
-            self.paragraph_numbers(numbers),
-            self.document_ranks(numbers),
-        ]
+        keys: list[npt.NDArray[Any]] = [self.index_order(numbers)]
         keys += [-matches.scores[among], ~full[among]]
         keys += [self.sort_column(spec)[numbers] for spec in reversed(page.sort)]
         order = among[np.lexsort(keys)]
         if page.per_document is None:
-            return order, len(matches.docs)
+            return order, total
         owners = self.document_ranks(matches.numbers[order])
         by_owner = np.argsort(owners, kind="stable")
         grouped = owners[by_owner]
@@ -320,7 +329,36 @@ class Collection:
         sizes = np.diff(np.append(starts, len(grouped)))
         rank = np.empty(len(order), np.int64)
         rank[by_owner] = np.arange(len(order)) - np.repeat(starts, sizes)
-        return order[rank < page.per_document], len(starts)
+        return order[rank < page.per_document], total
+
+    def _first_keys(
+        self, matches: _Matches, full: npt.NDArray[np.bool_], page: Page, need: int
+    ) -> tuple[npt.NDArray[np.intp], int]:
+        """The matches that can reach the first ``need`` places of a sorted or per-document
+        page (every tie at the cut included), found by the first sort key alone, so that
+        only they are sorted by every key; and the total (documents, with ``per_document``)."""
+        primary: npt.NDArray[Any]
+        if page.sort:
+            primary = self.sort_column(page.sort[0])[matches.numbers]
+        else:
+            primary = -(matches.scores + full * ALL_WORDS_TIER)
+        if page.per_document is None:
+            if len(primary) <= need:
+                return np.arange(len(primary)), len(primary)
+            cut = np.partition(primary, need - 1)[need - 1]
+            return np.flatnonzero(primary <= cut), len(primary)
+        owners = self.document_ranks(matches.numbers)
+        if not len(owners):
+            return np.arange(0), 0
+        present = np.zeros(int(owners.max()) + 1, np.bool_)
+        present[owners] = True
+        documents = int(present.sum())
+        if documents <= need:
+            return np.arange(len(primary)), documents
+        first = np.full(len(present), _largest(primary.dtype), primary.dtype)
+        np.minimum.at(first, owners, primary)  # each document's best paragraph's key
+        cut = np.partition(first[present], need - 1)[need - 1]
+        return np.flatnonzero(first[owners] <= cut), documents
 
     def sort_column(self, spec: str) -> npt.NDArray[np.int64]:
         """Index-wide sort keys of ``spec`` (``"-pages"``): ascending numbers, the smallest
@@ -366,6 +404,28 @@ class Collection:
             )
         return value, value != missing
 
+    def _numbers(self, key: str) -> list[Scores]:
+        """For each segment, the number each of its ``key=`` terms holds (NaN for a value
+        that is not a number), read once per commit: a range filter is then one comparison
+        per distinct value, and one pass over the key's postings."""
+        found = self._number_columns.get(key)
+        if found is None:
+            skip = len(key) + 1
+            found = []
+            for segment in self.segments:
+                keys = segment.arrays.keys
+                lo, hi = keys.prefix_range(f"{key}=")
+                texts = (keys.term(i)[skip:] for i in range(lo, hi))
+                found.append(
+                    np.fromiter(
+                        (float(t) if NUMBER.fullmatch(t) else math.nan for t in texts),
+                        np.float64,
+                        hi - lo,
+                    )
+                )
+            self._number_columns.put(key, found, sum(len(f) for f in found))
+        return found
+
     def _decay(self, docs: Docs, half_life: float) -> Scores:
         """What recency multiplies each of ``docs``' relevance by (:func:`decay`)."""
         ages = self._ages
@@ -398,8 +458,18 @@ class Collection:
         if isinstance(node, Days):
             return (self.day >= node.low) & (self.day <= node.high) & (self.day > 0)
         held = np.zeros(self.size, np.bool_)
-        for segment in self.segments:
+        for number, segment in enumerate(self.segments):
             keys = segment.arrays.keys
+            if isinstance(node, Range):
+                lo, hi = keys.prefix_range(f"{node.key}=")
+                offsets = keys.post_off[lo : hi + 1]
+                values = self._numbers(node.key)[number]
+                bound = float(node.bound)
+                compare = {">": np.greater, ">=": np.greater_equal, "<": np.less}
+                chosen = compare.get(node.op, np.less_equal)(values, bound)
+                posted = keys.docs[offsets[0] : offsets[-1]]
+                held[posted[np.repeat(chosen, np.diff(offsets))] + segment.base] = True
+                continue
             if isinstance(node, Has):
                 lo, hi = keys.prefix_range(f"{node.key}=")
                 held[keys.docs[keys.post_off[lo] : keys.post_off[hi]] + segment.base] = True
@@ -447,10 +517,14 @@ class Collection:
         ranks: npt.NDArray[np.int32] = self._documents_numbered()[0][numbers]
         return ranks
 
-    def paragraph_numbers(self, numbers: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int32]:
-        """Each paragraph's number within its document."""
-        paragraphs: npt.NDArray[np.int32] = self._documents_numbered()[1][numbers]
-        return paragraphs
+    def index_order(self, numbers: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int64]:
+        """Each paragraph's place in index order (its document's id rank, then its number):
+        how ties are ordered, one key for both."""
+        if self._index_order is None:
+            owner, paragraph = self._documents_numbered()
+            self._index_order = (owner.astype(np.int64) << 32) | paragraph
+        found: npt.NDArray[np.int64] = self._index_order[numbers]
+        return found
 
     def _documents_numbered(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """Index-wide: each paragraph's document rank (-1 for none) and paragraph number,
@@ -565,14 +639,29 @@ class _Matches:
         return (self.numbers - self.collection.bases[self.segment]).astype(np.int32)
 
 
-def _best(scores: Scores, full: npt.NDArray[np.bool_], need: int) -> npt.NDArray[np.intp]:
-    """Indices of at least the ``need`` best matches (full ones first, every tie at the cut
-    included), without sorting them all."""
+def _best(
+    scores: Scores, full: npt.NDArray[np.bool_], need: int, tie: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp]:
+    """Indices of the ``need`` best matches (full ones first; of those tied at the cut, the
+    first by ``tie``, as the page orders them), without sorting them all."""
     whole = np.flatnonzero(full)
     if len(whole) >= need:
-        return whole[_top(scores[whole], need)]
+        return whole[_first(scores[whole], need, tie[whole])]
     rest = np.flatnonzero(~full)
-    return np.concatenate([whole, rest[_top(scores[rest], need - len(whole))]])
+    return np.concatenate([whole, rest[_first(scores[rest], need - len(whole), tie[rest])]])
+
+
+def _first(key: Scores, limit: int, tie: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """Indices of the ``limit`` largest keys, ties at the cut to the smallest ``tie``."""
+    if len(key) <= limit:
+        return np.arange(len(key))
+    cut = _cut(key, limit)
+    above = np.flatnonzero(key > cut)
+    at = np.flatnonzero(key == cut)
+    room = limit - len(above)
+    if len(at) > room:
+        at = at[np.argpartition(tie[at], room - 1)[:room]]
+    return np.concatenate([above, at])
 
 
 def _count(
@@ -598,9 +687,8 @@ TERMS_KEPT = 2_000_000
 """Postings of recent terms' matches a commit's collection keeps (about 24 MB)."""
 
 
-def _top(key: Scores, limit: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``limit`` largest keys, every tie at the cut included."""
-    return np.flatnonzero(key >= _cut(key, limit))
+def _largest(dtype: np.dtype[Any]) -> Any:
+    return np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
 
 
 def _cut(key: Scores, limit: int) -> float:

@@ -40,7 +40,7 @@ from nato_search.engines.xapian.translate import (
     translate,
 )
 from nato_search.errors import ShardError
-from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Terms
+from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Range, Terms
 from nato_search.query.plan import (
     ALL_WORDS_TIER,
     Page,
@@ -639,7 +639,8 @@ class XapianSnapshot:
             )
             query = xapian.Query(xapian.Query.OP_FILTER, query, dates)
         if page.filter is not None:
-            query = xapian.Query(xapian.Query.OP_FILTER, query, _filter_query(page.filter))
+            filtered = _filter_query(page.filter, self.key_values)
+            query = xapian.Query(xapian.Query.OP_FILTER, query, filtered)
         return query
 
     def _enquire(self, query: xapian.Query) -> xapian.Enquire:
@@ -731,17 +732,17 @@ def tie_key(doc_id: str, paragraph: int) -> bytes:
     return escaped + b"\x00\x00" + paragraph.to_bytes(4, "big")
 
 
-def _filter_query(node: Filter) -> xapian.Query:
+def _filter_query(node: Filter, key_values: Callable[[str], list[str]]) -> xapian.Query:
     """A resolved filter as a boolean query (a NOT is every paragraph but its part's)."""
     if isinstance(node, And):
-        parts = [_filter_query(part) for part in node.parts]
+        parts = [_filter_query(part, key_values) for part in node.parts]
         return xapian.Query(xapian.Query.OP_AND, parts) if parts else xapian.Query.MatchAll
     if isinstance(node, Or):
-        parts = [_filter_query(part) for part in node.parts]
+        parts = [_filter_query(part, key_values) for part in node.parts]
         return xapian.Query(xapian.Query.OP_OR, parts) if parts else xapian.Query.MatchNothing
     if isinstance(node, Not):
         return xapian.Query(
-            xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, _filter_query(node.part)
+            xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, _filter_query(node.part, key_values)
         )
     if isinstance(node, Days):
         return xapian.Query(
@@ -749,8 +750,9 @@ def _filter_query(node: Filter) -> xapian.Query:
         )
     if isinstance(node, Has):
         return xapian.Query(xapian.Query.OP_WILDCARD, _keys_term(f"{node.key}="))
-    assert isinstance(node, Terms)
-    terms = [xapian.Query(_keys_term(key_term(node.key, value))) for value in node.values]
+    assert isinstance(node, Terms | Range)
+    values = node.values(key_values(node.key)) if isinstance(node, Range) else node.values
+    terms = [xapian.Query(_keys_term(key_term(node.key, value))) for value in values]
     return xapian.Query(xapian.Query.OP_OR, terms) if terms else xapian.Query.MatchNothing
 
 
