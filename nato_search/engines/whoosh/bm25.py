@@ -122,6 +122,12 @@ class Collection:
         """Each paragraph's age in days (recency), once a search asks."""
         """Recent terms' matches: frequent words recur across queries, and cost the most."""
 
+    @functools.cached_property
+    def live_docs(self) -> Docs:
+        """Every live paragraph's number, ascending: the matches of a placeholder search."""
+        found: Docs = np.flatnonzero(self.live).astype(np.int32)
+        return found
+
     def frequency(self, term: str, field: str = "words") -> int:
         """Live paragraphs holding ``term`` in ``field``."""
         key = (field, term)
@@ -671,8 +677,15 @@ def _count(
     if owners is not None and len(values):
         pairs = np.unique(np.stack([owners, values]), axis=1)
         values = pairs[1]
-    found, count = np.unique(values, return_counts=True)
-    return found, count
+    if not len(values):
+        return values, values
+    least = int(values.min())
+    if int(values.max()) - least > 4 * len(values):  # sparse: sorting costs less
+        found, count = np.unique(values, return_counts=True)
+        return found, count
+    counted = np.bincount(values - least)  # one pass: values are small whole numbers
+    present = np.flatnonzero(counted)
+    return present + least, counted[present]
 
 
 DOC_KEY = "doc_id="
@@ -722,10 +735,13 @@ class _Evaluator:
         if matches:
             hits, counts = _union(matches, np.add, count=True)
             tier = counts == len(matches)
+            keep = collection.live[hits.docs]
         else:
-            every = np.arange(collection.size, dtype=np.int32)
+            every = collection.live_docs
             hits, tier = Match(every, np.zeros(len(every))), np.ones(len(every), np.bool_)
-        keep = collection.live[hits.docs]
+            if not (query.dates or query.exclude):
+                return hits, tier
+            keep = np.ones(len(every), np.bool_)
         for period in query.dates:
             keep &= _in_period(collection.day[hits.docs], period)
         if query.exclude:
