@@ -256,7 +256,10 @@ class Collection:
             keep = self._filter_mask(page.filter)[hits.docs]
             hits, full = Match(hits.docs[keep], hits.scores[keep]), full[keep]
         decay = self._decay(hits.docs, page.recency) if page.recency is not None else None
-        scores = hits.scores * decay if decay is not None else hits.scores.copy()
+        if decay is not None:
+            scores = hits.scores * decay
+        else:  # a term's matches are kept for later searches: never changed in place
+            scores = hits.scores.copy() if plan.query.include else hits.scores
         matches = _Matches(self, hits.docs, scores, full)
         if not len(matches.docs):
             return [], 0, {name: {} for name in page.facets}
@@ -362,7 +365,10 @@ class Collection:
         if documents <= need:
             return np.arange(len(primary)), documents
         first = np.full(len(present), _largest(primary.dtype), primary.dtype)
-        np.minimum.at(first, owners, primary)  # each document's best paragraph's key
+        if page.sort:  # every sort field is the document's: any paragraph has its key
+            first[owners] = primary
+        else:
+            np.minimum.at(first, owners, primary)  # each document's best paragraph's key
         cut = np.partition(first[present], need - 1)[need - 1]
         return np.flatnonzero(first[owners] <= cut), documents
 
@@ -628,8 +634,7 @@ class _Matches:
         self.docs = docs
         self.scores = scores
         self.full = full
-        self.numbers = docs.astype(np.int64)
-        self.days = collection.day[docs]
+        self.numbers = docs
 
     @functools.cached_property
     def segment(self) -> npt.NDArray[np.intp]:
