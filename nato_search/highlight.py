@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from whoosh.analysis import Analyzer
 
 from nato_search.query.syntax import (
+    SCOPES,
     Query,
 )
 from nato_search.text.analyzer import WordCachedAnalyzer, analyze
@@ -28,10 +29,12 @@ class Highlighter:
         analyzer: Analyzer,
         names: Analyzer | None = None,
         written: Callable[[Iterable[str]], set[str] | None] | None = None,
+        scope: str = "",
     ):
         self._fields = []
+        scopes = ("", scope) if scope else ("", *SCOPES)
         for kind, chain in (("words", analyzer), ("names", names)):
-            phrases = {t.terms for t in parsed.terms() if t.field == kind}
+            phrases = {t.terms for t in parsed.terms() if t.field == kind and t.scope in scopes}
             if phrases and chain is not None:
                 singles = {p[0] for p in phrases if len(p) == 1}
                 longer = [p for p in phrases if len(p) > 1]

@@ -39,7 +39,7 @@ from nato_search.query.plan import (
     key_term,
     sort_field,
 )
-from nato_search.query.syntax import Clause, Query, Terms, Variants, parse
+from nato_search.query.syntax import Clause, FieldFilter, Query, Terms, Variants, parse
 from nato_search.readers.corpus import Document, Sources, read_documents
 from nato_search.rerank import reordered
 from nato_search.settings import LOCK_TIMEOUT, RankingSettings
@@ -300,9 +300,11 @@ class Index:
             if not isinstance(value, bool):
                 raise OptionError(name, f"{name} must be True or False, not {value!r:.60}")
         with self._snapshot(allow_partial) as snapshot:
-            page = _resolved(page, expression, snapshot)
             options = Expansion(fuzzy, synonyms, names)
             plan, expander = self._plan(snapshot, query, options, prefix=prefix)
+            if plan is not None and plan.query.filters:
+                expression = _with_fields(expression, plan.query.filters)
+            page = _resolved(page, expression, snapshot)
             if plan is None:
                 return Results([], 0, query, offset=offset, facets={f: {} for f in page.facets})
             words = (
@@ -319,7 +321,7 @@ class Index:
                 ranking.rows = ranking.rows[page.offset : page.offset + page.limit]
             suggestion = expander.suggestion(query)
             partial = snapshot.partial
-            marks = Highlighter(plan.query, snapshot.analyzer, snapshot.names, snapshot.written)
+            marks = _marks(plan.query, snapshot)
         hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, query, suggestion, partial, offset, ranking.facets)
 
@@ -354,7 +356,7 @@ class Index:
             exclude: list[Clause] = [Terms(doc_id, (key_term("doc_id", doc_id),), "keys")]
             parsed = Query(" ".join(terms), [Terms(t, (t,)) for t in terms], exclude)
             ranking = snapshot.ranked(Plan(parsed, (), False, 0.0), page)
-            marks = Highlighter(parsed, snapshot.analyzer, snapshot.names, snapshot.written)
+            marks = _marks(parsed, snapshot)
         hits = [self._hit(row, marks, snapshot) for row in ranking.rows]
         return Results(hits, ranking.total, parsed.text, partial=snapshot.partial)
 
@@ -379,8 +381,12 @@ class Index:
         expander = Expander(snapshot, self.synonyms, name_keys, options, settings)
         if not query.strip():  # a placeholder search: every paragraph
             return Plan(Query(query), all_words_first=settings.all_words_first), expander
-        parsed = parse(query, words)
+        keys = [k for k in snapshot.key_names() if k not in filters.BUILT_IN]
+        parsed = parse(query, words, ["doc_id", *keys])
         if not (parsed.include or parsed.exclude or parsed.dates):
+            if parsed.filters:  # only fields (source:AFP): a placeholder search, filtered
+                placeholder = Query(query, filters=parsed.filters)
+                return Plan(placeholder, all_words_first=settings.all_words_first), expander
             return None, expander
         coarse = (
             _coarse_prefixes(parsed, settings.coarse_letters) if settings.coarse_weight > 0 else ()
@@ -399,7 +405,7 @@ class Index:
         )
         return plan, expander
 
-    def _hit(self, row: Row, marks: Highlighter, snapshot: Snapshot) -> Hit:
+    def _hit(self, row: Row, marks: tuple[Highlighter, Highlighter], snapshot: Snapshot) -> Hit:
         stored = row.stored
         text, title = stored["text"], stored["title"]
         return Hit(
@@ -409,8 +415,8 @@ class Index:
             paragraph=stored["paragraph"],
             text=text,
             score=float(row.score or 0.0),
-            highlights=marks(text),
-            title_highlights=marks(title),
+            highlights=marks[0](text),
+            title_highlights=marks[1](title),
             matched_all=row.matched_all,
             metadata=_metadata(stored),
             page=stored.get("page"),
@@ -533,6 +539,28 @@ def _expression(filter: str | Mapping[str, Any] | None) -> filters.Expression | 
             f"filter is an expression or a dict of key: value(s), not {type(filter).__name__}",
         )
     return filters.parse(filter)
+
+
+def _marks(parsed: Query, snapshot: Snapshot) -> tuple[Highlighter, Highlighter]:
+    """What marks a hit's text and its title: a word scoped to one (``title:otan``) is
+    marked only there."""
+    analyzer, names, written = snapshot.analyzer, snapshot.names, snapshot.written
+    return (
+        Highlighter(parsed, analyzer, names, written, scope="text"),
+        Highlighter(parsed, analyzer, names, written, scope="title"),
+    )
+
+
+def _with_fields(
+    expression: filters.Expression | None, fields: Sequence[FieldFilter]
+) -> filters.Expression:
+    """The filter and the query's metadata fields (``source:AFP``), all of them holding."""
+    parts: list[filters.Filter] = [] if expression is None else [expression.tree]
+    for written in fields:
+        op = "=" if len(written.values) == 1 else "IN"
+        condition = filters.Condition(written.field, op, written.values, written.position)
+        parts.append(filters.Not(condition) if written.negated else condition)
+    return filters.Expression(filters.And(tuple(parts)))
 
 
 def _resolved(page: Page, expression: filters.Expression | None, snapshot: Snapshot) -> Page:

@@ -7,14 +7,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from whoosh.analysis import Analyzer
+
 from nato_search.query.plan import key_term
+from nato_search.text.analyzer import analyze
 from nato_search.text.tokenizer import FIELD_BREAK
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 """Bumped when the schema changes, so old indexes are rebuilt rather than misread (4: metadata,
 ``meta`` stored and ``keys`` indexed; 5: ``keys`` given as a JSON array, so no value can
 forge another term, and ``meta`` stored once per document; 6: ``page`` stored for the
-paragraphs of paged sources, PDF files)."""
+paragraphs of paged sources, PDF files; 7: where each paragraph's text starts among its
+words, for ``title:`` and ``text:`` in queries)."""
 META_FILE = "nato-search.json"
 SOURCES_FILE = "sources.json"
 """Which file held which documents, with its size, mtime and hash, for incremental updates."""
@@ -47,6 +51,12 @@ def stored_metadata(metadata: Mapping[str, Any]) -> str:
 
 def indexed_text(title: str, paragraph: str) -> str:
     return f"{title}{FIELD_BREAK}{paragraph}" if title else paragraph
+
+
+def body_start(title: str, analyzer: Analyzer) -> int:
+    """The position of a paragraph's first word in :func:`indexed_text`: the title's words
+    stand before it (0 to ``start - 2``), the break takes one, the paragraph's follow."""
+    return len(analyze(title, analyzer, "index")) + 1 if title else 0
 
 
 def day_key(day: dt.date) -> str:

@@ -171,7 +171,7 @@ class Expander:
             return []
         for n in range(min(self.synonyms.longest, len(clauses) - start), 1, -1):
             words = [c for c in clauses[start : start + n] if isinstance(c, Terms)]
-            if len(words) == n and all(len(w.terms) == 1 for w in words):
+            if len(words) == n and all(len(w.terms) == 1 and not w.scope for w in words):
                 if self.synonyms.alternatives(tuple(w.terms[0] for w in words)):
                     return words
         return []
@@ -189,7 +189,8 @@ class Expander:
     def with_synonyms(self, clause: Clause) -> Clause:
         """An excluded clause: synonyms are excluded too, but no correction (it would widen what is removed)."""
         if isinstance(clause, Terms):
-            alternatives = self.synonyms.alternatives(clause.terms) if self.synonyms else []
+            found = self.synonyms.alternatives(clause.terms) if self.synonyms else []
+            alternatives = [_scoped(a, clause.scope) for a in found]
             return Variants((clause, *alternatives)) if alternatives else clause
         if isinstance(clause, AllOf):
             return AllOf(
@@ -204,8 +205,9 @@ class Expander:
             forms += self.synonyms.alternatives(clause.terms)
         if len(clause.terms) == 1:
             forms += self._corrections(clause)
-            if self.options.names:
+            if self.options.names and clause.scope != "title":  # names: of the paragraph
                 forms += self._name_variant(clause)
+        forms = [_scoped(form, clause.scope) for form in forms]
         return Variants(tuple(forms)) if len(forms) > 1 else clause
 
     def _name_variant(self, clause: Terms) -> list[Terms]:
@@ -274,3 +276,14 @@ class Expander:
         typed = sorted(self.corrections, key=len, reverse=True)
         pattern = rf"(?<!\w)(?:{'|'.join(map(re.escape, typed))})(?!\w)"
         return re.sub(pattern, lambda m: self.corrections[m.group()], text)
+
+
+def _scoped(clause: Clause, scope: str) -> Clause:
+    """A word's alternative (a synonym, a correction) scoped as the word is."""
+    if not scope:
+        return clause
+    if isinstance(clause, Terms):
+        return replace(clause, scope=scope) if clause.field == "words" else clause
+    if isinstance(clause, AllOf):
+        return AllOf(tuple(_scoped(c, scope) for c in clause.clauses))
+    return type(clause)(tuple(_scoped(c, scope) for c in clause.clauses))

@@ -3,6 +3,12 @@
 Syntax: plain words, ``"exact phrase"``, ``-word`` / ``-"phrase"`` / ``-( … )``
 to exclude, ``OR`` between alternatives, ``( … )`` to group, and ``date:2024``,
 ``date:2024-06``, ``date:2023-11..2024-06`` (open ends allowed: ``date:2024..``).
+``title:otan``, ``title:"sommet de vilnius"``, ``title:(otan OR alliance)`` scope words
+to the document's title, ``text:`` to the paragraph (a bare word looks in both); a
+metadata key (``source:AFP``, ``-source:AFP``, ``tags:(défense OR ukraine)``,
+``source:"Agence France-Presse"``) filters like ``source = AFP`` in a filter
+expression, exactly. A word with a colon whose name is none of these (``12:30``,
+``http://…``, ``foo:bar``) is read as before, as words.
 Stray quotes, brackets and operators never make a query fail, they only
 separate words. A ``date:`` word that is not a real period (``date:2024-02-30``,
 ``date:2024..2023``, ``date:demain``) is a ``ValueError`` saying what is wrong:
@@ -24,7 +30,7 @@ import calendar
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 MAX_TERMS = 64
@@ -56,13 +62,16 @@ class Terms:
 
     ``field`` is ``"words"`` (the text and title) or ``"names"`` (transliteration
     keys of proper names); ``weight`` scales the score, below 1 for the looser
-    forms that query expansion adds.
+    forms that query expansion adds. ``scope`` (``"title"`` or ``"text"``) keeps the
+    words' paragraphs where they stand in that part of the ``words`` field; they score
+    as the same words unscoped.
     """
 
     text: str
     terms: tuple[str, ...]
     field: str = "words"
     weight: float = 1.0
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,20 @@ class Variants:
 
 Clause = Terms | AnyOf | AllOf | Variants
 
+SCOPES = ("title", "text")
+"""The parts of a paragraph's words a query word can be scoped to (``title:otan``)."""
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """``source:AFP`` (``values`` one) or ``tags:(a OR b)`` (any of them), as written;
+    ``negated`` for ``-source:AFP``. ``position`` is where it starts in the query."""
+
+    field: str
+    values: tuple[str, ...]
+    negated: bool
+    position: int
+
 
 @dataclass(frozen=True)
 class DateRange:
@@ -107,6 +130,8 @@ class Query:
     exclude: list[Clause] = field(default_factory=list)
     dates: list[DateRange] = field(default_factory=list)
     """At most one range: several ``date:`` filters are parsed into their overlap."""
+    filters: list[FieldFilter] = field(default_factory=list)
+    """Metadata fields in the query (``source:AFP``): every one holds."""
 
     def terms(self) -> Iterator[Terms]:
         """Every positive word or phrase, for highlighting (no excluded one, at any depth)."""
@@ -174,12 +199,21 @@ def _date_bound(text: str, first: bool) -> dt.date:
     return dt.date(year, month, day)
 
 
+_FIELD = re.compile(r"(-?)([^\W\d][\w.-]*):(.*)", re.DOTALL)
+"""``name:rest`` at the start of a word lexeme (``-`` before: negated)."""
+
+
 class _Parser:
-    def __init__(self, text: str, analyze: Analyze):
-        lexemes = itertools.islice(_LEXEME.finditer(text), MAX_LEXEMES)
-        self.lexemes = [(m.lastgroup, m.group()) for m in lexemes]
+    def __init__(self, text: str, analyze: Analyze, keys: Collection[str]):
+        found = list(itertools.islice(_LEXEME.finditer(text), MAX_LEXEMES))
+        self.lexemes = [(m.lastgroup, m.group()) for m in found]
+        self.starts = [m.start() for m in found]
+        self.ends = [m.end() for m in found]
         self.i = 0
         self.analyze = analyze
+        self.keys = keys
+        self.scope = ""
+        self.filters: list[FieldFilter] = []
         self.budget = MAX_TERMS
         self.words_left = MAX_WORDS
         self.depth = 0
@@ -235,6 +269,8 @@ class _Parser:
                 )
             self.dates = [period]
             return None
+        if kind == "word" and ":" in value and (field := self.field(value)) is not None:
+            return self.fielded(exclude, *field)
         negated = value.startswith("-") and len(value) > 1
         if negated:
             value = value[1:]
@@ -261,25 +297,87 @@ class _Parser:
             return None
         return clause
 
+    def field(self, value: str) -> tuple[bool, str, str] | None:
+        """``(negated, name, rest)`` for a word that names a scope or a key (``title:``,
+        ``source:AFP``); a bare ``name:`` only when a phrase or bracket follows it at once.
+        None: the word is read as words."""
+        match = _FIELD.fullmatch(value)
+        if not match or (self.scope and match[2] in SCOPES):
+            return None
+        negated, name, rest = bool(match[1]), match[2], match[3]
+        if name not in SCOPES and name not in self.keys:
+            return None
+        if not rest:
+            kind, _ = self.peek()
+            if kind not in ("phrase", "open") or self.starts[self.i] != self.ends[self.i - 1]:
+                return None
+        return negated, name, rest
+
+    def fielded(self, exclude: list[Clause], negated: bool, name: str, rest: str) -> Clause | None:
+        """``title:…`` as its words scoped; ``source:…`` as a filter (None returned)."""
+        if name not in SCOPES:
+            position = self.starts[self.i - 1]
+            values = [rest] if rest else self.values()
+            if values:
+                self.filters.append(FieldFilter(name, tuple(values), negated, position))
+            return None
+        self.scope = name
+        clause: Clause | None
+        try:
+            if rest:
+                clause = self.words(rest)
+            else:
+                kind, value = self.peek()
+                self.lexemes[self.i] = (kind, value.lstrip("-"))  # title:-x is title:x
+                clause = self.atom(exclude)
+        finally:
+            self.scope = ""
+        if negated:
+            if clause is not None:
+                exclude.append(clause)
+            return None
+        return clause
+
+    def values(self) -> list[str]:
+        """The value after ``source:``: a phrase's text, or a bracket's values (``OR``
+        between them; quoted ones whole)."""
+        kind, value = self.peek()
+        self.i += 1
+        if kind == "phrase":
+            text = value.lstrip("-").strip('"')
+            return [text] if text else []
+        found: list[str] = []
+        while self.i < len(self.lexemes):
+            kind, value = self.peek()
+            self.i += 1
+            if kind == "close":
+                break
+            if kind == "phrase":
+                value = value.strip('"')
+            if value and value != "OR" and kind != "open":
+                found.append(value)
+        return found
+
     def words(self, text: str) -> Terms | None:
         if self.budget <= 0 or self.words_left <= 0:
             return None
         self.words_left -= 1
         terms = tuple(self.analyze(text))[: self.budget]
         self.budget -= len(terms)
-        return Terms(text, terms) if terms else None
+        return Terms(text, terms, scope=self.scope) if terms else None
 
 
-def parse(text: str, analyze: Analyze) -> Query:
-    """Parse a user query; ``analyze`` turns text into index terms (the index's own analyzer)."""
+def parse(text: str, analyze: Analyze, keys: Collection[str] = ()) -> Query:
+    """Parse a user query; ``analyze`` turns text into index terms (the index's own
+    analyzer); ``keys`` are the metadata fields a query may filter on (``source:AFP``)."""
     if not isinstance(text, str):
         raise TypeError(f"query must be a string, not {type(text).__name__}")
     if not text.strip():
         raise ValueError("empty query: type one or more words to search for")
-    parser = _Parser(text, analyze)
+    parser = _Parser(text, analyze, keys)
     include, exclude = parser.sequence(nested=False)
     if len(include) == 1 and isinstance(include[0], AllOf) and include[0].exclude:
         # Every hit must match this group, so its exclusions may as well apply to all.
         exclude = [*exclude, *include[0].exclude]
         include = [AllOf(include[0].clauses)]
-    return Query(text=text, include=include, exclude=exclude, dates=parser.dates)
+    return Query(text, include, exclude, parser.dates, parser.filters)

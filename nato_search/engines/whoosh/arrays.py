@@ -28,6 +28,7 @@ T = TypeVar("T")
 WORDS_FIELD = "text"
 NAMES_FIELD = "names"
 DAY_FIELD = "day"
+BODY_FIELD = "body"
 KEYS_FIELD = "keys"
 
 LOOKUPS_KEPT = 50_000
@@ -217,6 +218,9 @@ class SegmentArrays:
     """Tokens of the "text" field in each doc: the sum of its tf over all terms."""
     day: I32
     """``YYYYMMDD`` from the "day" field, 0 when undated."""
+    body: I32
+    """The "text" field's position where the paragraph starts (after its title's words;
+    0: no title), from the "body" field."""
     words: FieldPostings
     """The "text" field."""
     names: FieldPostings
@@ -255,6 +259,7 @@ def from_postings(
     words: Postings,
     names: Postings,
     days: Postings,
+    bodies: Postings,
     keys: Postings,
     forms: WordForms | None = None,
 ) -> SegmentArrays:
@@ -283,17 +288,24 @@ def from_postings(
         _check_docs(field, doc_count)
     length = np.bincount(w_docs, weights=w_tf, minlength=doc_count).astype(np.int32)
 
-    day = np.zeros(doc_count, np.int32)
-    d_docs = days.docs
-    if len(d_docs) and (d_docs.min() < 0 or d_docs.max() >= doc_count):
-        raise ValueError(f"{segment_id}: a day posting is out of range")
-    for i, text in enumerate(days.texts):
-        day[d_docs[days.post_off[i] : days.post_off[i + 1]]] = int(text)
+    day = _numbered(days, doc_count, f"{segment_id}: a day posting is out of range")
+    body = _numbered(bodies, doc_count, f"{segment_id}: a body posting is out of range")
     if forms is not None and len(forms.term_off) != len(w_term_off):
         raise ValueError(f"{segment_id}: word forms for other terms")
     return SegmentArrays(
-        segment_id, doc_count, length, day, words_field, names_field, keys_field, forms
+        segment_id, doc_count, length, day, body, words_field, names_field, keys_field, forms
     )
+
+
+def _numbered(postings: Postings, doc_count: int, out_of_range: str) -> I32:
+    """Each doc's number from a field of one number a doc (its term), 0 where it has none."""
+    numbers = np.zeros(doc_count, np.int32)
+    docs = postings.docs
+    if len(docs) and (docs.min() < 0 or docs.max() >= doc_count):
+        raise ValueError(out_of_range)
+    for i, text in enumerate(postings.texts):
+        numbers[docs[postings.post_off[i] : postings.post_off[i + 1]]] = int(text)
+    return numbers
 
 
 def _concatenate(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:

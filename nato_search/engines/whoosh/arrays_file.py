@@ -28,9 +28,9 @@ from nato_search.engines.whoosh.whoosh_private import (
     build,
 )
 
-FORMAT = 5
+FORMAT = 6
 """Bumped when the layout changes; a file of another format is rebuilt (3: the keys field;
-4: the words as written; 5: a CRC-32 per array)."""
+4: the words as written; 5: a CRC-32 per array; 6: where each paragraph's text starts)."""
 
 
 MAGIC = b"NSARR\0"
@@ -52,7 +52,11 @@ def file_name(segment_id: str) -> str:
 
 
 def _named_arrays(arrays: SegmentArrays) -> dict[str, npt.NDArray[Any]]:
-    named: dict[str, npt.NDArray[Any]] = {"length": arrays.length, "day": arrays.day}
+    named: dict[str, npt.NDArray[Any]] = {
+        "length": arrays.length,
+        "day": arrays.day,
+        "body": arrays.body,
+    }
     fields = (("words", arrays.words), ("names", arrays.names), ("keys", arrays.keys))
     for prefix, field in fields:
         for name in ("term_blob", "term_off", "post_off", "docs", "tf", "pos_term", "pos"):
@@ -68,6 +72,7 @@ def _named_arrays(arrays: SegmentArrays) -> dict[str, npt.NDArray[Any]]:
 _DTYPES = {
     "length": "<i4",
     "day": "<i4",
+    "body": "<i4",
     "term_blob": "u1",
     "term_off": "<i8",
     "post_off": "<i8",
@@ -298,11 +303,19 @@ def _from_map(mapped: np.memmap[Any, Any], segment_id: str, doc_count: int) -> S
         if len(forms.term_off) != len(words.term_off):
             raise ArraysDamagedError("word forms for other terms")
     arrays = SegmentArrays(
-        segment_id, doc_count, views["length"], views["day"], words, names, keys, forms
+        segment_id,
+        doc_count,
+        views["length"],
+        views["day"],
+        views["body"],
+        words,
+        names,
+        keys,
+        forms,
     )
     arrays.checksums = checksums
-    if len(arrays.length) != doc_count or len(arrays.day) != doc_count:
-        raise ArraysDamagedError("lengths or days for another number of paragraphs")
+    if any(len(a) != doc_count for a in (arrays.length, arrays.day, arrays.body)):
+        raise ArraysDamagedError("lengths, days or starts for another number of paragraphs")
     for f in (words, names, keys):
         if len(f.term_off) != len(f.post_off) or len(f.docs) != len(f.tf):
             raise ArraysDamagedError("postings of mismatched sizes")

@@ -104,15 +104,19 @@ class Collection:
         self.bases = np.array([s.base for s in self.segments], np.int64)
         self.live = np.zeros(self.size, np.bool_)
         self.day = np.zeros(self.size, np.int32)
+        self.body = np.zeros(self.size, np.int32)
+        """Where each paragraph's text starts among its words (after the title's)."""
         for segment in self.segments:
             segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
             segment.whole = bool(segment.live.all())
             self.live[segment.base : segment.end] = segment.live
             self.day[segment.base : segment.end] = segment.arrays.day
+            self.body[segment.base : segment.end] = segment.arrays.body
         self._df: dict[tuple[str, str], int] = {}
         self._documents = 0
         self._numbered: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]] | None = None
         self._matches: Kept[tuple[str, str], Match] = Kept(TERMS_KEPT)
+        """Recent terms' matches: frequent words recur across queries, and cost the most."""
         self._columns: Kept[str, npt.NDArray[np.int64]] = Kept(COLUMNS_KEPT)
         """Sort keys of recent sorts, a number per paragraph."""
         self._number_columns: Kept[str, list[Scores]] = Kept(COLUMNS_KEPT)
@@ -120,7 +124,6 @@ class Collection:
         self._index_order: npt.NDArray[np.int64] | None = None
         self._ages: Scores | None = None
         """Each paragraph's age in days (recency), once a search asks."""
-        """Recent terms' matches: frequent words recur across queries, and cost the most."""
 
     @functools.cached_property
     def live_docs(self) -> Docs:
@@ -756,10 +759,13 @@ class _Evaluator:
 
     def clause(self, clause: Clause) -> Match:
         if isinstance(clause, Terms):
-            if len(clause.terms) == 1:
-                match = self.term(clause.terms[0], clause.field)
+            if len(clause.terms) > 1:
+                match = self.phrase(clause.terms, clause.scope)
             else:
-                match = self.phrase(clause.terms)
+                match = self.term(clause.terms[0], clause.field)
+                if clause.scope and len(match.docs):
+                    starts = self._position_keys(clause.terms[0], match.docs)
+                    match = _restrict(match, self._in_scope(starts, clause.scope))
             return Match(match.docs, match.scores * clause.weight)
         children = [self.clause(c) for c in clause.clauses]
         if isinstance(clause, Variants):
@@ -801,14 +807,26 @@ class _Evaluator:
             return Match(docs[0], scores[0]) if docs else Match.empty()
         return Match(np.concatenate(docs), np.concatenate(scores))
 
-    def phrase(self, terms: tuple[str, ...]) -> Match:
-        """Paragraphs holding ``terms`` at consecutive positions, scored by the sum of their BM25."""
+    def phrase(self, terms: tuple[str, ...], scope: str = "") -> Match:
+        """Paragraphs holding ``terms`` at consecutive positions (in the title or the text,
+        for a ``scope``), scored by the sum of their BM25."""
         words = [self.term(t, "words") for t in terms]
         together = _intersection(words)
         if not len(together.docs):
             return together
-        keep = _member(together.docs, self._consecutive(terms, together.docs))
+        starts = self._consecutive(terms, together.docs)
+        held = self._in_scope(starts, scope) if scope else _key_docs(starts)
+        keep = _member(together.docs, held)
         return Match(together.docs[keep], together.scores[keep])
+
+    def _in_scope(self, keys: npt.NDArray[np.int64], scope: str) -> Docs:
+        """The paragraphs of position keys (sorted) with a key in the ``scope``: the title's
+        words stand before the paragraph's start (``Collection.body``), the text's from it."""
+        owners = (keys >> 32).astype(np.int32)
+        positions = (keys & 0xFFFFFFFF) - _POSITION_MARGIN
+        starts = self.collection.body[owners]
+        inside = positions < starts if scope == "title" else positions >= starts
+        return _key_docs(keys[inside])
 
     def adjacent(self, pairs: Sequence[tuple[str, str]], among: Docs) -> list[Match]:
         """For each pair (a, b), the paragraphs of ``among`` (sorted) where ``b`` follows
@@ -840,9 +858,9 @@ class _Evaluator:
                 keys.append(local + (segment.base << 32))
         return np.concatenate(keys) if keys else np.zeros(0, np.int64)
 
-    def _consecutive(self, terms: Sequence[str], among: Docs) -> Docs:
-        """Those of ``among`` (sorted, each holding every term) where ``terms`` stand at
-        positions p, p+1, … for some p."""
+    def _consecutive(self, terms: Sequence[str], among: Docs) -> npt.NDArray[np.int64]:
+        """The position keys (``doc << 32 | p``, sorted) of the paragraphs of ``among``
+        (sorted, each holding every term) where ``terms`` stand at positions p, p+1, …"""
         found: npt.NDArray[np.int64] | None = None
         for offset, term in enumerate(terms):
             keys = self._position_keys(term, among) - offset
@@ -850,7 +868,7 @@ class _Evaluator:
             if not len(found):
                 break
         assert found is not None
-        return _key_docs(found)
+        return found
 
 
 def _restrict(match: Match, among: Docs) -> Match:
@@ -912,8 +930,12 @@ def _position_keys(words: FieldPostings, i: int, among: Docs) -> npt.NDArray[np.
     # A phrase's k-th word stands k past the phrase's start: the keys are shifted back by k,
     # so positions get a margin that keeps them from borrowing from the doc number. The keys
     # come out sorted and distinct (docs ascending, then positions within each).
-    keys: npt.NDArray[np.int64] = owners << 32 | (positions[at].astype(np.int64) + 1024)
+    keys = owners << 32 | (positions[at].astype(np.int64) + _POSITION_MARGIN)
     return keys
+
+
+_POSITION_MARGIN = 1024
+"""Added to each position in a position key (see :func:`_position_keys`)."""
 
 
 def _member(sorted_docs: npt.NDArray[Any], among: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:

@@ -24,4 +24,5 @@ def make_schema(analyzer: Analyzer) -> Schema:
         meta=STORED(),
         page=STORED(),
         keys=ID(analyzer=ExactTermsTokenizer()),
+        body=ID(),  # where the paragraph starts among the text's words (after the title)
     )

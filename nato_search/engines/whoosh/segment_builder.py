@@ -346,6 +346,7 @@ class SegmentBuilder:
             words=words,
             names=postings(segment_arrays.NAMES_FIELD),
             days=postings(segment_arrays.DAY_FIELD),
+            bodies=postings(segment_arrays.BODY_FIELD),
             keys=postings(segment_arrays.KEYS_FIELD),
             forms=forms,
         )

@@ -36,6 +36,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter, SegmentWriter
 
 from nato_search.engines.whoosh.arrays import (
+    BODY_FIELD,
     DAY_FIELD,
     I32,
     I64,
@@ -133,6 +134,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         )
         n_terms, n_off, n_docs, n_chunks = read(NAMES_FIELD, postings, _frequencies)
         d_terms, d_off, d_docs, _ = read(DAY_FIELD, postings, lambda blocks, _: None)
+        b_terms, b_off, b_docs, _ = read(BODY_FIELD, postings, lambda blocks, _: None)
         k_terms, k_off, k_docs, _ = read(KEYS_FIELD, postings, lambda blocks, _: None)
 
     w_tf = _concatenate([tf for tf, _, _ in w_chunks], np.int32)
@@ -145,6 +147,7 @@ def build(segment_reader: Any) -> SegmentArrays:
         words=Postings(w_terms.texts, w_off, w_docs, w_tf, pos_off, pos),
         names=Postings(n_terms.texts, n_off, n_docs, _concatenate(n_chunks, np.int32)),
         days=Postings(d_terms.texts, d_off, d_docs),
+        bodies=Postings(b_terms.texts, b_off, b_docs),
         keys=Postings(k_terms.texts, k_off, k_docs),
         forms=stored_word_forms(segment_reader, w_terms.texts),
     )

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from whoosh.analysis import Analyzer
 from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
@@ -18,8 +19,16 @@ from whoosh.writing import IndexWriter
 from nato_search import durable
 from nato_search.durable import write_lock
 from nato_search.engines.base import Progress
-from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, keys_value, stored_metadata
+from nato_search.engines.fields import (
+    IN_FIRST,
+    body_start,
+    day_key,
+    indexed_text,
+    keys_value,
+    stored_metadata,
+)
 from nato_search.engines.whoosh import arrays_file, whoosh_private
+from nato_search.engines.whoosh.arrays import WORDS_FIELD
 from nato_search.engines.whoosh.segment_builder import SegmentBuilder, supports
 from nato_search.errors import CorpusError
 from nato_search.readers.corpus import Document
@@ -103,8 +112,9 @@ def _unique_segment_id(cls: type[Segment], size: int = 16) -> str:
 Segment._random_id = classmethod(_unique_segment_id)
 
 
-def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
-    """The fields of each paragraph of ``document``, as ``add_document`` takes them."""
+def paragraph_fields(document: Document, analyzer: Analyzer) -> Iterator[dict[str, Any]]:
+    """The fields of each paragraph of ``document``, as ``add_document`` takes them
+    (``analyzer``: the text field's)."""
     shared: dict[str, Any] = {
         "doc_id": document.id,
         "title": document.title,
@@ -113,6 +123,8 @@ def paragraph_fields(document: Document) -> Iterator[dict[str, Any]]:
     }
     if document.date:
         shared["day"] = day_key(document.date)
+    if start := body_start(document.title, analyzer):
+        shared["body"] = str(start)
     for number, text in enumerate(document.paragraphs):
         fields = {
             **shared,
@@ -157,7 +169,7 @@ def write_documents(
     for document in unique_documents(documents, progress):
         if replace:
             writer.delete_by_term("doc_id", document.id)
-        for fields in paragraph_fields(document):
+        for fields in paragraph_fields(document, writer.schema[WORDS_FIELD].analyzer):
             writer.add_document(**fields)
 
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from whoosh.analysis import Analyzer
 from whoosh.support.levenshtein import distance
 
-from nato_search.engines.fields import IN_FIRST, day_key, indexed_text, key_terms
+from nato_search.engines.fields import IN_FIRST, body_start, day_key, indexed_text, key_terms
 from nato_search.engines.pool import Pool
 from nato_search.engines.xapian.cluster import (
     Shard,
@@ -31,9 +31,11 @@ from nato_search.engines.xapian.cluster import (
     shard_of,
 )
 from nato_search.engines.xapian.translate import (
+    BODY,
     DOC_ID,
     KEYS,
     NAMES,
+    TITLE,
     WeightedTerms,
     _doc_term,
     _keys_term,
@@ -218,8 +220,14 @@ class XapianEngine:
 
     def _paragraph(self, document: Document, number: int, text: str) -> xapian.Document:
         doc = xapian.Document()
+        start = body_start(document.title, self.analyzer)
         for term, position, _, _ in analyze(indexed_text(document.title, text), self.analyzer):
-            doc.add_posting(term, position + 1)
+            if position < start:  # the title's: counted for the word, placed for the title
+                doc.add_term(term)
+                doc.add_posting(TITLE + term, position + 1, 0)
+            else:
+                doc.add_posting(term, position + 1)
+        doc.add_posting(BODY, 0, 0)  # no frequency: the length stays that of the words
         for token in self.names(text, mode="index"):
             doc.add_term(NAMES + token.text, 0)
         doc.add_boolean_term(_doc_term(document.id))

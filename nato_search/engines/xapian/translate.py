@@ -29,6 +29,22 @@ KEYS = "K"
 """Prefix of the boolean ``keys`` terms (``doc_id=…``, ``key=value``), for filters."""
 
 
+TITLE = "S"
+"""Prefix of the title's words at their positions (Xapian's prefix for a subject). A word
+term counts the title's words (for BM25, as the default engine does) but holds the
+positions of the text's alone, so a phrase is side by side in one or the other."""
+
+
+BODY = "XB"
+"""A term at position 0 of every paragraph, before its text's words: ``text:word`` is
+``BODY`` then the word, in order (``OP_PHRASE`` with a window), which only the text's
+positions meet."""
+
+
+_TEXT_WINDOW = (1 << 31) - 1
+"""A window from the body mark to any word of the text (Xapian positions are 32 bits)."""
+
+
 MAX_TERM_BYTES = 240
 """Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
 in a hash."""
@@ -90,12 +106,25 @@ class WeightedTerms:
         synonym = xapian.Query(xapian.Query.OP_SYNONYM, [xapian.Query(w) for w in words])
         return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, synonym, scale)
 
-    def phrase(self, terms: list[str]) -> xapian.Query:
-        """Its words' BM25 summed, where they stand side by side."""
+    def phrase(self, terms: list[str], scope: str = "") -> xapian.Query:
+        """Its words' BM25 summed, where they stand side by side (in the title or the
+        text, for a ``scope``)."""
         words = xapian.Query(xapian.Query.OP_AND, [self.word(t) for t in terms])
-        return xapian.Query(
-            xapian.Query.OP_FILTER, words, xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
-        )
+        in_text = xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
+        in_title = xapian.Query(xapian.Query.OP_PHRASE, [TITLE + t for t in terms], len(terms))
+        where = {"title": in_title, "text": in_text}.get(scope)
+        if where is None:
+            where = xapian.Query(xapian.Query.OP_OR, [in_text, in_title])
+        return xapian.Query(xapian.Query.OP_FILTER, words, where)
+
+    @staticmethod
+    def in_scope(query: xapian.Query, term: str, scope: str) -> xapian.Query:
+        """``query`` (of ``term``) where the term stands in the title or the text."""
+        if scope == "title":
+            where = xapian.Query(TITLE + term)
+        else:
+            where = xapian.Query(xapian.Query.OP_PHRASE, [BODY, term], _TEXT_WINDOW)
+        return xapian.Query(xapian.Query.OP_FILTER, query, where)
 
     def name(self, key: str) -> xapian.Query:
         term = NAMES + key
@@ -114,10 +143,12 @@ def translate(clause: Clause, terms: WeightedTerms) -> xapian.Query:
             query = xapian.Query(_keys_term(clause.terms[0]))
         elif clause.field == "names":
             query = terms.name(clause.terms[0])
-        elif len(clause.terms) == 1:
-            query = terms.word(clause.terms[0])
+        elif len(clause.terms) > 1:
+            query = terms.phrase(list(clause.terms), clause.scope)
+        elif clause.scope:
+            query = terms.in_scope(terms.word(clause.terms[0]), clause.terms[0], clause.scope)
         else:
-            query = terms.phrase(list(clause.terms))
+            query = terms.word(clause.terms[0])
         if clause.weight != 1.0:
             query = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, clause.weight)
         return query
