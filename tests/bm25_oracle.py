@@ -15,7 +15,12 @@ The spec, in short:
   idf = ln(1 + (N - df + 0.5) / (df + 0.5)); dl = "words" tokens of the
   paragraph; avgdl = mean dl.
 - bm25 = idf * tf * (K1 + 1) / (tf + K1 * norm), norm = 1 - B + B * dl / avgdl
-  for "words" and 1 for "names".
+  for "words" and 1 for "names". The title's tokens are those before
+  ``body_start(title)``; with a ``title_weight`` w, each counts w times in a
+  "words" tf and in dl (so in avgdl).
+- A scoped ``Terms`` (``title:``/``text:``) matches where its term (a phrase: its
+  first term, the phrase standing there) has a position in that part; it scores as
+  unscoped.
 - ``Terms`` (one term): tf > 0, weight * bm25. ``Terms`` (a phrase, "words"):
   the terms at consecutive positions somewhere, weight * the sum of each term's
   bm25 (one summand per term of the phrase, repeats included). ``Variants``:
@@ -27,7 +32,7 @@ The spec, in short:
   side, near_weight * (bm25(a) + bm25(b)); that bonus goes only to the best
   max(limit, near_candidates) hits by (tier, score), ties at the cut included.
   The same hits get, for each ``coarse`` prefix, coarse_weight * a bm25 where
-  tf = the summed tf of the "words" terms starting with it and df = the summed
+  tf = the summed (weighted) tf of the "words" terms starting with it and df = the summed
   df of those terms, at most N.
 - Order: with ``all_words_first`` and two or more include clauses, the hits
   matching every include clause first; then higher score first; then
@@ -44,7 +49,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from nato_search import RankingSettings
-from nato_search.engines.fields import indexed_text
+from nato_search.engines.fields import body_start, indexed_text
 from nato_search.query.plan import Plan
 from nato_search.query.syntax import AllOf, AnyOf, Clause, Terms, Variants
 
@@ -87,8 +92,11 @@ def records(documents: Iterable[Any]) -> list[ParagraphRecord]:
 class _Paragraph:
     """A paragraph's terms: "words" positions and frequencies, "names" frequencies."""
 
-    def __init__(self, record: ParagraphRecord, analyzer: Any, names_analyzer: Any):
+    def __init__(
+        self, record: ParagraphRecord, analyzer: Any, names_analyzer: Any, title_weight: float
+    ):
         self.record = record
+        self.start = body_start(record.title, analyzer)
         words = [
             (t.text, t.pos)
             for t in analyzer(indexed_text(record.title, record.text), positions=True, mode="index")
@@ -101,11 +109,20 @@ class _Paragraph:
             self.at[pos].add(term)
         self.tf = {WORDS: Counter(term for term, _ in words)}
         self.tf[NAMES] = Counter(t.text for t in names_analyzer(record.text, mode="index"))
-        self.dl = len(words)
+        self.in_title = Counter(term for term, pos in words if pos < self.start)
+        self.title_weight = title_weight
+        self.dl = len(words) + (title_weight - 1) * sum(self.in_title.values())
 
-    def has_phrase(self, terms: tuple[str, ...]) -> bool:
+    def weighted_tf(self, term: str) -> float:
+        return self.tf[WORDS][term] + (self.title_weight - 1) * self.in_title[term]
+
+    def in_scope(self, position: int, scope: str) -> bool:
+        return position < self.start if scope == "title" else position >= self.start
+
+    def has_phrase(self, terms: tuple[str, ...], scope: str = "") -> bool:
         return any(
             all(term in self.at.get(start + i, ()) for i, term in enumerate(terms))
+            and (not scope or self.in_scope(start, scope))
             for start in self.positions.get(terms[0], ())
         )
 
@@ -120,11 +137,13 @@ class Oracle:
         names_analyzer: Any,
         settings: RankingSettings = DEFAULTS,
     ):
-        self.paragraphs = [_Paragraph(p, analyzer, names_analyzer) for p in paragraphs]
+        self.paragraphs = [
+            _Paragraph(p, analyzer, names_analyzer, settings.title_weight) for p in paragraphs
+        ]
         self.k1, self.b = settings.bm25_k1, settings.bm25_b
         self.near_candidates = settings.near_candidates
         self.n = len(self.paragraphs)
-        self.avgdl = sum(p.dl for p in self.paragraphs) / self.n if self.n else 0.0
+        self.avgdl = (sum(p.dl for p in self.paragraphs) / self.n if self.n else 0.0) or 1.0
         self._df: dict[tuple[str, str], int] = {}
 
     # --- statistics ---
@@ -141,18 +160,18 @@ class Oracle:
 
     def coarse(self, prefix: str, paragraph: _Paragraph) -> float:
         terms = {t for p in self.paragraphs for t in p.tf[WORDS] if t.startswith(prefix)}
-        tf = sum(paragraph.tf[WORDS][t] for t in terms)
-        if tf == 0:
+        if not any(paragraph.tf[WORDS][t] for t in terms):
             return 0.0
+        tf = sum(paragraph.weighted_tf(t) for t in terms)
         df = min(self.n, sum(self.df(t) for t in terms))
         idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
         norm = 1 - self.b + self.b * paragraph.dl / self.avgdl
         return idf * tf * (self.k1 + 1) / (tf + self.k1 * norm)
 
     def bm25(self, term: str, paragraph: _Paragraph, field: str = WORDS) -> float:
-        tf = paragraph.tf[field][term]
-        if tf == 0:
+        if paragraph.tf[field][term] == 0:
             return 0.0
+        tf = paragraph.weighted_tf(term) if field == WORDS else paragraph.tf[field][term]
         norm = 1 - self.b + self.b * paragraph.dl / self.avgdl if field == WORDS else 1.0
         return self.idf(term, field) * tf * (self.k1 + 1) / (tf + self.k1 * norm)
 
@@ -181,10 +200,14 @@ class Oracle:
         if len(terms) == 1:
             if paragraph.tf[field][terms[0]] == 0:
                 return False, 0.0
+            if clause.scope and not any(
+                paragraph.in_scope(p, clause.scope) for p in paragraph.positions[terms[0]]
+            ):
+                return False, 0.0
             return True, clause.weight * self.bm25(terms[0], paragraph, field)
         if field != WORDS:
             raise ValueError(f"a phrase in the {field!r} field: {clause!r}")
-        if not paragraph.has_phrase(terms):
+        if not paragraph.has_phrase(terms, clause.scope):
             return False, 0.0
         return True, clause.weight * sum(self.bm25(term, paragraph) for term in terms)
 

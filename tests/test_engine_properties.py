@@ -215,6 +215,8 @@ class Model:
         self.rng = rng
         self.documents: dict[str, Document] = {}
         self.next_id = 0
+        self.scoped = False
+        """Whether queries scope words to titles and texts (``title:``, ``text:``)."""
 
     def word(self) -> str:
         r = self.rng.random()
@@ -255,6 +257,8 @@ class Model:
 
     def phrase(self) -> str:
         texts = [p for d in self.documents.values() for p in d.paragraphs]
+        if self.scoped:  # phrases of the titles too
+            texts += [d.title for d in self.documents.values() if d.title]
         words = self.rng.choice(texts).split() if texts and self.rng.random() < 0.7 else []
         n = self.rng.randint(2, 3)
         if len(words) >= n:
@@ -265,6 +269,10 @@ class Model:
         return '"' + " ".join(chosen) + '"'
 
     def atom(self, depth: int) -> str:
+        if self.scoped and self.rng.random() < 0.4:
+            scope = self.rng.choice(["title:", "text:", "-title:"])
+            words = self.query_word() if self.rng.random() < 0.6 else self.phrase()
+            return scope + words
         r = self.rng.random()
         if r < 0.55:
             return self.query_word()
@@ -321,10 +329,16 @@ def merge_segments(path) -> None:
 
 
 def run_writes_and_queries(
-    path, seed: int, expansion: dict[str, bool], settings: RankingSettings = DEFAULTS
+    path,
+    seed: int,
+    expansion: dict[str, bool],
+    settings: RankingSettings = DEFAULTS,
+    *,
+    scoped: bool = False,
 ) -> None:
     rng = random.Random(seed)
     model = Model(rng)
+    model.scoped = scoped
     initial = [model.document() for _ in range(rng.randint(1, 4))]
     model.documents = {d.id: d for d in initial}
     log = [f"seed {seed}: build {sorted(model.documents)}"]
@@ -398,6 +412,16 @@ def test_the_proximity_bonus_reorders_only_the_best_candidates(tmp_path, seed):
     give the bonus to the same paragraphs."""
     expansion = dict(fuzzy=False, synonyms=False, names=False)
     run_writes_and_queries(tmp_path / "ix", seed, expansion, RankingSettings(near_candidates=2))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:12])
+def test_engine_ranks_scoped_words_and_weighted_titles_as_the_oracle(tmp_path, seed):
+    """``title:``, ``text:`` and ``-title:`` words and phrases, with the title's words
+    weighing 0, 0.5, 1 or 2 (BM25F): the index's starts of paragraphs kept through writes."""
+    weight = [0.0, 0.5, 1.0, 2.0][seed % 4]
+    expansion = dict(fuzzy=seed % 2 == 1, synonyms=seed % 2 == 1, names=False)
+    settings = RankingSettings(title_weight=weight)
+    run_writes_and_queries(tmp_path / "ix", seed, expansion, settings, scoped=True)
 
 
 def test_engine_ranks_a_phrase_group_with_an_exclusion_beside_a_word(tmp_path):

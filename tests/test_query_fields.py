@@ -246,3 +246,30 @@ def test_a_document_without_a_title_has_only_text(tmp_path, backend):
     with built([untitled, DOCUMENTS[0]], tmp_path / "ix", backend) as index:
         assert where(index.search("text:munitions"))[0] == ("u", 0)
         assert ("u", 0) not in where(index.search("title:munitions"))
+
+
+def test_title_weight_counts_the_titles_words_that_many_times(tmp_path):
+    from nato_search import RankingSettings
+
+    documents = [
+        Document("t", "Munitions", None, ["Les obus arrivent."]),
+        Document("p", "", None, ["Les munitions arrivent."]),
+    ]
+    scores = {}
+    for weight in (0.0, 1.0, 2.0):
+        settings = RankingSettings(title_weight=weight)
+        with built(documents, tmp_path / f"ix{weight}", "whoosh", settings) as index:
+            scores[weight] = {h.doc_id: h.score for h in index.search("munitions")}
+    # t: its title's word alone; p: the same word in a paragraph of the same length
+    assert scores[1.0]["t"] < scores[1.0]["p"]  # t is one word longer (the title's)
+    assert scores[0.0]["t"] == 0.0 and scores[0.0]["p"] > 0
+    assert scores[2.0]["t"] > scores[1.0]["t"]
+
+
+def test_xapian_shards_refuse_another_title_weight(tmp_path):
+    pytest.importorskip("xapian")
+    from nato_search import RankingSettings
+
+    with pytest.raises(ValueError, match="title_weight=2: Xapian shards count a title"):
+        with built(DOCUMENTS, tmp_path / "ix", "xapian", RankingSettings(title_weight=2.0)):
+            pass

@@ -35,6 +35,10 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no all-words-first": {"all_words_first": False},
     "Whoosh's own idf": {"idf": "whoosh"},
     "K1 1.2 (Whoosh's default)": {"bm25_k1": 1.2},
+    "title words not counted": {"title_weight": 0.0},
+    "title weighing 0.5": {"title_weight": 0.5},
+    "title weighing 2": {"title_weight": 2.0},
+    "title weighing 3": {"title_weight": 3.0},
     # Not choices taken away but one that could be added: is as-you-type a safe default?
     # PIAF questions end with "?", where prefix never applies; the last two rows drop
     # the final punctuation so that it applies to every question's last word.

@@ -97,7 +97,11 @@ class Collection:
         self.k1, b = settings.bm25_k1, settings.bm25_b
         self._idf = idf if settings.idf == "robertson-sparck-jones" else whoosh_idf
         self.live_count = int(sum(int(s.live.sum()) for s in self.segments))
-        total_length = sum(int(s.arrays.length[s.live].sum()) for s in self.segments)
+        self.title_weight = settings.title_weight
+        lengths = [_weighted_length(s.arrays, self.title_weight) for s in self.segments]
+        total_length = sum(
+            float(n[s.live].sum()) for n, s in zip(lengths, self.segments, strict=True)
+        )
         avgdl = total_length / self.live_count if self.live_count else 1.0
         self.size = max((s.end for s in self.segments), default=0)
         """Paragraph numbers run from 0 to ``size`` across the segments, as Whoosh's do."""
@@ -106,8 +110,8 @@ class Collection:
         self.day = np.zeros(self.size, np.int32)
         self.body = np.zeros(self.size, np.int32)
         """Where each paragraph's text starts among its words (after the title's)."""
-        for segment in self.segments:
-            segment.norm = 1 - b + b * segment.arrays.length.astype(np.float64) / (avgdl or 1.0)
+        for segment, length in zip(self.segments, lengths, strict=True):
+            segment.norm = 1 - b + b * length / (avgdl or 1.0)
             segment.whole = bool(segment.live.all())
             self.live[segment.base : segment.end] = segment.live
             self.day[segment.base : segment.end] = segment.arrays.day
@@ -219,9 +223,13 @@ class Collection:
                 holding[j] += end - start if segment.whole else int(segment.live[docs].sum())
                 if first < last and start < end:
                     keep = wanted[docs]
+                    counts = words.tf[start:end].astype(np.float64)
+                    if self.title_weight != 1.0:
+                        body = segment.arrays.body[docs]
+                        counts += (self.title_weight - 1.0) * _title_counts(words, lo, hi, body)
                     found[j, first:last] += np.bincount(
                         np.searchsorted(local, docs[keep]),
-                        weights=words.tf[start:end][keep],
+                        weights=counts[keep],
                         minlength=len(local),
                     )
         k1, norm = self.k1, self._norm(among)
@@ -801,6 +809,9 @@ class _Evaluator:
             held, tf = postings.postings(i)
             norm = segment.norm[held] if field == "words" else 1.0
             counts = tf.astype(np.float64)
+            if field == "words" and self.collection.title_weight != 1.0:
+                in_title = _title_counts(postings, i, i + 1, segment.arrays.body[held])
+                counts += (self.collection.title_weight - 1.0) * in_title
             scores.append(idf * counts * (k1 + 1) / (counts + k1 * norm))
             docs.append(held + np.int32(segment.base))
         if len(docs) <= 1:
@@ -869,6 +880,29 @@ class _Evaluator:
                 break
         assert found is not None
         return found
+
+
+def _weighted_length(arrays: SegmentArrays, title_weight: float) -> Scores:
+    """Each paragraph's length with its title's words counted ``title_weight`` times."""
+    length = arrays.length.astype(np.float64)
+    if title_weight != 1.0:
+        length += (title_weight - 1.0) * np.maximum(arrays.body - 1, 0)
+    return length
+
+
+def _title_counts(words: FieldPostings, lo: int, hi: int, starts: npt.NDArray[np.int32]) -> Scores:
+    """How many positions of each posting of terms ``lo`` to ``hi - 1`` (side by side in
+    the arrays) lie in the title: before the paragraph's start (``starts``, one a posting)."""
+    assert words.pos is not None and words.pos_term is not None
+    tf = words.tf[int(words.post_off[lo]) : int(words.post_off[hi])]
+    positions = words.pos[int(words.pos_term[lo]) : int(words.pos_term[hi])]
+    if not len(tf):
+        return np.zeros(0)
+    before = (positions < np.repeat(starts, tf)).astype(np.float64)
+    firsts = np.zeros(len(tf), np.int64)
+    np.cumsum(tf[:-1], out=firsts[1:])
+    counts: Scores = np.add.reduceat(before, firsts)
+    return counts
 
 
 def _restrict(match: Match, among: Docs) -> Match:

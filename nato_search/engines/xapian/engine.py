@@ -77,9 +77,10 @@ terms]]``: one ``ValueCountMatchSpy`` on it counts every facet, by paragraph or 
 TIE_SLOT = 4
 """Value slot holding the paragraph's document id and number, encoded so that bytes order
 them (:func:`tie_key`): equal scores are ordered by it, never by where documents lie."""
-LAYOUT = 2
+LAYOUT = 3
 """What shards hold, recorded with their settings: 1 added ``keys`` terms and slots 1–3;
-2, slot 4, and metadata stored once per document."""
+2, slot 4, and metadata stored once per document; 3, the title's words at their
+positions (``TITLE`` terms) and the text's mark (``BODY``)."""
 
 T = TypeVar("T")
 
@@ -104,6 +105,11 @@ class XapianEngine:
         settings: RankingSettings,
     ):
         require_xapian()
+        if settings.title_weight != 1.0:
+            raise ValueError(
+                f"title_weight={settings.title_weight:g}: Xapian shards count a title's words "
+                "once (title_weight=1); other weights are for the Whoosh backend"
+            )
         self.shards = shards
         self.path = path
         self.analyzer = analyzer
