@@ -47,6 +47,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "facets year,month,doc_id": {"facets": ["year", "month", "doc_id"]},
     "facets source,tags": {"facets": ["source", "tags"]},
     "prefix": {"prefix": True},
+    "title:(words) (scoped to titles)": {"q": "title:({query})"},
+    "source:s1 in the query": {"q": "{query} source:s1"},
     "placeholder, sort=-date, per_document=1": {"q": "", "sort": "-date", "per_document": 1},
     "placeholder, filter source = s1, facets tags": {
         "q": "",
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif options.get("filter") == "expression":
                     options = {"filter": f"date >= 2015-01-01 AND doc_id NOT IN [{listed}]"}
                 options = dict(options)
-                typed = options.pop("q", query)
+                typed = options.pop("q", "{query}").format(query=query)
                 started = time.perf_counter()
                 ix.search(typed, limit=10, **options)
                 timings[name].append((time.perf_counter() - started) * 1000)
