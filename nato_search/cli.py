@@ -334,6 +334,37 @@ def _http_parser() -> argparse.ArgumentParser:
         help="an origin whose pages may call the API from a browser, such as "
         "https://app.example.org; repeatable (default: none)",
     )
+    page = parser.add_argument_group("the search page")
+    page.add_argument("--title", default="nato-search", help="its heading (default nato-search)")
+    page.add_argument(
+        "--facet",
+        metavar="NAME",
+        action="append",
+        dest="facets",
+        help="a list to filter by: year, month or a metadata key such as source; "
+        "repeatable (default: year)",
+    )
+    shown = page.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--per-document",
+        metavar="N",
+        type=_positive,
+        default=1,
+        help="hits a document shows at first, with a switch to show all (default 1)",
+    )
+    shown.add_argument(
+        "--all-paragraphs",
+        dest="per_document",
+        action="store_const",
+        const=None,
+        help="show every matching paragraph at first",
+    )
+    page.add_argument(
+        "--no-placeholder",
+        dest="placeholder",
+        action="store_false",
+        help="show nothing before a query is typed (default: the newest documents)",
+    )
     parser.add_argument(
         "--api-key-file",
         metavar="PATH",
@@ -615,6 +646,7 @@ def _files(count: int) -> str:
 def _serve_http(args: argparse.Namespace) -> int:
     try:
         from nato_search.web.access import KEY_VARIABLES, check_key, check_origin
+        from nato_search.web.app import page_options
         from nato_search.web.server import serve
     except ImportError:
         raise ImportError(
@@ -629,8 +661,11 @@ def _serve_http(args: argparse.Namespace) -> int:
         check_key(variable, os.environ.get(variable) or None)
     for origin in args.cors_origin:
         check_origin(origin)  # a bad origin fails here, not in each worker
+    facets = args.facets or ["year"]
+    page = page_options(args.title, facets, args.per_document, args.placeholder)
     with open_index(args.index) as ix:  # a missing index fails here, the default one is built
         path = ix.path
+        ix.search("", 1, facets=facets)  # and so does a facet no document has
     host, port = args.http
     serve(
         path,
@@ -641,6 +676,7 @@ def _serve_http(args: argparse.Namespace) -> int:
         allowed_hosts=args.allowed_host,
         header_timeout=args.header_timeout,
         cors_origins=args.cors_origin,
+        page=page,
     )
     return 0
 

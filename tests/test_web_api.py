@@ -433,6 +433,10 @@ def test_serve_runs_workers_that_answer(index: nato_search.Index, tmp_path: Path
         (["--http", "8000", "--allowed-host", "evil*"], 2, "allowed host 'evil*': a host name"),
         (["--http", "8000", "--header-timeout", "nan"], 2, "expected seconds, above 0"),
         (["--http", "8000", "--index", "{tmp}/none"], 1, "no index at {tmp}/none"),
+        (["--http", "8000", "--title", " "], 2, "title is a name of 1 to 200 characters"),
+        (["--http", "8000", "--facet", "sourc"], 2, "facets: unknown name 'sourc'"),
+        (["--http", "8000", "--per-document", "0"], 2, "expected a positive whole number"),
+        (["--http", "8000", "--per-document", "2", "--all-paragraphs"], 2, "not allowed with"),
     ],
 )
 def test_serve_refuses_bad_options(

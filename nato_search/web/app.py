@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from string import Template
@@ -107,6 +107,9 @@ HOSTS_VARIABLE = "NATO_SEARCH_ALLOWED_HOSTS"
 """Comma-separated ``Host`` names :func:`app_from_environment` answers (``serve`` sets it)."""
 CORS_VARIABLE = "NATO_SEARCH_CORS_ORIGINS"
 """Comma-separated origins :func:`app_from_environment` lets call it from a browser."""
+PAGE_VARIABLE = "NATO_SEARCH_PAGE"
+"""The search page's options as JSON (``title``, ``facets``, ``per_document``,
+``placeholder``), for :func:`app_from_environment` (``serve --title`` and the rest)."""
 
 STATIC = files("nato_search.web") / "static"
 _SECURITY_HEADERS = {
@@ -196,6 +199,10 @@ def create_app(
     cors_origins: Sequence[str] | None = None,
     api_key: str | None = None,
     search_key: str | None = None,
+    title: str = "nato-search",
+    facets: Sequence[str] = ("year",),
+    per_document: int | None = 1,
+    placeholder: bool = True,
 ) -> Starlette:
     """The search API and page over an open :class:`Index` (left open: it is yours; its
     own ``vectors`` serve) or the index at a path (opened on the first request with
@@ -210,7 +217,15 @@ def create_app(
     ``cors_origins`` (``"https://app.example.org"``) may call it from a browser; none by
     default. With ``api_key`` or ``search_key`` (16 characters or more), the JSON routes
     but ``/health`` answer only ``Authorization: Bearer KEY`` with one of them, else 401
-    (see :mod:`nato_search.web.access`)."""
+    (see :mod:`nato_search.web.access`).
+
+    The search page at ``/``: ``title`` heads it; ``facets`` (``year``, ``month`` or metadata
+    keys) are the lists it filters by; ``per_document`` hits a document it shows at first
+    (None: every paragraph), with a switch to show all; with ``placeholder``, the newest
+    documents show before anything is typed."""
+    shown_page = page_options(title, facets, per_document, placeholder)
+    if isinstance(index_or_path, Index):  # a facet no document has fails now, not on the page
+        index_or_path.search("", 1, facets=shown_page["facets"])
     if isinstance(allowed_hosts, str):
         raise TypeError("allowed_hosts is a list of host names, not one string")
     for pattern in allowed_hosts or ():
@@ -266,7 +281,7 @@ def create_app(
                     raise BadParameter(where.format(number) + exc.option, message) from exc
                 except ValueError as exc:  # the query: a bad date, an empty query
                     raise BadParameter(where.format(number) + "q", str(exc)) from exc
-                answer = results_json(results)
+                answer = results_json(results, _leads(ix, results))
                 answer["took_ms"] = round((time.perf_counter() - started) * 1000, 3)
                 answers.append(answer)
             return answers
@@ -359,7 +374,13 @@ def create_app(
 
     async def home(request: Request) -> Response:
         root = html.escape(request.scope.get("root_path", ""))
-        return HTMLResponse(_page("index.html", root=root), headers=_SECURITY_HEADERS)
+        shown = _page(
+            "index.html",
+            root=root,
+            title=html.escape(shown_page["title"]),
+            config=html.escape(json.dumps(shown_page, ensure_ascii=False)),
+        )
+        return HTMLResponse(shown, headers=_SECURITY_HEADERS)
 
     async def bad_parameter(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadParameter)
@@ -440,6 +461,7 @@ def app_from_environment() -> Starlette:
     hosts = os.environ.get(HOSTS_VARIABLE)
     origins = os.environ.get(CORS_VARIABLE)
     api_key, search_key = (os.environ.get(name) or None for name in KEY_VARIABLES)
+    page = json.loads(os.environ.get(PAGE_VARIABLE) or "{}")
     return create_app(
         os.environ.get(INDEX_VARIABLE) or None,
         vectors=vectors,
@@ -447,7 +469,36 @@ def app_from_environment() -> Starlette:
         cors_origins=origins.split(",") if origins else None,
         api_key=api_key,
         search_key=search_key,
+        **page,
     )
+
+
+PAGE_FACETS = ("year", "month", "doc_id")
+"""Facets the page shows besides metadata keys (whose names the index checks)."""
+
+
+def page_options(
+    title: str, facets: Sequence[str], per_document: int | None, placeholder: bool
+) -> dict[str, Any]:
+    """The search page's options, checked, as the page reads them (JSON)."""
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        raise ValueError(f"title is a name of 1 to 200 characters, not {title!r:.60}")
+    if isinstance(facets, str) or not all(isinstance(f, str) and f.strip() for f in facets):
+        raise ValueError(
+            f"facets is a list of names (year, month, metadata keys), not {facets!r:.60}"
+        )
+    if per_document is not None and (
+        not isinstance(per_document, int) or isinstance(per_document, bool) or per_document < 1
+    ):
+        raise ValueError(f"per_document is None or 1 or more, not {per_document!r:.60}")
+    if not isinstance(placeholder, bool):
+        raise ValueError(f"placeholder is True or False, not {placeholder!r:.60}")
+    return {
+        "title": title.strip(),
+        "facets": list(dict.fromkeys(facets)),
+        "per_document": per_document,
+        "placeholder": placeholder,
+    }
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -622,14 +673,30 @@ def _filters(values: list[str]) -> str | None:
     return " AND ".join(f"({expression})" for expression in expressions) or None
 
 
-def results_json(results: Results) -> dict[str, Any]:
+def results_json(results: Results, leads: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The body of ``/search`` (less ``took_ms``): ``to_dict()`` with each hit's HTML snippet
-    and title (document text escaped, ``<mark>`` only)."""
+    and title (document text escaped, ``<mark>`` only), and for a hit that matched by its
+    title alone, its document's first paragraph (``leads``, by the hit's place) as ``lead``."""
     answer = results.to_dict()
-    for hit, shown in zip(results, answer["hits"], strict=True):
+    for place, (hit, shown) in enumerate(zip(results, answer["hits"], strict=True)):
         shown["snippet_html"] = hit.snippet("html")
         shown["title_html"] = mark(hit.title, hit.title_highlights, "html")
+        if leads and place in leads:
+            lead = replace(hit, paragraph=0, text=leads[place], highlights=[])
+            shown["lead"] = {"paragraph": 0, "snippet_html": lead.snippet("html")}
     return answer
+
+
+def _leads(ix: Index, results: Results) -> dict[int, str]:
+    """The first paragraph of each hit's document where the hit, another paragraph, matched
+    by its title alone: a snippet with nothing marked says less than the document's lead."""
+    leads = {}
+    for place, hit in enumerate(results):
+        if hit.paragraph and hit.title_highlights and not hit.highlights:
+            document = ix.document(hit.doc_id)
+            if document is not None and document.paragraphs:
+                leads[place] = document.paragraphs[0]
+    return leads
 
 
 def _document_json(document: Any) -> dict[str, Any]:

@@ -39,6 +39,15 @@ _HIT = {
         "snippet_html": {"type": "string", "description": "Escaped; <mark> the only markup."},
         "title_html": {"type": "string", "description": "Escaped; <mark> the only markup."},
         "metadata": {"type": "object"},
+        "lead": {
+            "type": "object",
+            "description": "Only for a hit that matched by its title alone: its document's "
+            "first paragraph, for a page to show instead of a snippet with nothing marked.",
+            "properties": {
+                "paragraph": {"type": "integer"},
+                "snippet_html": {"type": "string"},
+            },
+        },
     },
 }
 _RESULTS = {

@@ -10,13 +10,21 @@ answer. Needs the optional extra ``web``.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from nato_search.web.app import CORS_VARIABLE, HOSTS_VARIABLE, INDEX_VARIABLE, VECTORS_VARIABLE
+from nato_search.web.app import (
+    CORS_VARIABLE,
+    HOSTS_VARIABLE,
+    INDEX_VARIABLE,
+    PAGE_VARIABLE,
+    VECTORS_VARIABLE,
+)
 
 __all__ = ["HEADER_TIMEOUT", "KEEP_ALIVE", "MAX_CONNECTIONS", "DeadlineProtocol", "serve"]
 
@@ -74,6 +82,7 @@ def serve(
     allowed_hosts: Sequence[str] = (),
     header_timeout: float = HEADER_TIMEOUT,
     cors_origins: Sequence[str] = (),
+    page: Mapping[str, Any] | None = None,
 ) -> None:
     """Serve the index until interrupted. ``Host`` headers answered: the loopback names,
     the address bound and ``allowed_hosts`` (``"*"`` answers any)."""
@@ -85,6 +94,7 @@ def serve(
     os.environ[HOSTS_VARIABLE] = ",".join(hosts)
     os.environ[TIMEOUT_VARIABLE] = str(header_timeout)
     os.environ[CORS_VARIABLE] = ",".join(cors_origins)
+    os.environ[PAGE_VARIABLE] = json.dumps(dict(page or {}))  # create_app's page options
     uvicorn.run(
         "nato_search.web:app_from_environment",
         factory=True,
