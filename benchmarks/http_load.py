@@ -23,6 +23,10 @@ that its open files and RSS are its own (summed over a server's worker processes
 * ``serve --http, 1 worker: POST /search`` and ``…: POST /multi-search, 3 queries``: the
   same server asked by a JSON body, one search or three (a page's hits, its next page
   and a facet) a request.
+* ``serve --http, 1 worker: write mix, 1 in 10 a PUT``: the same server with an API key,
+  on a copy of the index: every tenth request replaces one of 50 documents
+  (``PUT /documents/{id}``, one commit each, answered once the next search sees it),
+  the others search; searches and writes a second are reported apart.
 * ``stdlib, pool of C threads``: soak.py's ``ThreadingHTTPServer`` with a fixed
   pool of ``--clients`` handler threads, answering the same JSON body as the app.
 
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -116,6 +121,7 @@ def load_row(
         "p50_ms": percentile(served, 50),
         "p99_ms": percentile(served, 99),
         "bytes_per_answer": round(statistics.mean(clients.sizes)) if clients.sizes else None,
+        "per_s_by_kind": {kind: round(n / elapsed, 1) for kind, n in sorted(clients.kinds.items())},
         "start": start,
         "end": end,
     }
@@ -169,6 +175,41 @@ POSTED = {
 }
 
 
+WRITE_EVERY = 10
+"""One request in this many of the write mix is a PUT."""
+WRITTEN_DOCUMENTS = 50
+"""The documents the write mix replaces, over and over."""
+BENCH_KEY = "http-load-benchmark-key"
+"""The API key of the write mix's server (a local benchmark's: nothing to keep secret)."""
+
+
+def write_mix() -> Callable[[Any, str], tuple[str, int]]:
+    """Every ``WRITE_EVERY``-th request (over all clients) replaces a document with the
+    query as its text; the others search. Every request carries the API key."""
+    numbers = itertools.count()  # next() on a count is atomic under the GIL
+    auth = {"Authorization": f"Bearer {BENCH_KEY}"}
+
+    def send(connection: http.client.HTTPConnection, query: str) -> tuple[str, int]:
+        n = next(numbers)
+        if n % WRITE_EVERY:
+            params = urllib.parse.urlencode({"q": query, "limit": LIMIT})
+            connection.request("GET", f"/search?{params}", headers=auth)
+            kind, key = "search", "hits"
+        else:
+            doc_id = f"bench-{n // WRITE_EVERY % WRITTEN_DOCUMENTS}"
+            body = json.dumps({"title": "Note", "date": "2024-01-01", "text": query})
+            headers = {**auth, "Content-Type": "application/json"}
+            connection.request("PUT", f"/documents/{doc_id}", body, headers)
+            kind, key = "write", "documents"
+        response = connection.getresponse()
+        answer = response.read()
+        if response.status != 200 or key not in json.loads(answer):
+            raise RuntimeError(f"{kind}: HTTP {response.status}: {answer[:200]!r}")
+        return kind, len(answer)
+
+    return send
+
+
 # --------------------------------------------------------------------------- processes
 
 
@@ -209,15 +250,19 @@ def http_row(
     args: argparse.Namespace,
     queries: list[str],
     send: Callable[[Any, str], tuple[str, int]] = http_send,
+    env: dict[str, str] | None = None,
+    ready: str = "/search?q=otan",
 ) -> dict[str, Any]:
-    """A server started by ``command`` on ``port`` (None: the server prints the port it got)."""
+    """A server started by ``command`` on ``port`` (None: the server prints the port it got),
+    in ``checkout_env()`` and ``env``, once ``ready`` answers."""
     output = subprocess.PIPE if port is None else subprocess.DEVNULL
-    process = subprocess.Popen(command, env=checkout_env(), stdout=output, text=True)
+    environment = {**checkout_env(), **(env or {})}
+    process = subprocess.Popen(command, env=environment, stdout=output, text=True)
     try:
         if port is None:
             assert process.stdout is not None
             port = int(process.stdout.readline())
-        if not answers(f"http://127.0.0.1:{port}/search?q=otan", process, START_TIMEOUT_S):
+        if not answers(f"http://127.0.0.1:{port}{ready}", process, START_TIMEOUT_S):
             raise RuntimeError(f"the server on port {port} did not start")
 
         def connect() -> http.client.HTTPConnection:
@@ -316,6 +361,10 @@ def format_report(report: dict[str, Any]) -> str:
             f"| {start['open_files']} → {end['open_files']} "
             f"| {start['rss_mib']:,.0f} → {end['rss_mib']:,.0f} |"
         )
+    for row in report["rows"]:
+        if len(row["per_s_by_kind"]) > 1:
+            kinds = ", ".join(f"{n:,.1f} {kind}s/s" for kind, n in row["per_s_by_kind"].items())
+            lines.append(f"\n{row['server']}: {kinds}")
     return "\n".join(lines)
 
 
@@ -392,6 +441,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for request, send in POSTED.items():
                     say(f"{request} ...")
                     rows.append(http_row(f"{name}: {request}", command, port, args, queries, send))
+                say("write mix ...")
+                written = workdir / "index-writes"  # the index given stays as it is
+                shutil.copytree(index, written)
+                mixed = [arg if arg != str(index) else str(written) for arg in command]
+                rows.append(
+                    http_row(
+                        f"{name}: write mix, 1 in {WRITE_EVERY} a PUT",
+                        mixed,
+                        port,
+                        args,
+                        queries,
+                        write_mix(),
+                        env={"NATO_SEARCH_API_KEY": BENCH_KEY},
+                        ready="/health",
+                    )
+                )
         say("stdlib ...")
         command = [sys.executable, __file__, "--role", "stdlib", "--index", str(index)]
         command += ["--clients", str(args.clients)]

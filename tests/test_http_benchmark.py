@@ -27,8 +27,12 @@ def test_every_row_serves_without_errors_and_reports_its_process() -> None:
         "serve --http, 1 worker",
         "serve --http, 1 worker: POST /search",
         "serve --http, 1 worker: POST /multi-search, 3 queries",
+        "serve --http, 1 worker: write mix, 1 in 10 a PUT",
         "stdlib, pool of 4 threads",
     ]
+    mix = rows["serve --http, 1 worker: write mix, 1 in 10 a PUT"]
+    assert mix["per_s_by_kind"]["write"] > 0 and mix["per_s_by_kind"]["search"] > 0
+    assert rows["serve --http, 1 worker"]["per_s_by_kind"].keys() == {"search"}
     multi = rows["serve --http, 1 worker: POST /multi-search, 3 queries"]
     assert (
         multi["bytes_per_answer"] > rows["serve --http, 1 worker: POST /search"]["bytes_per_answer"]
@@ -40,5 +44,9 @@ def test_every_row_serves_without_errors_and_reports_its_process() -> None:
             assert row[moment]["open_files"] > 0 and row[moment]["rss_mib"] > 10
     assert rows["serve --http, 1 worker"]["start"]["processes"] == 1
     # every one-search row answers the same JSON body (the app's), so only the server differs
-    sizes = {row["bytes_per_answer"] for name, row in rows.items() if "multi-search" not in name}
+    sizes = {
+        row["bytes_per_answer"]
+        for name, row in rows.items()
+        if "multi-search" not in name and "write" not in name
+    }
     assert max(sizes) - min(sizes) < 0.2 * max(sizes)
