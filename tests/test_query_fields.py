@@ -79,6 +79,16 @@ def test_any_other_word_with_a_colon_is_read_as_before(text):
     assert all(not t.scope for t in p(text).terms())
 
 
+@pytest.mark.parametrize("text", ["otan OR source:AFP", "-(source:AFP otan)", "(a OR tags:x) b"])
+def test_a_field_where_it_could_only_widen_or_invert_is_an_error(text):
+    with pytest.raises(ValueError, match="a metadata field filters the whole query"):
+        p(text)
+
+
+def test_a_field_in_plain_brackets_filters_the_whole_query():
+    assert p("(source:AFP otan)").filters == [FieldFilter("source", ("AFP",), False, 1)]
+
+
 def test_a_scope_inside_a_scope_is_a_word():
     (group,) = p("title:(otan text:russie)").include
     assert [(t.text, t.scope) for t in group.clauses] == [

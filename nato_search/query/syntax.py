@@ -199,6 +199,10 @@ def _date_bound(text: str, first: bool) -> dt.date:
     return dt.date(year, month, day)
 
 
+_FIELD_WHERE = (
+    "{}: a metadata field filters the whole query, so it stands outside OR and negated "
+    "brackets; write alternatives as key:(a OR b), an exclusion as -key:value"
+)
 _FIELD = re.compile(r"(-?)([^\W\d][\w.-]*):(.*)", re.DOTALL)
 """``name:rest`` at the start of a word lexeme (``-`` before: negated)."""
 
@@ -214,6 +218,8 @@ class _Parser:
         self.keys = keys
         self.scope = ""
         self.filters: list[FieldFilter] = []
+        self.negated = 0
+        """Negated brackets around the clause being read (``-( … )``)."""
         self.budget = MAX_TERMS
         self.words_left = MAX_WORDS
         self.depth = 0
@@ -240,10 +246,13 @@ class _Parser:
 
     def alternatives(self, exclude: list[Clause]) -> Clause | None:
         """``a OR b OR …``; a negated alternative joins ``exclude``, not the alternatives."""
+        fields = len(self.filters)
         options = [self.atom(exclude)]
         while self._at_or() and self.i + 1 < len(self.lexemes):
             self.i += 1
             options.append(self.atom(exclude))
+        if len(options) > 1 and len(self.filters) > fields:
+            raise ValueError(_FIELD_WHERE.format(self.filters[fields].field))
         kept = [option for option in options if option is not None]
         if len(kept) > 1:
             return AnyOf(tuple(kept))
@@ -279,7 +288,9 @@ class _Parser:
             if self.depth >= MAX_DEPTH:
                 return None
             self.depth += 1
+            self.negated += negated
             include, excluded = self.sequence(nested=True)
+            self.negated -= negated
             self.depth -= 1
             if not include:  # only exclusions: they apply to the enclosing group
                 exclude.extend(excluded)
@@ -316,6 +327,8 @@ class _Parser:
     def fielded(self, exclude: list[Clause], negated: bool, name: str, rest: str) -> Clause | None:
         """``title:…`` as its words scoped; ``source:…`` as a filter (None returned)."""
         if name not in SCOPES:
+            if self.negated:
+                raise ValueError(_FIELD_WHERE.format(name))
             position = self.starts[self.i - 1]
             values = [rest] if rest else self.values()
             if values:
