@@ -175,6 +175,7 @@ POSTED = {
 }
 
 
+PLURAL = {"search": "searches", "write": "writes"}
 WRITE_EVERY = 10
 """One request in this many of the write mix is a PUT."""
 WRITTEN_DOCUMENTS = 50
@@ -363,7 +364,9 @@ def format_report(report: dict[str, Any]) -> str:
         )
     for row in report["rows"]:
         if len(row["per_s_by_kind"]) > 1:
-            kinds = ", ".join(f"{n:,.1f} {kind}s/s" for kind, n in row["per_s_by_kind"].items())
+            kinds = ", ".join(
+                f"{n:,.1f} {PLURAL[kind]}/s" for kind, n in row["per_s_by_kind"].items()
+            )
             lines.append(f"\n{row['server']}: {kinds}")
     return "\n".join(lines)
 
