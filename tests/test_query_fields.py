@@ -70,6 +70,27 @@ def test_metadata_keys_are_read_as_filters():
 
 
 @pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ('source:-"AFP" otan', "-source:AFP otan"),
+        ("tags:-(défense OR ukraine) otan", "-tags:(défense OR ukraine) otan"),
+        ("title:-russie otan", "-title:russie otan"),
+        ('title:-"mer noire" otan', '-title:"mer noire" otan'),
+    ],
+)
+def test_a_dash_after_the_colon_negates(written, meant):
+    found, expected = p(written), p(meant)
+    assert (found.include, found.exclude) == (expected.include, expected.exclude)
+    assert [(f.field, f.values, f.negated) for f in found.filters] == [
+        (f.field, f.values, f.negated) for f in expected.filters
+    ]
+
+
+def test_a_value_keeps_its_own_dash():
+    assert p("pages:-5").filters == [FieldFilter("pages", ("-5",), False, 0)]
+
+
+@pytest.mark.parametrize(
     "text",
     ["12:30", "http://otan.int", "sourc:AFP", "titre:otan", "title: otan", "source: AFP"],
 )

@@ -318,7 +318,9 @@ class _Parser:
         negated, name, rest = bool(match[1]), match[2], match[3]
         if name not in SCOPES and name not in self.keys:
             return None
-        if not rest:
+        if rest == "-" or (rest.startswith("-") and name in SCOPES):  # title:-x is -title:x
+            negated, rest = not negated, rest[1:]  # (a key's value -5 stays -5)
+        if not rest:  # name:"…" or name:( … ), the quote or bracket right after the colon
             kind, _ = self.peek()
             if kind not in ("phrase", "open") or self.starts[self.i] != self.ends[self.i - 1]:
                 return None
@@ -340,8 +342,6 @@ class _Parser:
             if rest:
                 clause = self.words(rest)
             else:
-                kind, value = self.peek()
-                self.lexemes[self.i] = (kind, value.lstrip("-"))  # title:-x is title:x
                 clause = self.atom(exclude)
         finally:
             self.scope = ""
@@ -357,7 +357,7 @@ class _Parser:
         kind, value = self.peek()
         self.i += 1
         if kind == "phrase":
-            text = value.lstrip("-").strip('"')
+            text = value.strip('"')
             return [text] if text else []
         found: list[str] = []
         while self.i < len(self.lexemes):
