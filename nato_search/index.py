@@ -544,7 +544,15 @@ def _expression(filter: str | Mapping[str, Any] | None) -> filters.Expression | 
 def _marks(parsed: Query, snapshot: Snapshot) -> tuple[Highlighter, Highlighter]:
     """What marks a hit's text and its title: a word scoped to one (``title:otan``) is
     marked only there."""
-    analyzer, names, written = snapshot.analyzer, snapshot.names, snapshot.written
+    analyzer, names = snapshot.analyzer, snapshot.names
+    looked_up: dict[frozenset[str], set[str] | None] = {}
+
+    def written(terms: Iterable[str]) -> set[str] | None:  # both ask for the same terms
+        key = frozenset(terms)
+        if key not in looked_up:
+            looked_up[key] = snapshot.written(key)
+        return looked_up[key]
+
     return (
         Highlighter(parsed, analyzer, names, written, scope="text"),
         Highlighter(parsed, analyzer, names, written, scope="title"),
