@@ -304,3 +304,15 @@ def test_xapian_shards_refuse_another_title_weight(tmp_path):
     with pytest.raises(ValueError, match="title_weight=2: Xapian shards count a title"):
         with built(DOCUMENTS, tmp_path / "ix", "xapian", RankingSettings(title_weight=2.0)):
             pass
+
+
+def test_a_word_longer_than_a_xapian_term_is_indexed_and_found(tmp_path, backend):
+    long = "b" * 300  # Xapian refuses terms over 245 bytes: such a word is cut and hashed
+    documents = [
+        Document("x", f"Titre {long}", None, [f"Texte {long} fin."]),
+        Document("y", "Autre", None, [f"Texte {'b' * 299}c fin."]),  # the same first 240 bytes
+    ]
+    with built(documents, tmp_path / "ix", backend) as index:
+        assert where(index.search(long)) == [("x", 0)]
+        assert where(index.search(f"title:{long}")) == [("x", 0)]
+        assert where(index.search(f'text:"{long} fin"')) == [("x", 0)]

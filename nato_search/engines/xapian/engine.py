@@ -34,12 +34,13 @@ from nato_search.engines.xapian.translate import (
     BODY,
     DOC_ID,
     KEYS,
-    NAMES,
-    TITLE,
     WeightedTerms,
     _doc_term,
     _keys_term,
+    name_term,
+    title_term,
     translate,
+    word_term,
 )
 from nato_search.errors import ShardError
 from nato_search.query.filters import And, Days, Filter, Has, Not, Or, Range, Terms
@@ -229,13 +230,13 @@ class XapianEngine:
         start = body_start(document.title, self.analyzer)
         for term, position, _, _ in analyze(indexed_text(document.title, text), self.analyzer):
             if position < start:  # the title's: counted for the word, placed for the title
-                doc.add_term(term)
-                doc.add_posting(TITLE + term, position + 1, 0)
+                doc.add_term(word_term(term))
+                doc.add_posting(title_term(term), position + 1, 0)
             else:
-                doc.add_posting(term, position + 1)
+                doc.add_posting(word_term(term), position + 1)
         doc.add_posting(BODY, 0, 0)  # no frequency: the length stays that of the words
         for token in self.names(text, mode="index"):
-            doc.add_term(NAMES + token.text, 0)
+            doc.add_term(name_term(token.text), 0)
         doc.add_boolean_term(_doc_term(document.id))
         keys = key_terms(document.id, document.metadata)
         for term in keys:
@@ -328,11 +329,13 @@ class XapianSnapshot:
         return count
 
     def known(self, term: str) -> bool:
-        known: bool = self.db.term_exists(term)
+        known: bool = self.db.term_exists(word_term(term))
         return known
 
     def frequency(self, term: str, field: str = "words") -> int:
-        frequency: int = self.db.get_termfreq(NAMES + term if field == "names" else term)
+        frequency: int = self.db.get_termfreq(
+            name_term(term) if field == "names" else word_term(term)
+        )
         return frequency
 
     def similar(self, term: str, max_edits: int) -> list[tuple[str, int, int]]:

@@ -46,21 +46,36 @@ _TEXT_WINDOW = (1 << 31) - 1
 
 
 MAX_TERM_BYTES = 240
-"""Xapian refuses terms over 245 bytes: a longer ``keys`` or document term is cut and ends
-in a hash."""
+"""Xapian refuses terms over 245 bytes: a longer term (a word of hundreds of letters, a
+long id or value) is cut and ends in a hash."""
 
 
 def _keys_term(term: str) -> str:
     """The boolean term for a ``keys`` term."""
-    return _boolean_term(KEYS, term)
+    return capped(KEYS, term)
 
 
 def _doc_term(doc_id: str) -> str:
     """The boolean term naming a paragraph's document."""
-    return _boolean_term(DOC_ID, doc_id)
+    return capped(DOC_ID, doc_id)
 
 
-def _boolean_term(prefix: str, text: str) -> str:
+def word_term(term: str) -> str:
+    """A word's term (in the paragraph's text, or counted from its title)."""
+    return capped("", term)
+
+
+def title_term(term: str) -> str:
+    """A word's term at its position in the title."""
+    return capped(TITLE, term)
+
+
+def name_term(key: str) -> str:
+    """A name's transliteration key's term."""
+    return capped(NAMES, key)
+
+
+def capped(prefix: str, text: str) -> str:
     """``prefix + text``; one too long for a Xapian term (245 bytes) is cut and ends in a
     hash of the whole, so that long ids and values still work."""
     whole = (prefix + text).encode("utf-8")
@@ -80,7 +95,8 @@ class WeightedTerms:
         self.db = db
         self.paragraphs = db.get_doccount()
 
-    def word(self, term: str) -> xapian.Query:
+    def word(self, word: str) -> xapian.Query:
+        term = word_term(word)
         holding = self.db.get_termfreq(term)
         if not holding:
             return xapian.Query(term)
@@ -110,8 +126,8 @@ class WeightedTerms:
         """Its words' BM25 summed, where they stand side by side (in the title or the
         text, for a ``scope``)."""
         words = xapian.Query(xapian.Query.OP_AND, [self.word(t) for t in terms])
-        in_text = xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
-        in_title = xapian.Query(xapian.Query.OP_PHRASE, [TITLE + t for t in terms], len(terms))
+        in_text = xapian.Query(xapian.Query.OP_PHRASE, [word_term(t) for t in terms], len(terms))
+        in_title = xapian.Query(xapian.Query.OP_PHRASE, [title_term(t) for t in terms], len(terms))
         where = {"title": in_title, "text": in_text}.get(scope)
         if where is None:
             where = xapian.Query(xapian.Query.OP_OR, [in_text, in_title])
@@ -121,13 +137,13 @@ class WeightedTerms:
     def in_scope(query: xapian.Query, term: str, scope: str) -> xapian.Query:
         """``query`` (of ``term``) where the term stands in the title or the text."""
         if scope == "title":
-            where = xapian.Query(TITLE + term)
+            where = xapian.Query(title_term(term))
         else:
-            where = xapian.Query(xapian.Query.OP_PHRASE, [BODY, term], _TEXT_WINDOW)
+            where = xapian.Query(xapian.Query.OP_PHRASE, [BODY, word_term(term)], _TEXT_WINDOW)
         return xapian.Query(xapian.Query.OP_FILTER, query, where)
 
     def name(self, key: str) -> xapian.Query:
-        term = NAMES + key
+        term = name_term(key)
         weight = idf(self.paragraphs, self.db.get_termfreq(term))
         held = xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(term), 0.0)
         fixed = xapian.Query(xapian.FixedWeightPostingSource(weight))
