@@ -118,3 +118,9 @@ def test_a_hit_matched_by_its_title_alone_carries_its_documents_lead(
         "snippet_html": f"Le convoi de ravitaillement {number} a livré des vivres à Kharkiv.",
     }
     assert all("lead" not in hit for hit in by_text["hits"])  # they matched in their text
+
+
+def test_a_page_without_facets(index: nato_search.Index) -> None:
+    with TestClient(create_app(index, facets=[], placeholder=False)) as client:
+        found = config(client.get("/").text)
+    assert found["facets"] == [] and found["placeholder"] is False

@@ -100,8 +100,8 @@ async function run() {
     q: engineQuery(),
     limit: String(PAGE_SIZE),
     offset: String((state.page - 1) * PAGE_SIZE),
-    facets: FACETS.join(","),
   });
+  if (FACETS.length) params.set("facets", FACETS.join(","));
   if (browsing()) params.set("sort", "-date"); // before a query: the newest first
   else params.set("prefix", "true");
   if (state.one) params.set("per_document", String(PER_DOCUMENT || 1));
