@@ -44,8 +44,14 @@ def guessed_text(path: Path, data: bytes) -> tuple[str, str]:
     """
     if b"\x00" in data:
         raise CorpusError(f"{shown(path)}: a binary file (it holds NUL bytes), not text")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", "replace"), "utf-8-sig"
+    if data.startswith(b"\xef\xbb\xbf"):  # says UTF-8: anything else is an error, not lost text
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise CorpusError(
+                f"{shown(path)}: starts with a UTF-8 byte-order mark but is not UTF-8 (byte "
+                f"0x{data[3 + exc.start]:02x} at offset {3 + exc.start})"
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -120,3 +120,14 @@ def test_json_arrays_name_the_line_where_a_bad_record_starts(tmp_path):
         read(path)
     path.write_text('{"id": "seul", "text": "Un objet seul."}', "utf-8")
     assert [d.id for d in read(path)] == ["seul"]
+
+
+def test_a_byte_order_mark_before_text_that_is_not_utf8_is_an_error(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\xef\xbb\xbfid;text\r\n1;D\xe9fense\r\n")  # cp1252 é after a UTF-8 BOM
+    with pytest.raises(
+        CorpusError,
+        match=r"mixed\.csv: starts with a UTF-8 byte-order mark but is not UTF-8 "
+        r"\(byte 0xe9 at offset 15\)",
+    ):
+        read(path)
