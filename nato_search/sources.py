@@ -91,10 +91,13 @@ def unchanged_state(file: Path, known: dict[str, Any] | None) -> dict[str, Any] 
     a file an interrupted update was changing)."""
     if known is None or known.get("pending"):
         return None
-    stat = file.stat()
-    if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
-        return known
-    digest = hashlib.sha256(read_bytes(file)).hexdigest()
+    try:  # gone or unreadable since it was listed: read again, which says so and skips it
+        stat = file.stat()
+        if (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+            return known
+        digest = hashlib.sha256(read_bytes(file)).hexdigest()
+    except (OSError, CorpusError):
+        return None
     if digest != known["sha256"]:
         return None
     return {**known, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

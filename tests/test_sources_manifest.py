@@ -114,3 +114,17 @@ def test_updates_wait_for_each_other_then_say_which_lock(tmp_path: Path) -> None
         with pytest.raises(nato_search.IndexLockedError, match="updated from its sources"):
             update_index(folder, path, timeout=0.2)
     assert update_index(folder, path, timeout=0.2)["unchanged"] == 1
+
+
+def test_a_file_gone_or_unreadable_since_it_was_listed_counts_as_changed(tmp_path):
+    from nato_search.sources import unchanged_state
+
+    file = tmp_path / "note.txt"
+    file.write_text("Titre\n\nUn rapport.\n", "utf-8")
+    stat = file.stat()
+    known = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": "0" * 64}
+    assert unchanged_state(file, known) == known
+    file.unlink()  # gone between the listing and the check: not a traceback, a changed file
+    assert unchanged_state(file, known) is None
+    file.mkdir()  # a folder where the file was: it cannot be read
+    assert unchanged_state(file, {**known, "size": -1}) is None
