@@ -397,13 +397,16 @@ def test_serve_runs_workers_that_answer(index: nato_search.Index, tmp_path: Path
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NATO_SEARCH_HOME": str(tmp_path)}
     command = [sys.executable, "-m", "nato_search", "serve", "--http", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        [*command, "--index", index.path, "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log_file = tmp_path / "serve.log"
+    started = re.compile(r"Started server process \[\d+\]")
+    with log_file.open("w") as log:
+        server = subprocess.Popen(
+            [*command, "--index", index.path, "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -417,10 +420,14 @@ def test_serve_runs_workers_that_answer(index: nato_search.Index, tmp_path: Path
         url = f"http://127.0.0.1:{port}/search?q=munitions"
         with urllib.request.urlopen(url, timeout=10) as r:
             assert b'"total":2' in r.read()
+        # one worker may answer before the other has started: wait for both to say so
+        while len(started.findall(log_file.read_text())) < 2:
+            assert server.poll() is None and time.monotonic() < deadline, log_file.read_text()
+            time.sleep(0.1)
     finally:
         server.terminate()
-        _, log = server.communicate(timeout=15)
-    assert len(re.findall(r"Started server process \[\d+\]", log)) == 2
+        server.wait(timeout=15)
+    assert len(started.findall(log_file.read_text())) == 2
 
 
 @pytest.mark.parametrize(
