@@ -85,3 +85,16 @@ def test_equal_scores_go_by_document_id_then_paragraph(tmp_path, backend):
             assert [(h.doc_id, h.paragraph) for h in ix.search("munitions", 20, sort=sort)] == [
                 (d.id, n) for d in expected for n in (0, 1)
             ]
+
+
+@pytest.mark.parametrize("longest", [20, 300])  # 300: past WIDEST_ID, sorted in Python
+def test_ids_sort_by_their_bytes_across_segments(tmp_path, longest):
+    ids = ["b", "a", "ab", "a\u0000b", "a\u0000", "é1", "Z", "zz", "a" * longest, "\uffff"]
+    documents = [Document(doc_id, "Note", None, ["Les munitions arrivent."]) for doc_id in ids]
+    with built(documents[:4], tmp_path / "ix", "whoosh") as ix:
+        ix.add(documents[4:7])  # three segments
+        ix.add(documents[7:])
+        listed = [hit.doc_id for hit in ix.search("", limit=20)]
+        tied = [hit.doc_id for hit in ix.search("munitions", limit=20)]  # equal scores
+    expected = sorted(ids, key=lambda doc_id: doc_id.encode("utf-8"))
+    assert listed == expected and tied == expected

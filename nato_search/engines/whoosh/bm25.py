@@ -560,22 +560,18 @@ class Collection:
         if found is not None:
             return found
         ranges = [s.arrays.keys.prefix_range(DOC_KEY) for s in self.segments]
-        names = [
-            [s.arrays.keys.term_bytes(i) for i in range(lo, hi)]
-            for s, (lo, hi) in zip(self.segments, ranges, strict=True)
-        ]
-        rank = {name: n for n, name in enumerate(sorted(set().union(*names)))}
+        ranks = _id_ranks([s.arrays.keys for s in self.segments], ranges)
         owner = np.full(self.size, -1, np.int32)
         paragraph = np.zeros(self.size, np.int32)
-        for segment, (lo, hi), held in zip(self.segments, ranges, names, strict=True):
+        for segment, (lo, hi), held in zip(self.segments, ranges, ranks, strict=True):
             keys = segment.arrays.keys
             offsets = keys.post_off[lo : hi + 1]
             sizes = np.diff(offsets)
             docs = keys.docs[offsets[0] : offsets[-1]] + segment.base
-            owner[docs] = np.repeat(np.fromiter(map(rank.get, held), np.int32, len(held)), sizes)
+            owner[docs] = np.repeat(held, sizes)
             paragraph[docs] = np.arange(len(docs)) - np.repeat(offsets[:-1] - offsets[0], sizes)
         live = owner[self.live]
-        self._documents = len(np.unique(live[live >= 0]))
+        self._documents = int(np.count_nonzero(np.bincount(live[live >= 0])))
         self._numbered = (owner, paragraph)
         return self._numbered
 
@@ -880,6 +876,44 @@ class _Evaluator:
                 break
         assert found is not None
         return found
+
+
+WIDEST_ID = 256
+"""Bytes of a ``doc_id`` term up to which :func:`_id_ranks` sorts the ids as one NumPy
+array of fixed width (a row each, two bytes a byte); past it, as Python bytes."""
+
+
+def _id_ranks(
+    fields: Sequence[FieldPostings], ranges: Sequence[tuple[int, int]]
+) -> list[npt.NDArray[np.int32]]:
+    """For each segment, the rank of each of its ``doc_id`` terms (``fields[i]``'s terms
+    ``ranges[i]``) among the distinct ones of every segment, in byte order: one sort of
+    every id, in C (a first search after each commit waits for it)."""
+    spans = [
+        (f.term_off[lo : hi + 1], f.term_blob) for f, (lo, hi) in zip(fields, ranges, strict=True)
+    ]
+    width = max((int(np.diff(off).max()) for off, _ in spans if len(off) > 1), default=1)
+    if width > WIDEST_ID:  # one id this long would make every row as wide: sort in Python
+        names = [
+            [bytes(blob[a:b]) for a, b in zip(off[:-1], off[1:], strict=True)]
+            for off, blob in spans
+        ]
+        rank = {name: n for n, name in enumerate(sorted(set().union(*names)))}
+        return [np.fromiter(map(rank.get, held), np.int32, len(held)) for held in names]
+    rows = []
+    for off, blob in spans:
+        lengths = np.diff(off)
+        # Each byte as byte + 1 (big-endian, so the rows compare as their bytes), 0 past the
+        # end: a shorter id sorts first, and a NUL byte is not the end.
+        matrix = np.zeros((len(lengths), width), ">u2")
+        at = np.arange(int(lengths.sum())) - np.repeat(off[:-1] - off[0], lengths)
+        matrix[np.repeat(np.arange(len(lengths)), lengths), at] = (
+            blob[off[0] : off[-1]].astype(np.uint16) + 1
+        )
+        rows.append(matrix.view(f"V{2 * width}").ravel())
+    _, inverse = np.unique(np.concatenate(rows), return_inverse=True)
+    bounds = np.cumsum([0, *(len(r) for r in rows)])
+    return [inverse[a:b].astype(np.int32) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _weighted_length(arrays: SegmentArrays, title_weight: float) -> Scores:
