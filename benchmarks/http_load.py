@@ -149,13 +149,18 @@ def posted(
     def send(connection: http.client.HTTPConnection, query: str) -> tuple[str, int]:
         payload = json.dumps(body(query))
         connection.request("POST", path, payload, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        answer = response.read()
-        if response.status != 200 or key not in json.loads(answer):
-            raise RuntimeError(f"HTTP {response.status}: {answer[:200]!r}")
-        return path, len(answer)
+        return path, len(checked(connection, key))
 
     return send
+
+
+def checked(connection: http.client.HTTPConnection, key: str, what: str = "") -> bytes:
+    """The answer's body: a 200 whose JSON holds ``key``, else a RuntimeError saying what."""
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 200 or key not in json.loads(answer):
+        raise RuntimeError(f"{what}HTTP {response.status}: {answer[:200]!r}")
+    return answer
 
 
 POSTED = {
@@ -202,11 +207,7 @@ def write_mix() -> Callable[[Any, str], tuple[str, int]]:
             headers = {**auth, "Content-Type": "application/json"}
             connection.request("PUT", f"/documents/{doc_id}", body, headers)
             kind, key = "write", "documents"
-        response = connection.getresponse()
-        answer = response.read()
-        if response.status != 200 or key not in json.loads(answer):
-            raise RuntimeError(f"{kind}: HTTP {response.status}: {answer[:200]!r}")
-        return kind, len(answer)
+        return kind, len(checked(connection, key, f"{kind}: "))
 
     return send
 
