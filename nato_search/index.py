@@ -381,8 +381,10 @@ class Index:
         expander = Expander(snapshot, self.synonyms, name_keys, options, settings)
         if not query.strip():  # a placeholder search: every paragraph
             return Plan(Query(query), all_words_first=settings.all_words_first), expander
-        keys = [k for k in snapshot.key_names() if k not in filters.BUILT_IN]
-        parsed = parse(query, words, ["doc_id", *keys])
+        keys: list[str] = []
+        if ":" in query:  # only then can it name a field (source:AFP); Xapian asks its shards
+            keys = ["doc_id", *(k for k in snapshot.key_names() if k not in filters.BUILT_IN)]
+        parsed = parse(query, words, keys)
         if not (parsed.include or parsed.exclude or parsed.dates):
             if parsed.filters:  # only fields (source:AFP): a placeholder search, filtered
                 placeholder = Query(query, filters=parsed.filters)

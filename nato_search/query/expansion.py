@@ -285,5 +285,5 @@ def _scoped(clause: Clause, scope: str) -> Clause:
     if isinstance(clause, Terms):
         return replace(clause, scope=scope) if clause.field == "words" else clause
     if isinstance(clause, AllOf):
-        return AllOf(tuple(_scoped(c, scope) for c in clause.clauses))
+        return AllOf(tuple(_scoped(c, scope) for c in clause.clauses), clause.exclude)
     return type(clause)(tuple(_scoped(c, scope) for c in clause.clauses))

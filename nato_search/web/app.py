@@ -473,10 +473,6 @@ def app_from_environment() -> Starlette:
     )
 
 
-PAGE_FACETS = ("year", "month", "doc_id")
-"""Facets the page shows besides metadata keys (whose names the index checks)."""
-
-
 def page_options(
     title: str, facets: Sequence[str], per_document: int | None, placeholder: bool
 ) -> dict[str, Any]:
@@ -690,12 +686,17 @@ def results_json(results: Results, leads: Mapping[int, str] | None = None) -> di
 def _leads(ix: Index, results: Results) -> dict[int, str]:
     """The first paragraph of each hit's document where the hit, another paragraph, matched
     by its title alone: a snippet with nothing marked says less than the document's lead."""
+    firsts: dict[str, str | None] = {}  # a document's paragraphs can be several hits
     leads = {}
     for place, hit in enumerate(results):
         if hit.paragraph and hit.title_highlights and not hit.highlights:
-            document = ix.document(hit.doc_id)
-            if document is not None and document.paragraphs:
-                leads[place] = document.paragraphs[0]
+            if hit.doc_id not in firsts:
+                document = ix.document(hit.doc_id)
+                firsts[hit.doc_id] = (
+                    document.paragraphs[0] if document and document.paragraphs else None
+                )
+            if (first := firsts[hit.doc_id]) is not None:
+                leads[place] = first
     return leads
 
 

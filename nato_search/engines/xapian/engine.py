@@ -196,8 +196,9 @@ class XapianEngine:
                     db.delete_document(_doc_term(doc_id))
                 for document in by_shard.get(number, ()):
                     db.delete_document(_doc_term(document.id))
+                    start = body_start(document.title, self.analyzer)
                     for paragraph, text in enumerate(document.paragraphs):
-                        db.add_document(self._paragraph(document, paragraph, text))
+                        db.add_document(self._paragraph(document, paragraph, text, start))
                 db.commit_transaction()
             except xapian.Error as exc:
                 raise ShardError(f"shard {shard.location}: {exc.get_msg()}") from None
@@ -225,9 +226,10 @@ class XapianEngine:
         finally:
             db.close()
 
-    def _paragraph(self, document: Document, number: int, text: str) -> xapian.Document:
+    def _paragraph(self, document: Document, number: int, text: str, start: int) -> xapian.Document:
+        """The paragraph's terms, values and data; ``start``: where its text starts among
+        its words (:func:`~nato_search.engines.fields.body_start` of the title)."""
         doc = xapian.Document()
-        start = body_start(document.title, self.analyzer)
         for term, position, _, _ in analyze(indexed_text(document.title, text), self.analyzer):
             if position < start:  # the title's: counted for the word, placed for the title
                 doc.add_term(word_term(term))
